@@ -1,0 +1,35 @@
+import { HookrelayError } from '../lib/errors.js';
+
+/**
+ * StoreErrorCode lists every error code the store raises. Codes are stable and never reused; each one is
+ * meant to have a row in docs/errors.md (meaning, how to fix).
+ */
+export const StoreErrorCode = {
+  /** The store was closed; the call was not run. */
+  closed: 'HR_ERR_STORE_CLOSED',
+  /** The transaction holding a batch of appends failed; nothing from that batch was stored. */
+  writeFailed: 'HR_ERR_STORE_WRITE_FAILED',
+  /** A read query failed (I/O error, corrupt file). */
+  readFailed: 'HR_ERR_STORE_READ_FAILED',
+  /** A prune chunk failed; chunks committed before it stay deleted. */
+  pruneFailed: 'HR_ERR_STORE_PRUNE_FAILED',
+  /** An argument the store cannot keep (a non-finite time, an item that is not JSON, a bad limit). */
+  inputInvalid: 'HR_ERR_STORE_INPUT_INVALID',
+  /** The database cannot be opened (missing permission, not a database file). */
+  openFailed: 'HR_ERR_STORE_OPEN_FAILED',
+  /** The database was migrated by a newer hookrelay than this one. */
+  migrationAhead: 'HR_ERR_STORE_MIGRATION_AHEAD',
+  /** A schema migration failed and was rolled back. */
+  migrationFailed: 'HR_ERR_STORE_MIGRATION_FAILED',
+  /** The database URL names an engine this build does not include. */
+  engineUnavailable: 'HR_ERR_STORE_ENGINE_UNAVAILABLE',
+  /** The database URL is not one of the accepted forms. */
+  urlInvalid: 'HR_ERR_STORE_URL_INVALID',
+} as const;
+
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+/** storeError builds a HookrelayError with a store code. It never drops `cause`, which carries the driver error. */
+export function storeError(code: StoreErrorCode, message: string, cause?: unknown): HookrelayError {
+  return new HookrelayError(code, message, cause === undefined ? {} : { cause });
+}

@@ -1,0 +1,368 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Item } from '../../domain/item.js';
+import { describeEventLogContract } from '../contract.js';
+import { StoreErrorCode } from '../errors.js';
+import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
+import type { AppendInput, Store } from '../ports.js';
+import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
+import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
+
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+let dir: string;
+let counter = 0;
+const tempPath = (name = 'store'): string => join(dir, `${name}-${++counter}.db`);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hookrelay-store-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
+describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
+
+function item(id: string, overrides: Partial<Item> = {}): Item {
+  return {
+    source: 'trackpilots',
+    event: 'desktop.app_tracking.captured',
+    id,
+    at: T0,
+    receivedAt: T0,
+    simulation: false,
+    raw: { id },
+    ...overrides,
+  };
+}
+
+function appendOf(keys: string[], receivedAt = T0): AppendInput {
+  return {
+    request: {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      receivedAt,
+      body: Buffer.from('{}'),
+    },
+    events: keys.map((key) => ({ dedupeKey: key, item: item(key, { receivedAt }) })),
+  };
+}
+
+describe('openSqliteStore', () => {
+  const opened: Store[] = [];
+  const open = async (path: string): Promise<SqliteStore> => {
+    const store = await openSqliteStore(path);
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+
+  it('runs in WAL mode with synchronous FULL, foreign keys and a busy timeout', async () => {
+    const store = await open(tempPath());
+    expect(store.settings).toEqual({
+      journalMode: 'wal',
+      synchronous: 2,
+      busyTimeoutMs: 5_000,
+      foreignKeys: true,
+      schemaVersion: MIGRATIONS.length,
+    });
+  });
+
+  it('creates missing parent directories', async () => {
+    const path = join(dir, 'nested', 'deeper', 'hookrelay.db');
+    const store = await open(path);
+    await store.events.append(appendOf(['a']));
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('commits 200 concurrent appends in far fewer than 200 transactions', async () => {
+    const store = await open(tempPath());
+    const before = store.stats().transactions;
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => store.events.append(appendOf([`k${i}`]))),
+    );
+    expect(results.every((r) => r.stored === 1 && r.duplicates === 0)).toBe(true);
+    expect(store.stats().transactions - before).toBeLessThanOrEqual(2);
+    expect(store.stats()).toMatchObject({ appendsCommitted: 200, itemsStored: 200, failedTransactions: 0 });
+    expect(await store.events.readAfter(0, 1_000)).toHaveLength(200);
+  });
+
+  it('caps a batch at 1,000 appends and commits them in call order', async () => {
+    const store = await open(tempPath());
+    const results = await Promise.all(
+      Array.from({ length: 2_500 }, (_, i) => store.events.append(appendOf([`k${i}`]))),
+    );
+    expect(store.stats().transactions).toBe(3);
+    const all = await store.events.readAfter(0, 10_000);
+    const seqByRequest = new Map(all.map((e) => [e.requestId, e.seq]));
+    const seqs = results.map((r) => seqByRequest.get(r.requestId)!);
+    for (let i = 1; i < seqs.length; i += 1) expect(seqs[i]!).toBeGreaterThan(seqs[i - 1]!);
+  });
+
+  it('keeps acknowledged appends when the process dies right after (files copied without closing)', async () => {
+    const path = tempPath('crash');
+    const store = await open(path);
+    const result = await store.events.append(appendOf(['durable-1', 'durable-2']));
+    // What is on disk now is all a crash would leave: the main file plus the WAL, no clean close.
+    const copy = tempPath('crash-copy');
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    const reopened = await open(copy);
+    expect((await reopened.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual([
+      'durable-1',
+      'durable-2',
+    ]);
+    expect(await reopened.events.getRequest(result.requestId)).toBeDefined();
+  });
+
+  it('keeps everything across close and re-open, and dedupes against what was stored before', async () => {
+    const path = tempPath('reopen');
+    const first = await openSqliteStore(path);
+    await first.events.append(appendOf(['a', 'b']));
+    await first.close();
+    const second = await open(path);
+    expect(await second.events.append(appendOf(['b', 'c']))).toMatchObject({ stored: 1, duplicates: 1 });
+    expect((await second.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('stores the item JSON without person or image bytes', async () => {
+    const path = tempPath();
+    const store = await open(path);
+    const image = Buffer.alloc(50_000, 0xab);
+    await store.events.append({
+      request: appendOf([]).request,
+      events: [
+        {
+          dedupeKey: 's1',
+          item: item('s1', {
+            person: { id: 'u1', name: 'Ada' },
+            screenshot: { id: 's1', image: { kind: 'bytes', mime: 'image/jpeg', size: image.length } },
+          }),
+          image,
+        },
+      ],
+    });
+    const raw = new Database(path, { readonly: true });
+    try {
+      const row = raw.prepare('SELECT item, length(image) AS imageLength FROM events').get() as {
+        item: string;
+        imageLength: number;
+      };
+      expect(row.imageLength).toBe(50_000);
+      expect(row.item.length).toBeLessThan(1_000);
+      expect(JSON.parse(row.item)).not.toHaveProperty('person');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('rejects every append of a failed transaction with HR_ERR_STORE_WRITE_FAILED and stays usable', async () => {
+    const path = tempPath('fail');
+    const store = await open(path);
+    let notified = 0;
+    store.events.onAppend(() => {
+      notified += 1;
+    });
+    // A real SQLite failure inside the transaction: a trigger that aborts on one key.
+    const other = new Database(path);
+    other.exec(
+      `CREATE TRIGGER fail_on_boom BEFORE INSERT ON events WHEN NEW.dedupe_key = 'boom'
+       BEGIN SELECT RAISE(ABORT, 'boom rejected'); END`,
+    );
+    const settled = await Promise.allSettled([
+      store.events.append(appendOf(['ok-1'])),
+      store.events.append(appendOf(['boom'])),
+      store.events.append(appendOf(['ok-2'])),
+    ]);
+    for (const s of settled) {
+      expect(s.status).toBe('rejected');
+      if (s.status === 'rejected') {
+        expect(s.reason).toMatchObject({ code: StoreErrorCode.writeFailed });
+        expect((s.reason as Error).cause).toBeInstanceOf(Error);
+        expect(((s.reason as Error).cause as Error).message).toContain('boom rejected');
+      }
+    }
+    expect(await store.events.readAfter(0, 10)).toEqual([]);
+    expect(store.stats().failedTransactions).toBe(1);
+    expect(notified).toBe(0);
+
+    other.exec('DROP TRIGGER fail_on_boom');
+    other.close();
+    expect(await store.events.append(appendOf(['ok-1', 'boom']))).toMatchObject({ stored: 2 });
+    expect(await store.checkWritable()).toBe(true);
+    expect(notified).toBe(1);
+  });
+
+  it('lets appends commit between prune chunks', async () => {
+    const store = await open(tempPath('prune'));
+    const keys = Array.from({ length: 2_500 }, (_, i) => `old-${i}`);
+    await store.events.append(appendOf(keys, T0 - 86_400_000));
+    const order: string[] = [];
+    const prune = store.events.pruneOlderThan(T0).then((n) => {
+      order.push('prune');
+      return n;
+    });
+    const append = store.events.append(appendOf(['new'])).then(() => {
+      order.push('append');
+    });
+    await Promise.all([prune, append]);
+    expect(await prune).toBe(2_500);
+    expect(order).toEqual(['append', 'prune']);
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['new']);
+  });
+
+  it('refuses a file that is not a SQLite database with HR_ERR_STORE_OPEN_FAILED', async () => {
+    const path = tempPath('garbage');
+    writeFileSync(path, 'this is not a database, just text long enough to have a header '.repeat(20));
+    await expect(openSqliteStore(path)).rejects.toMatchObject({ code: StoreErrorCode.openFailed });
+  });
+});
+
+describe('SQLite migrations', () => {
+  it('record the schema version in user_version', async () => {
+    const path = tempPath('migrate');
+    const store = await openSqliteStore(path);
+    await store.close();
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(readUserVersion(raw)).toBe(MIGRATIONS.length);
+      const tables = raw
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all();
+      expect(tables).toEqual(expect.arrayContaining(['events', 'meta', 'requests']));
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuse a database written by a newer version and leave it untouched', async () => {
+    const path = tempPath('ahead');
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    const before = readFileSync(path);
+    await expect(openSqliteStore(path)).rejects.toMatchObject({ code: StoreErrorCode.migrationAhead });
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('run only the steps a database has not run, each once', () => {
+    const db = new Database(':memory:');
+    try {
+      const steps: Migration[] = [
+        { name: 'one', sql: 'CREATE TABLE one (x INTEGER)' },
+        { name: 'two', sql: 'CREATE TABLE two (x INTEGER)' },
+      ];
+      expect(applyMigrations(db, steps.slice(0, 1))).toBe(1);
+      expect(applyMigrations(db, steps)).toBe(2);
+      expect(applyMigrations(db, steps)).toBe(2);
+      expect(() => applyMigrations(db, steps.slice(0, 1))).toThrow(
+        expect.objectContaining({ code: StoreErrorCode.migrationAhead }),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it('roll a failed step back whole and keep the version', () => {
+    const db = new Database(':memory:');
+    try {
+      const steps: Migration[] = [
+        { name: 'one', sql: 'CREATE TABLE one (x INTEGER)' },
+        { name: 'broken', sql: 'CREATE TABLE half (x INTEGER); CREATE TABLE one (x INTEGER);' },
+      ];
+      expect(() => applyMigrations(db, steps)).toThrow(
+        expect.objectContaining({ code: StoreErrorCode.migrationFailed }),
+      );
+      expect(readUserVersion(db)).toBe(1);
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('openStore and the database URL', () => {
+  const cwd = '/srv/hookrelay';
+  it.each([
+    ['sqlite:./data/hookrelay.db', '/srv/hookrelay/data/hookrelay.db'],
+    ['sqlite:data/x.db', '/srv/hookrelay/data/x.db'],
+    ['sqlite:/var/lib/hookrelay.db', '/var/lib/hookrelay.db'],
+    ['sqlite:///var/lib/hookrelay.db', '/var/lib/hookrelay.db'],
+    ['SQLITE:/var/lib/hookrelay.db', '/var/lib/hookrelay.db'],
+    ['sqlite::memory:', ':memory:'],
+    [':memory:', ':memory:'],
+    ['./data/hookrelay.db', '/srv/hookrelay/data/hookrelay.db'],
+    ['/abs/hookrelay.db', '/abs/hookrelay.db'],
+    ['  sqlite:/padded.db  ', '/padded.db'],
+  ])('%s → sqlite %s', (url, path) => {
+    expect(parseDatabaseUrl(url, cwd)).toEqual({ engine: 'sqlite', path });
+  });
+
+  it.each(['postgres://hookrelay:pw@db/hookrelay', 'postgresql://db/hookrelay'])('%s → postgres', (url) => {
+    expect(parseDatabaseUrl(url, cwd)).toEqual({ engine: 'postgres', url });
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['   ', 'empty'],
+    ['sqlite:', 'no file path'],
+    ['mysql://root:hunter2-secret@db/x', 'unsupported database URL scheme "mysql:"'],
+    ['sqlite://admin:hunter2-secret@host/x.db', 'must not name a host'],
+    ['file:/tmp/x.db', 'unsupported database URL scheme "file:"'],
+  ])('%j is refused with HR_ERR_STORE_URL_INVALID naming the accepted forms', (url, fragment) => {
+    let caught: unknown;
+    try {
+      parseDatabaseUrl(url, cwd);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: StoreErrorCode.urlInvalid });
+    const message = (caught as Error).message;
+    expect(message).toContain(fragment);
+    expect(message).toContain('sqlite::memory:');
+    expect(message).not.toContain('hunter2-secret');
+  });
+
+  it('refuses a PostgreSQL URL as unavailable, never echoing its password', async () => {
+    const url = 'postgres://hookrelay:s3cr3t-Pa55@db.internal:5432/hookrelay?sslmode=require';
+    let caught: unknown;
+    try {
+      await openStore(url);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: StoreErrorCode.engineUnavailable });
+    expect((caught as Error).message).toMatch(/PostgreSQL engine is not available.*sqlite:/);
+    const everything = `${String(caught)} ${JSON.stringify(caught)} ${(caught as Error).stack}`;
+    expect(everything).not.toContain('s3cr3t-Pa55');
+    await expect(openStore('postgresql://u:s3cr3t-Pa55@h/d')).rejects.toMatchObject({
+      code: StoreErrorCode.engineUnavailable,
+    });
+  });
+
+  it('opens a SQLite store from a URL, relative to the given cwd', async () => {
+    const memory = await openStore('sqlite::memory:');
+    expect(memory.engine).toBe('sqlite');
+    expect(await memory.events.append(appendOf(['a']))).toMatchObject({ stored: 1 });
+    await memory.close();
+
+    const file = await openStore('sqlite:./url/hookrelay.db', { cwd: dir });
+    await file.close();
+    expect(existsSync(join(dir, 'url', 'hookrelay.db'))).toBe(true);
+  });
+
+  it('defaults to HOOKRELAY_DB, else sqlite:./data/hookrelay.db', () => {
+    expect(DEFAULT_DATABASE_URL).toBe('sqlite:./data/hookrelay.db');
+    expect(defaultDatabaseUrl({})).toBe('sqlite:./data/hookrelay.db');
+    expect(defaultDatabaseUrl({ HOOKRELAY_DB: '  ' })).toBe('sqlite:./data/hookrelay.db');
+    expect(defaultDatabaseUrl({ HOOKRELAY_DB: 'sqlite:/x.db' })).toBe('sqlite:/x.db');
+  });
+});
