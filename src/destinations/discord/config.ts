@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { durationMs, httpUrl } from '../duration.js';
+import type { DiscordOptions } from '../types.js';
+
+/** DiscordWebhookTarget is a webhook URL taken apart: where the REST client points and what it posts to. */
+export interface DiscordWebhookTarget {
+  /** REST base, e.g. `https://discord.com/api`. */
+  api: string;
+  id: string;
+  token: string;
+  threadId?: string;
+}
+
+/**
+ * parseDiscordWebhookUrl takes `<origin>[/prefix]/api[/vN]/webhooks/<id>/<token>[?thread_id=…]` apart.
+ * Unlike discord.js's WebhookClient it accepts any origin (local fakes, self-hosted API proxies).
+ * Returns undefined when the URL does not have that shape.
+ */
+export function parseDiscordWebhookUrl(raw: string): DiscordWebhookTarget | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  const match = /^(.*?\/api)(?:\/v\d+)?\/webhooks\/(\d+)\/([^/]+)\/?$/.exec(url.pathname);
+  if (!match) return undefined;
+  const [, apiPath, id, token] = match;
+  if (apiPath === undefined || id === undefined || token === undefined) return undefined;
+  const threadId = url.searchParams.get('thread_id') ?? undefined;
+  return { api: `${url.origin}${apiPath}`, id, token, ...(threadId ? { threadId } : {}) };
+}
+
+/** DEFAULT_DISCORD_TIMEOUT bounds one execute-webhook call (@discordjs/rest's own default is 15 s). */
+export const DEFAULT_DISCORD_TIMEOUT = '10s';
+
+/** discordConfigSchema is a `type: discord` destination as written in the rules file. */
+export const discordConfigSchema = z.strictObject({
+  type: z.literal('discord'),
+  webhookUrl: z
+    .string()
+    .refine(
+      (text) => parseDiscordWebhookUrl(text) !== undefined,
+      'a Discord webhook URL: https://discord.com/api/webhooks/<id>/<token>',
+    ),
+  apiUrl: httpUrl.optional(),
+  username: z.string().min(1).max(80).optional(),
+  avatarUrl: httpUrl.optional(),
+  timeout: durationMs.prefault(DEFAULT_DISCORD_TIMEOUT),
+  allowPrivateNetworks: z.boolean().default(false),
+});
+
+/** DiscordConfig is a parsed `type: discord` entry (defaults applied, durations in ms). */
+export type DiscordConfig = z.output<typeof discordConfigSchema>;
+
+/** discordOptionsFromConfig maps the parsed config to the adapter's options. */
+export function discordOptionsFromConfig(config: DiscordConfig): DiscordOptions {
+  const { type: _type, timeout, ...rest } = config;
+  return { ...rest, timeoutMs: timeout };
+}

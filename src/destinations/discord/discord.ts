@@ -1,0 +1,210 @@
+import {
+  DiscordAPIError,
+  HTTPError,
+  RateLimitError,
+  type RawFile,
+  REST,
+  type RESTOptions,
+} from '@discordjs/rest';
+import { Routes } from 'discord-api-types/v10';
+import { z } from 'zod';
+import type { Notification } from '../../domain/alert.js';
+import { HookrelayError } from '../../lib/errors.js';
+import {
+  createSafeFetch,
+  findAddressRefused,
+  type SafeFetch,
+  type SafeFetchInit,
+} from '../../lib/safe-fetch.js';
+import { truncate } from '../../render/truncate.js';
+import { createRedactor, describeNetworkError, fail, safeHost } from '../shared.js';
+import type {
+  Destination,
+  DestinationDeps,
+  DiscordOptions,
+  SendContext,
+  SendFailure,
+  SendResult,
+} from '../types.js';
+import { parseDiscordWebhookUrl } from './config.js';
+import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
+
+/** Discord's REST base. https://discord.com/developers/docs/reference#api-reference-base-url */
+export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+
+/**
+ * JSON error codes that mean the webhook is gone or its token is wrong: stop sending at once, since
+ * repeated 401/403/404s count toward Discord's invalid-request ban (10,000 per 10 minutes per IP).
+ * https://discord.com/developers/docs/topics/opcodes-and-status-codes#json-json-error-codes
+ */
+const UNKNOWN_WEBHOOK = 10015;
+const INVALID_WEBHOOK_TOKEN = 50027;
+const MISSING_PERMISSIONS = 50013;
+
+/** The longest excerpt of Discord's own error message put into a detail. */
+const MAX_ERROR_MESSAGE_CHARS = 300;
+
+/** Discord's 429 body. https://discord.com/developers/docs/topics/rate-limits#exceeding-a-rate-limit */
+const rateLimitBodySchema = z.object({ retry_after: z.number().nonnegative() });
+
+type MakeRequest = RESTOptions['makeRequest'];
+
+/**
+ * guardedMakeRequest is the REST client's transport: our guarded fetch (SSRF guard, no redirects) instead
+ * of its own undici; a 3xx becomes an error (the client would take it for success). On a 429 it copies the body's precise `retry_after` (float seconds) into the
+ * Retry-After header, which is the only place @discordjs/rest reads it from.
+ */
+function guardedMakeRequest(safeFetch: SafeFetch): MakeRequest {
+  return async (url, init) => {
+    const response = await safeFetch(url, {
+      method: init.method ?? 'POST',
+      headers: init.headers as SafeFetchInit['headers'],
+      body: (init.body ?? undefined) as SafeFetchInit['body'],
+      signal: (init.signal ?? undefined) as SafeFetchInit['signal'],
+    });
+    if (response.status >= 300 && response.status < 400) {
+      // @discordjs/rest would treat a 3xx as success; a redirect is never followed, so it is an error here.
+      await response.body?.cancel();
+      throw new HookrelayError(
+        'HR_ERR_FETCH_REDIRECT',
+        `HTTP ${response.status} redirect not followed; check webhookUrl/apiUrl`,
+      );
+    }
+    if (response.status !== 429) return response;
+    const text = await response.text();
+    const headers = new Headers(Object.fromEntries(response.headers.entries()));
+    try {
+      const parsed = rateLimitBodySchema.safeParse(JSON.parse(text));
+      if (parsed.success) headers.set('retry-after', String(parsed.data.retry_after));
+    } catch {
+      // Not JSON: keep whatever Retry-After header came.
+    }
+    return new Response(text, { status: 429, statusText: response.statusText, headers });
+  };
+}
+
+/**
+ * classifyDiscordThrown maps what REST throws: RateLimitError (retryAfter in ms), DiscordAPIError (4xx with
+ * a JSON code), HTTPError (5xx), an abort, a refused address, or a network error.
+ */
+function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+  const refused = findAddressRefused(thrown);
+  if (refused) return fail('broken', 'refused', refused.message);
+  if (thrown instanceof RateLimitError) {
+    const scope = thrown.global ? 'global' : thrown.scope;
+    return fail(
+      'retry',
+      'rateLimited',
+      `${what}: rate limited (${scope})`,
+      Math.max(0, Math.ceil(thrown.retryAfter)),
+    );
+  }
+  if (thrown instanceof DiscordAPIError) {
+    const message = truncate(thrown.message, MAX_ERROR_MESSAGE_CHARS);
+    const detail = `${what}: HTTP ${thrown.status} ${thrown.code}: ${message}`;
+    if (thrown.code === UNKNOWN_WEBHOOK || thrown.status === 404) return fail('broken', 'notFound', detail);
+    if (thrown.code === INVALID_WEBHOOK_TOKEN || thrown.code === MISSING_PERMISSIONS) {
+      return fail('broken', 'authError', detail);
+    }
+    if (thrown.status === 401 || thrown.status === 403) return fail('broken', 'authError', detail);
+    if (thrown.status === 429) return fail('retry', 'rateLimited', detail);
+    if (thrown.status === 408) return fail('retry', 'timeout', detail);
+    if (thrown.status === 400 || thrown.status === 413) return fail('dead', 'payloadRejected', detail);
+    return fail('dead', 'clientError', detail);
+  }
+  if (thrown instanceof HookrelayError && thrown.code === 'HR_ERR_FETCH_REDIRECT') {
+    return fail('broken', 'clientError', `${what}: ${thrown.message}`);
+  }
+  if (thrown instanceof HTTPError) {
+    return fail('retry', 'serverError', `${what}: HTTP ${thrown.status}`);
+  }
+  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (thrown instanceof Error && (thrown.name === 'AbortError' || thrown.name === 'TimeoutError')) {
+    return fail('retry', 'timeout', `${what}: no response in time`);
+  }
+  return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
+}
+
+/** Extension per screenshot MIME type (the attachment name the embed image points at). */
+const IMAGE_EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+};
+
+/**
+ * createDiscordDestination executes a Discord webhook per alert through @discordjs/rest with `?wait=true`
+ * (so a message Discord did not save is an error, not a silent 204), `allowed_mentions: { parse: [] }`
+ * always, and the screenshot as a file attachment shown as the embed image. The client never retries and
+ * never waits on a rate limit: a 429, or a bucket it knows is exhausted, comes back as `retryAfterMs`.
+ */
+export function createDiscordDestination(
+  name: string,
+  options: DiscordOptions,
+  _deps: DestinationDeps,
+): Destination {
+  const parsed = parseDiscordWebhookUrl(options.webhookUrl);
+  if (!parsed) {
+    throw new HookrelayError(
+      'HR_ERR_DEST_CONFIG',
+      `discord destination "${name}": webhookUrl is not a Discord webhook URL (…/api/webhooks/<id>/<token>)`,
+    );
+  }
+  const target = parsed;
+  const safeFetch = createSafeFetch({
+    allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+    timeoutMs: options.timeoutMs,
+  });
+  const rest = new REST({
+    api: options.apiUrl ?? target.api,
+    version: '10',
+    retries: 0,
+    timeout: options.timeoutMs,
+    rejectOnRateLimit: () => true,
+    makeRequest: guardedMakeRequest(safeFetch),
+  });
+  const what = `discord webhook ${safeHost(options.webhookUrl)}`;
+  const redact = createRedactor([options.webhookUrl, target.token]);
+  const query = new URLSearchParams({
+    wait: 'true',
+    ...(target.threadId ? { thread_id: target.threadId } : {}),
+  });
+
+  async function send(notification: Notification, context: SendContext): Promise<SendResult> {
+    const image = context.image;
+    const imageName = image ? `screenshot.${IMAGE_EXTENSIONS[image.mime] ?? 'png'}` : undefined;
+    const payload = renderDiscordPayload(notification.alert, imageName);
+    if (options.username !== undefined) payload.username = truncate(options.username, MAX_USERNAME_CHARS);
+    if (options.avatarUrl !== undefined) payload.avatar_url = options.avatarUrl;
+    const files: RawFile[] = [];
+    if (image && imageName) {
+      payload.attachments = [{ id: 0, filename: imageName, description: 'Screenshot attached to the alert' }];
+      files.push({ name: imageName, data: image.bytes, contentType: image.mime, key: 'files[0]' });
+    }
+    try {
+      await rest.post(Routes.webhook(target.id, target.token), {
+        auth: false,
+        query,
+        body: payload,
+        ...(files.length > 0 ? { files } : {}),
+        signal: context.signal,
+      });
+      return { ok: true };
+    } catch (thrown) {
+      const failure = classifyDiscordThrown(thrown, what, context.signal.aborted);
+      return { ...failure, detail: redact(failure.detail) };
+    }
+  }
+
+  return {
+    name,
+    type: 'discord',
+    send,
+    close: async () => {
+      rest.clearHashSweeper();
+      rest.clearHandlerSweeper();
+      await safeFetch.close();
+    },
+  };
+}

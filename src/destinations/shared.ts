@@ -1,0 +1,271 @@
+/**
+ * Helpers shared by the adapters: failure values, Retry-After parsing, deadlines, HTTP status
+ * classification, secret redaction for details, and the facts every rendering shows.
+ */
+import type { Alert } from '../domain/alert.js';
+import { HookrelayError } from '../lib/errors.js';
+import { findAddressRefused } from '../lib/safe-fetch.js';
+import type { FailureOutcome, FailureReason, SendFailure } from './types.js';
+
+/** fail builds a SendFailure (the only way adapters report a failed attempt). */
+export function fail(
+  outcome: FailureOutcome,
+  reason: FailureReason,
+  detail: string,
+  retryAfterMs?: number,
+): SendFailure {
+  return retryAfterMs === undefined
+    ? { ok: false, outcome, reason, detail }
+    : { ok: false, outcome, reason, retryAfterMs, detail };
+}
+
+/**
+ * parseRetryAfterMs reads a Retry-After value: delta-seconds (decimals accepted, as Discord sends them) or
+ * an HTTP-date. Returns undefined when absent or unparseable; never negative.
+ * https://www.rfc-editor.org/rfc/rfc9110#field.retry-after
+ */
+export function parseRetryAfterMs(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  // An HTTP-date always has a weekday and month name; without that Date.parse would read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(trimmed)) return undefined;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** Deadline combines the caller's signal with a per-attempt timeout and remembers which one fired. */
+export interface Deadline {
+  signal: AbortSignal;
+  /** True when the timeout (not the caller) aborted the attempt. */
+  timedOut(): boolean;
+  dispose(): void;
+}
+
+/** createDeadline returns a signal that aborts on the caller's signal or after `timeoutMs`, whichever is first. */
+export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): Deadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onAbort = () => controller.abort(callerSignal.reason);
+  if (callerSignal.aborted) onAbort();
+  else callerSignal.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    dispose: () => {
+      clearTimeout(timer);
+      callerSignal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * classifyThrown turns an exception from a fetch-like call into a failure: a refused address is `broken`,
+ * a deadline is `retry/timeout`, anything else on the wire is `retry/network`. `what` names the peer
+ * (host only) for the detail.
+ */
+export function classifyThrown(thrown: unknown, deadline: Deadline, what: string): SendFailure {
+  const refused = findAddressRefused(thrown);
+  if (refused) return fail('broken', 'refused', refused.message);
+  if (isInvalidUrl(thrown))
+    return fail('broken', 'clientError', `${what}: invalid URL (${(thrown as Error).message})`);
+  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.signal.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
+}
+
+/** isInvalidUrl tells whether a fetch failed before sending because the configured URL is unusable. */
+function isInvalidUrl(thrown: unknown): boolean {
+  if (thrown instanceof HookrelayError) return thrown.code === 'HR_ERR_FETCH_URL_INVALID';
+  return thrown instanceof TypeError && (thrown as TypeError & { code?: unknown }).code === 'ERR_INVALID_URL';
+}
+
+/** describeNetworkError names the innermost cause of a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
+export function describeNetworkError(thrown: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    parts.push(typeof code === 'string' ? `${code}` : current.message);
+    current = current.cause;
+  }
+  const last = parts.filter((part) => part !== 'fetch failed').at(-1);
+  return last ?? 'network error';
+}
+
+/**
+ * classifyHttpStatus is the shared policy for plain HTTP peers (outbound webhooks, Slack incoming
+ * webhooks): 408/425/429/5xx retry (with the peer's Retry-After), 3xx are redirects that are never
+ * followed and mean the URL is wrong (broken), 401/403 broken (credentials), 404/410 broken (gone),
+ * 400/413/422 dead (this payload), any other 4xx dead. Returns undefined for 2xx.
+ */
+export function classifyHttpStatus(
+  status: number,
+  retryAfterMs: number | undefined,
+  what: string,
+): SendFailure | undefined {
+  if (status >= 200 && status < 300) return undefined;
+  const detail = `${what}: HTTP ${status}`;
+  if (status === 429) return fail('retry', 'rateLimited', detail, retryAfterMs);
+  if (status === 408) return fail('retry', 'timeout', detail, retryAfterMs);
+  if (status === 425) return fail('retry', 'clientError', detail, retryAfterMs);
+  if (status >= 500) return fail('retry', 'serverError', detail, retryAfterMs);
+  if (status >= 300 && status < 400) {
+    return fail(
+      'broken',
+      'clientError',
+      `${detail} (redirect not followed; point the destination at the final URL)`,
+    );
+  }
+  if (status === 401 || status === 403) return fail('broken', 'authError', detail);
+  if (status === 404 || status === 410) return fail('broken', 'notFound', detail);
+  if (status === 400 || status === 413 || status === 422) return fail('dead', 'payloadRejected', detail);
+  if (status >= 400 && status < 500) return fail('dead', 'clientError', detail);
+  return fail('retry', 'serverError', `${what}: unexpected HTTP ${status}`);
+}
+
+/** Secrets shorter than this are not redacted (replacing "a" everywhere would make details unreadable). */
+const MIN_REDACTED_LENGTH = 6;
+
+/**
+ * createRedactor returns a function that replaces every occurrence of the given secrets (and their
+ * URL-encoded forms) with `<secret>`. Details are built from our own words; this is the second line of
+ * defence for text that came from a library or a peer.
+ */
+export function createRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
+  const needles = new Set<string>();
+  for (const secret of secrets) {
+    if (secret === undefined || secret.length < MIN_REDACTED_LENGTH) continue;
+    needles.add(secret);
+    needles.add(encodeURIComponent(secret));
+  }
+  const ordered = [...needles].sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const needle of ordered) out = out.split(needle).join('<secret>');
+    return out;
+  };
+}
+
+/** urlSecrets lists the parts of a credential-bearing URL that must never appear in a detail. */
+export function urlSecrets(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const out = [raw];
+  try {
+    const url = new URL(raw);
+    out.push(url.pathname + url.search, url.search.slice(1), url.password, url.username);
+    for (const segment of url.pathname.split('/')) out.push(segment.length >= 16 ? segment : '');
+  } catch {
+    // Not a URL: the raw string is all there is to hide.
+  }
+  return out.filter((part) => part.length > 0);
+}
+
+/** safeHost returns "host[:port]" of a URL for details, or a placeholder when it does not parse. */
+export function safeHost(raw: string): string {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+/** Fact is one labelled value shown under an alert (context block, embed field, email table, log line). */
+export interface Fact {
+  label: string;
+  value: string;
+}
+
+/** who names the person an alert is about: the directory name, else the user id, else the rule's key. */
+export function who(alert: Alert): string {
+  return alert.person?.name ?? alert.user ?? alert.key;
+}
+
+/** describeThreshold renders `value` against the rule's threshold, e.g. `1830 (sum gte 1800 over 1h)`. */
+export function describeThreshold(alert: Alert): string | undefined {
+  if (alert.value === undefined) return undefined;
+  const t = alert.threshold;
+  return t ? `${alert.value} (${t.aggregate} ${t.op} ${t.value} over ${t.window})` : String(alert.value);
+}
+
+/**
+ * alertFacts lists what every rendering shows under the title and text, raw (unescaped). The order is
+ * stable: severity, rule, user, event, value, when, simulation, digest.
+ */
+export function alertFacts(alert: Alert): Fact[] {
+  const facts: Fact[] = [
+    { label: 'Severity', value: alert.severity },
+    { label: 'Rule', value: alert.rule },
+    { label: 'User', value: who(alert) },
+  ];
+  if (alert.event !== undefined) facts.push({ label: 'Event', value: alert.event });
+  const value = describeThreshold(alert);
+  if (value !== undefined) facts.push({ label: 'Value', value });
+  facts.push({ label: 'At', value: new Date(alert.at).toISOString() });
+  if (alert.status === 'resolved') facts.push({ label: 'Status', value: 'resolved' });
+  if (alert.simulation) facts.push({ label: 'Simulation', value: 'yes' });
+  if (alert.digest) facts.push({ label: 'Digest', value: `${alert.digest.count} alerts` });
+  return facts;
+}
+
+/**
+ * serializeAlert is the Alert as JSON: the default outbound webhook body and the `log` line. Binary data
+ * never goes inline (the domain keeps image bytes out of Alert; a Buffer that slipped in anyway becomes a
+ * short marker instead of a huge number array).
+ */
+export function serializeAlert(alert: Alert): string {
+  return JSON.stringify(alert, (_key, value: unknown) => {
+    if (value instanceof Uint8Array) return `<${value.byteLength} bytes omitted>`;
+    if (isSerializedBuffer(value)) return `<${value.data.length} bytes omitted>`;
+    return value;
+  });
+}
+
+/** Buffer#toJSON runs before the replacer sees the value, so a Buffer arrives as `{ type: 'Buffer', data }`. */
+function isSerializedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  );
+}
+
+/** Longest peer response excerpt put into a detail. */
+const MAX_BODY_EXCERPT_CHARS = 200;
+/** Bytes read from an error response before the rest is dropped (enough for any excerpt). */
+const MAX_BODY_READ_BYTES = 4096;
+
+/**
+ * readExcerpt reads at most a few KiB of a response body and returns a one-line excerpt (and releases
+ * the connection). It never throws: a body that fails to arrive is an empty excerpt.
+ */
+export async function readExcerpt(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_BODY_READ_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A broken body only loses the excerpt.
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+  return text.length > MAX_BODY_EXCERPT_CHARS ? `${text.slice(0, MAX_BODY_EXCERPT_CHARS)}…` : text;
+}

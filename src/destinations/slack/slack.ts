@@ -1,0 +1,400 @@
+import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
+import type { Notification } from '../../domain/alert.js';
+import { HookrelayError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { createSafeFetch, findAddressRefused, type SafeFetch } from '../../lib/safe-fetch.js';
+import { singleLine } from '../../render/escape.js';
+import { truncate } from '../../render/truncate.js';
+import {
+  classifyHttpStatus,
+  classifyThrown,
+  createDeadline,
+  createRedactor,
+  fail,
+  parseRetryAfterMs,
+  readExcerpt,
+  safeHost,
+  urlSecrets,
+} from '../shared.js';
+import type {
+  Destination,
+  DestinationDeps,
+  SendContext,
+  SendFailure,
+  SendResult,
+  SlackOptions,
+} from '../types.js';
+import { renderSlackMessage, type SlackMessage } from './render.js';
+
+/** Slack's Web API base; `apiUrl` overrides it. https://docs.slack.dev/apis/web-api/ */
+export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
+
+/**
+ * Errors after which retrying later may work. fatal_error/internal_error "may have partially succeeded",
+ * so a retry can post twice (at-least-once). https://docs.slack.dev/reference/methods/chat.postMessage#errors
+ */
+const TRANSIENT_ERRORS = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
+const RATE_LIMIT_ERRORS = new Set(['ratelimited', 'rate_limited']);
+/** Errors that mean the destination itself is unusable until a person fixes it (token, scopes, channel). */
+const AUTH_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'missing_scope',
+  'no_permission',
+  'ekm_access_denied',
+  'org_login_required',
+  'not_allowed_token_type',
+  'access_denied',
+]);
+const CHANNEL_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
+/** Errors about this one message: it can never succeed as rendered. */
+const MESSAGE_ERRORS = new Set([
+  'msg_too_long',
+  'no_text',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_blocks_too_long',
+  'too_many_attachments',
+  'invalid_arguments',
+  'invalid_arg_name',
+  'invalid_form_data',
+  'invalid_post_type',
+  'invalid_attachments',
+  'markdown_text_conflict',
+]);
+
+/**
+ * Incoming-webhook error bodies (plain text, HTTP 4xx). `invalid_payload`/`too_many_attachments` are about
+ * the message; the rest mean the hook is revoked, removed or pointed at a place it may not post.
+ * https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks#handling_errors
+ */
+const WEBHOOK_MESSAGE_ERRORS = new Set(['invalid_payload', 'too_many_attachments']);
+const WEBHOOK_DESTINATION_ERRORS = new Set([
+  'user_not_found',
+  'channel_not_found',
+  'channel_is_archived',
+  'action_prohibited',
+  'posting_to_general_channel_denied',
+  'no_service',
+  'no_service_id',
+  'no_team',
+  'team_disabled',
+  'invalid_token',
+  'no_active_hooks',
+]);
+
+/**
+ * classifySlackError maps a Web API error code (`{ ok: false, error }`) to a failure, per
+ * destinations.md §1.5: rate limits and server trouble retry, token/scope/channel problems break the
+ * destination, message problems dead-letter it. An unknown code dead-letters the message (replayable).
+ */
+export function classifySlackError(error: string, what: string, retryAfterMs?: number): SendFailure {
+  const detail = `${what}: ${error}`;
+  if (RATE_LIMIT_ERRORS.has(error)) return fail('retry', 'rateLimited', detail, retryAfterMs);
+  if (TRANSIENT_ERRORS.has(error)) return fail('retry', 'serverError', detail, retryAfterMs);
+  if (AUTH_ERRORS.has(error) || error.startsWith('restricted_action'))
+    return fail('broken', 'authError', detail);
+  if (CHANNEL_ERRORS.has(error)) {
+    const hint =
+      error === 'not_in_channel' ? ' (invite the app to the channel or add chat:write.public)' : '';
+    return fail('broken', 'notFound', detail + hint);
+  }
+  if (MESSAGE_ERRORS.has(error)) return fail('dead', 'payloadRejected', detail);
+  return fail('dead', 'clientError', `${detail} (unrecognised Slack error)`);
+}
+
+/** The fields of SDK errors we read; SDK errors are plain objects at runtime, so each is checked. */
+interface SlackSdkError {
+  code?: unknown;
+  retryAfter?: unknown;
+  data?: { error?: unknown; response_metadata?: { retryAfter?: unknown } };
+  statusCode?: unknown;
+  headers?: Record<string, string>;
+  original?: unknown;
+  message?: unknown;
+}
+
+/**
+ * classifyWebApiThrown maps what `WebClient` throws to a failure: WebAPIRateLimitedError (retryAfter is
+ * seconds), WebAPIPlatformError (`data.error`), WebAPIHTTPError (status) and WebAPIRequestError (network,
+ * timeout, a refused address).
+ */
+function classifyWebApiThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+  const refused = findAddressRefused(thrown) ?? findAddressRefused((thrown as SlackSdkError)?.original);
+  if (refused) return fail('broken', 'refused', refused.message);
+  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  const err = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as SlackSdkError;
+  switch (err.code) {
+    case ErrorCode.RateLimitedError: {
+      const seconds = typeof err.retryAfter === 'number' ? err.retryAfter : undefined;
+      return fail(
+        'retry',
+        'rateLimited',
+        `${what}: rate limited`,
+        seconds === undefined ? undefined : Math.ceil(seconds * 1000),
+      );
+    }
+    case ErrorCode.PlatformError: {
+      const error = typeof err.data?.error === 'string' ? err.data.error : 'unknown_error';
+      const seconds = err.data?.response_metadata?.retryAfter;
+      return classifySlackError(error, what, typeof seconds === 'number' ? seconds * 1000 : undefined);
+    }
+    case ErrorCode.HTTPError: {
+      const status = typeof err.statusCode === 'number' ? err.statusCode : 0;
+      const retryAfterMs = parseRetryAfterMs(err.headers?.['retry-after']);
+      return (
+        classifyHttpStatus(status, retryAfterMs, what) ??
+        fail('retry', 'serverError', `${what}: HTTP ${status}`)
+      );
+    }
+    case ErrorCode.RequestError: {
+      const original = err.original instanceof Error ? err.original : undefined;
+      if (original?.name === 'TimeoutError' || original?.name === 'AbortError') {
+        return fail('retry', 'timeout', `${what}: no response in time`);
+      }
+      return fail('retry', 'network', `${what}: ${networkCause(original)}`);
+    }
+    default: {
+      // A 429 without a usable Retry-After makes the SDK throw a plain Error rather than a coded one.
+      const message = typeof err.message === 'string' ? err.message : '';
+      if (message.startsWith('Retry header did not contain a valid timeout')) {
+        return fail('retry', 'rateLimited', `${what}: rate limited (no usable Retry-After)`);
+      }
+      return fail('retry', 'network', `${what}: ${message || 'unexpected error'}`);
+    }
+  }
+}
+
+function networkCause(original: Error | undefined): string {
+  let current: unknown = original?.cause ?? original;
+  let label = original?.message ?? 'network error';
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    label = typeof code === 'string' ? code : current.message;
+    current = current.cause;
+  }
+  return label;
+}
+
+/** slackLogger forwards the SDK's warnings and errors to our logger (never its debug output, which dumps bodies). */
+function slackLogger(logger: Logger, destination: string): SlackLogger {
+  const child = logger.child({ destination, component: 'slack-web-api' });
+  const text = (parts: unknown[]) =>
+    parts.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...parts: unknown[]) => child.warn(text(parts)),
+    error: (...parts: unknown[]) => child.error(text(parts)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.WARN,
+    setName: () => undefined,
+  };
+}
+
+/** raceAbort settles with the caller's abort when it comes first (the SDK takes no per-call signal). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * createSlackDestination posts alerts to Slack: with a bot token through `chat.postMessage` (Block Kit +
+ * text fallback, unfurls off, the screenshot uploaded into the message's thread), or with an incoming-webhook
+ * URL through our own fetch (so a 429's Retry-After is seen; webhooks cannot upload files). The SDK never
+ * retries or waits on a rate limit: the deliver stage decides.
+ */
+export function createSlackDestination(
+  name: string,
+  options: SlackOptions,
+  deps: DestinationDeps,
+): Destination {
+  const safeFetch: SafeFetch = createSafeFetch({
+    allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+    timeoutMs: options.timeoutMs,
+  });
+  const redact = createRedactor([options.token, ...urlSecrets(options.webhookUrl)]);
+  const finish = (result: SendResult): SendResult =>
+    result.ok ? result : { ...result, detail: redact(result.detail) };
+
+  if (options.token !== undefined) {
+    if (options.channel === undefined) {
+      throw new HookrelayError('HR_ERR_DEST_CONFIG', `slack destination "${name}": token set but no channel`);
+    }
+    const channel = options.channel;
+    const client = new WebClient(options.token, {
+      slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: options.timeoutMs,
+      allowAbsoluteUrls: false,
+      logger: slackLogger(deps.logger, name),
+      fetch: (url, init) =>
+        safeFetch(url, {
+          method: init?.method ?? 'POST',
+          headers: init?.headers ?? {},
+          ...(init?.body === undefined ? {} : { body: init.body }),
+          ...(init?.signal ? { signal: init.signal } : {}),
+        }),
+    });
+    const what = 'slack chat.postMessage';
+
+    const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
+      const message = renderSlackMessage(notification.alert);
+      let posted: { channel?: string; ts?: string };
+      try {
+        posted = await raceAbort(
+          client.chat.postMessage({
+            channel,
+            text: message.text,
+            blocks: message.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+            ...(options.username === undefined ? {} : { username: options.username }),
+            ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
+          }),
+          context.signal,
+        );
+      } catch (thrown) {
+        return finish(classifyWebApiThrown(thrown, what, context.signal.aborted));
+      }
+      if (!context.image) return { ok: true };
+      // The message is out; a failed upload must not make the queue post it again, so it is a note.
+      const upload = await uploadScreenshot(client, posted, context, notification).catch((thrown: unknown) =>
+        classifyWebApiThrown(thrown, 'slack file upload', context.signal.aborted),
+      );
+      return upload.ok
+        ? upload
+        : { ok: true, detail: redact(`message posted; screenshot not attached: ${upload.detail}`) };
+    };
+    return { name, type: 'slack', send, close: () => safeFetch.close() };
+  }
+
+  if (options.webhookUrl === undefined) {
+    throw new HookrelayError(
+      'HR_ERR_DEST_CONFIG',
+      `slack destination "${name}": needs token + channel or webhookUrl`,
+    );
+  }
+  const webhookUrl = options.webhookUrl;
+  const what = `slack incoming webhook ${safeHost(webhookUrl)}`;
+  const now = deps.now ?? Date.now;
+
+  const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
+    const message = renderSlackMessage(notification.alert);
+    const deadline = createDeadline(context.signal, options.timeoutMs);
+    try {
+      const response = await safeFetch(webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(webhookBody(message, options)),
+        signal: deadline.signal,
+      });
+      const excerpt = await readExcerpt(response.body);
+      if (response.status === 200) {
+        return context.image
+          ? {
+              ok: true,
+              detail:
+                'screenshot not attached: Slack incoming webhooks cannot upload files (use a bot token)',
+            }
+          : { ok: true };
+      }
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), now());
+      const code = excerpt.trim();
+      if (response.status === 429)
+        return finish(fail('retry', 'rateLimited', `${what}: HTTP 429`, retryAfterMs));
+      if (response.status < 500 && WEBHOOK_MESSAGE_ERRORS.has(code)) {
+        return finish(fail('dead', 'payloadRejected', `${what}: HTTP ${response.status} ${code}`));
+      }
+      if (response.status < 500 && WEBHOOK_DESTINATION_ERRORS.has(code)) {
+        const reason = code === 'invalid_token' || code === 'action_prohibited' ? 'authError' : 'notFound';
+        return finish(fail('broken', reason, `${what}: HTTP ${response.status} ${code}`));
+      }
+      const failure =
+        classifyHttpStatus(response.status, retryAfterMs, what) ?? fail('retry', 'serverError', what);
+      return finish({ ...failure, detail: excerpt ? `${failure.detail}: ${excerpt}` : failure.detail });
+    } catch (thrown) {
+      return finish(classifyThrown(thrown, deadline, what));
+    } finally {
+      deadline.dispose();
+    }
+  };
+  return { name, type: 'slack', send, close: () => safeFetch.close() };
+}
+
+/** webhookBody is the incoming-webhook JSON (legacy hooks honour username/icon_emoji; app hooks ignore them). */
+function webhookBody(message: SlackMessage, options: SlackOptions): Record<string, unknown> {
+  return {
+    text: message.text,
+    blocks: message.blocks,
+    unfurl_links: false,
+    unfurl_media: false,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
+  };
+}
+
+/** A file title is kept short; Slack shows it above the image (limit undocumented, 255 is the usual cap). */
+const MAX_FILE_TITLE_CHARS = 200;
+
+/** Extension per screenshot MIME type (Slack shows the file name). */
+const IMAGE_EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+};
+
+/**
+ * uploadScreenshot uploads the image into the thread of the posted message with the external upload flow
+ * (files.getUploadURLExternal → POST bytes → files.completeUploadExternal), against the same API base.
+ * Needs the `files:write` scope.
+ */
+async function uploadScreenshot(
+  client: WebClient,
+  posted: { channel?: string; ts?: string },
+  context: SendContext,
+  notification: Notification,
+): Promise<SendResult> {
+  const image = context.image;
+  if (!image) return { ok: true };
+  if (!posted.channel || !posted.ts) {
+    return fail('dead', 'clientError', 'slack file upload: chat.postMessage returned no channel/ts');
+  }
+  const extension = IMAGE_EXTENSIONS[image.mime] ?? 'bin';
+  await raceAbort(
+    client.filesUploadV2({
+      channel_id: posted.channel,
+      thread_ts: posted.ts,
+      file: image.bytes,
+      filename: `screenshot.${extension}`,
+      title: truncate(singleLine(`Screenshot: ${notification.alert.title}`), MAX_FILE_TITLE_CHARS),
+      alt_text: 'Screenshot attached to the alert',
+    }),
+    context.signal,
+  );
+  return { ok: true };
+}

@@ -1,0 +1,66 @@
+import type { Alert, Notification } from '../../domain/alert.js';
+import { createLogger } from '../../lib/log.js';
+import type { DestinationDeps, SendContext } from '../types.js';
+
+/** Fixed instant for every fixture (2026-03-02T10:15:00.000Z). */
+export const REFERENCE_TIME = Date.UTC(2026, 2, 2, 10, 15, 0);
+
+/** Payload strings that must arrive inert at every destination. */
+export const INJECTION = {
+  slackChannel: '<!channel> <!here> <@U123> <https://evil.example|click>',
+  discordEveryone:
+    '@everyone @here <@123456789012345678> <@&987654321098765432> [click](https://evil.example)',
+  script: '<script>alert(1)</script><img src=x onerror=alert(2)>',
+  crlf: 'Quiet\r\nBcc: evil@example.com\r\nX-Injected: yes',
+};
+
+/** makeAlert returns a complete firing alert; override any field. */
+export function makeAlert(overrides: Partial<Alert> = {}): Alert {
+  return {
+    id: 'alert-0001',
+    rule: 'unproductive-hour',
+    status: 'firing',
+    severity: 'warning',
+    title: 'Unproductive hour: Ada Lovelace',
+    text: '31m 00s on unproductive apps in the last hour (latest: Solitaire)',
+    key: 'user-ada',
+    user: 'user-ada',
+    person: { id: 'user-ada', name: 'Ada Lovelace', email: 'ada@example.com' },
+    event: 'desktop.app_tracking.captured',
+    at: REFERENCE_TIME,
+    value: 1860,
+    threshold: { op: 'gte', value: 1800, aggregate: 'sum', window: '1h' },
+    simulation: false,
+    ...overrides,
+  };
+}
+
+/** makeNotification wraps an alert for one destination. */
+export function makeNotification(
+  alert: Partial<Alert> = {},
+  overrides: Partial<Notification> = {},
+): Notification {
+  return {
+    id: 'ntf_01HZXAMPLE0000000000000001',
+    destination: 'test',
+    alert: makeAlert(alert),
+    createdAt: REFERENCE_TIME,
+    ...overrides,
+  };
+}
+
+/** makeContext returns a first-attempt context with a live signal. */
+export function makeContext(overrides: Partial<SendContext> = {}): SendContext {
+  return { signal: new AbortController().signal, attempt: 1, ...overrides };
+}
+
+/** A 1×1 transparent PNG. */
+export const PNG_1X1 = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+/** deps for adapters under test: a silent logger and the fixed clock. */
+export function testDeps(): DestinationDeps {
+  return { logger: createLogger('silent'), now: () => REFERENCE_TIME };
+}

@@ -1,0 +1,135 @@
+import { createHmac } from 'node:crypto';
+import type { Notification } from '../../domain/alert.js';
+import { createSafeFetch } from '../../lib/safe-fetch.js';
+import {
+  classifyHttpStatus,
+  classifyThrown,
+  createDeadline,
+  createRedactor,
+  fail,
+  parseRetryAfterMs,
+  readExcerpt,
+  safeHost,
+  serializeAlert,
+  urlSecrets,
+} from '../shared.js';
+import type { Destination, DestinationDeps, SendContext, SendResult, WebhookOptions } from '../types.js';
+
+/** Prefix of Standard Webhooks secrets; what follows is the key, base64-encoded. */
+const WHSEC_PREFIX = 'whsec_';
+
+/**
+ * signingKey returns the HMAC key for a Standard Webhooks secret: the base64-decoded bytes after
+ * `whsec_` (as the spec's reference libraries do), or the UTF-8 bytes of a secret without that prefix
+ * (what most "shared secret" receivers such as n8n or a Zapier code step will use).
+ * https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#signature-scheme
+ */
+export function signingKey(secret: string): Buffer {
+  return secret.startsWith(WHSEC_PREFIX)
+    ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64')
+    : Buffer.from(secret, 'utf8');
+}
+
+/**
+ * signStandardWebhook returns the `webhook-signature` value, `v1,<base64 HMAC-SHA256>` over
+ * `${id}.${timestampSec}.${body}` (the exact bytes sent).
+ */
+export function signStandardWebhook(secret: string, id: string, timestampSec: number, body: Buffer): string {
+  const mac = createHmac('sha256', signingKey(secret));
+  mac.update(`${id}.${timestampSec}.`);
+  mac.update(body);
+  return `v1,${mac.digest('base64')}`;
+}
+
+/**
+ * createWebhookDestination sends each alert as one HTTP request: the Alert as JSON (`body: alert`) or the
+ * received payload as it came (`body: event`), with `webhook-id` (the notification id, the same on every
+ * attempt) and, when a secret is set, Standard Webhooks `webhook-timestamp` + `webhook-signature`.
+ * It never follows a redirect and (unless `allowPrivateNetworks`) never connects to a private address.
+ */
+export function createWebhookDestination(
+  name: string,
+  options: WebhookOptions,
+  deps: DestinationDeps,
+): Destination {
+  const now = deps.now ?? Date.now;
+  const safeFetch = createSafeFetch({
+    allowPrivateNetworks: options.allowPrivateNetworks,
+    timeoutMs: options.timeoutMs,
+  });
+  const host = safeHost(options.url);
+  const what = `webhook ${host}`;
+  const redact = createRedactor([
+    ...urlSecrets(options.url),
+    options.signingSecret,
+    ...Object.values(options.headers),
+  ]);
+
+  async function send(notification: Notification, context: SendContext): Promise<SendResult> {
+    let body: Buffer;
+    if (options.body === 'event') {
+      if (!context.requestBody) {
+        return fail(
+          'dead',
+          'clientError',
+          `${what}: body: event, but the received request is no longer stored`,
+        );
+      }
+      body = context.requestBody;
+    } else {
+      body = Buffer.from(serializeAlert(notification.alert), 'utf8');
+    }
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'hookrelay',
+      ...options.headers,
+      'webhook-id': notification.id,
+    };
+    if (options.signingSecret !== undefined) {
+      const timestampSec = Math.floor(now() / 1000);
+      headers['webhook-timestamp'] = String(timestampSec);
+      headers['webhook-signature'] = signStandardWebhook(
+        options.signingSecret,
+        notification.id,
+        timestampSec,
+        body,
+      );
+    }
+    const deadline = createDeadline(context.signal, options.timeoutMs);
+    try {
+      const response = await safeFetch(options.url, {
+        method: options.method,
+        headers,
+        body,
+        signal: deadline.signal,
+      });
+      const failure = classifyHttpStatus(
+        response.status,
+        parseRetryAfterMs(response.headers.get('retry-after'), now()),
+        what,
+      );
+      const excerpt = await readExcerpt(response.body);
+      if (!failure) return { ok: true };
+      const location = response.headers.get('location');
+      const extra =
+        location !== null ? ` -> ${redirectHost(location, options.url)}` : excerpt ? `: ${excerpt}` : '';
+      return { ...failure, detail: redact(failure.detail + extra) };
+    } catch (thrown) {
+      const failure = classifyThrown(thrown, deadline, what);
+      return { ...failure, detail: redact(failure.detail) };
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  return { name, type: 'webhook', send, close: () => safeFetch.close() };
+}
+
+/** redirectHost names where a redirect pointed (host only: the path or query may carry a token). */
+function redirectHost(location: string, base: string): string {
+  try {
+    return new URL(location, base).host;
+  } catch {
+    return '<invalid Location>';
+  }
+}

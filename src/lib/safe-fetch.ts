@@ -1,0 +1,223 @@
+/**
+ * SSRF guard for user-configured URLs (outbound webhooks, Slack incoming webhooks, Discord webhooks).
+ *
+ * The check happens at connect time, inside the undici Agent's `connect.lookup`: every A/AAAA record of the
+ * host is resolved and checked, and the socket connects to the address that was checked, so a DNS answer
+ * that changes between "check" and "connect" (rebinding) cannot slip through. Node never calls the lookup
+ * for IP-literal hosts, so those are checked separately before the request starts. Redirects are never
+ * followed (a 3xx is returned to the caller as it came), so a public URL cannot bounce to a private one.
+ * See shared/reference/destinations.md §4.3 and the OWASP SSRF Prevention Cheat Sheet.
+ */
+import dns from 'node:dns';
+import net from 'node:net';
+import {
+  Agent,
+  type Dispatcher,
+  Headers,
+  type RequestInit,
+  type Response,
+  fetch as undiciFetch,
+} from 'undici';
+import { HookrelayError } from './errors.js';
+
+type Family = 'ipv4' | 'ipv6';
+
+/**
+ * BLOCKED_RANGES lists every address range a guarded request may not connect to: "this network",
+ * private, loopback, link-local (includes the 169.254.169.254 cloud metadata address), CGNAT, IETF
+ * protocol assignments, benchmarking, documentation, multicast and reserved space, and on IPv6 the
+ * unspecified/loopback addresses, unique-local, link- and site-local, multicast, IPv4-mapped and
+ * IPv4-compatible addresses, NAT64 prefixes and the tunnelling prefixes that embed an IPv4 address.
+ */
+export const BLOCKED_RANGES: readonly (readonly [network: string, prefix: number, family: Family])[] = [
+  ['0.0.0.0', 8, 'ipv4'],
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.0.0.0', 24, 'ipv4'],
+  ['192.0.2.0', 24, 'ipv4'],
+  ['192.88.99.0', 24, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'],
+  ['198.51.100.0', 24, 'ipv4'],
+  ['203.0.113.0', 24, 'ipv4'],
+  // 224/4 multicast, 240/4 reserved and 255.255.255.255 broadcast.
+  ['224.0.0.0', 3, 'ipv4'],
+  // ::/96 covers :: (unspecified), ::1 (loopback) and the deprecated IPv4-compatible addresses.
+  ['::', 96, 'ipv6'],
+  ['::ffff:0:0', 96, 'ipv6'],
+  ['64:ff9b::', 96, 'ipv6'],
+  ['64:ff9b:1::', 48, 'ipv6'],
+  ['100::', 64, 'ipv6'],
+  ['2001::', 32, 'ipv6'],
+  ['2001:db8::', 32, 'ipv6'],
+  ['2002::', 16, 'ipv6'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['fec0::', 10, 'ipv6'],
+  ['ff00::', 8, 'ipv6'],
+];
+
+// One list per family: a BlockList checks an IPv4 address against its IPv6 rules too (as ::ffff:a.b.c.d),
+// so with one shared list the ::ffff:0:0/96 rule would block every IPv4 address.
+const blockLists = { ipv4: new net.BlockList(), ipv6: new net.BlockList() };
+for (const [network, prefix, family] of BLOCKED_RANGES) blockLists[family].addSubnet(network, prefix, family);
+
+/** isBlockedAddress tells whether an IP address (v4 or v6, no brackets) is in BLOCKED_RANGES. Non-IPs are false. */
+export function isBlockedAddress(address: string): boolean {
+  const version = net.isIP(address);
+  if (version === 0) return false;
+  return version === 6 ? blockLists.ipv6.check(address, 'ipv6') : blockLists.ipv4.check(address, 'ipv4');
+}
+
+/**
+ * AddressRefusedError says a guarded request was stopped before connecting. Its message names the host
+ * and the refused address, never the path or query (which may hold a credential).
+ */
+export class AddressRefusedError extends HookrelayError {
+  readonly host: string;
+  readonly address: string;
+
+  constructor(host: string, address: string) {
+    super(
+      'HR_ERR_FETCH_ADDRESS_REFUSED',
+      `refused to connect to ${host}${host === address ? '' : ` (${address})`}: private, loopback, link-local or reserved address; set allowPrivateNetworks: true on the destination to allow it`,
+    );
+    this.name = 'AddressRefusedError';
+    this.host = host;
+    this.address = address;
+  }
+}
+
+/** findAddressRefused walks an error's `cause` chain and returns the AddressRefusedError in it, if any. */
+export function findAddressRefused(thrown: unknown): AddressRefusedError | undefined {
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof AddressRefusedError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** hostOf returns a URL's host without brackets (IPv6 literals come back as `[::1]` from `new URL`). */
+export function hostOf(url: URL): string {
+  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+}
+
+/**
+ * checkTarget validates a URL before a guarded request: only http and https, and an IP-literal host must
+ * not be in BLOCKED_RANGES (`new URL` has already normalised spellings such as `0x7f.1` and `2130706433`
+ * to `127.0.0.1`). It returns the error instead of throwing; hostnames are checked later, at connect time.
+ */
+export function checkTarget(url: URL, allowPrivateNetworks: boolean): HookrelayError | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return new HookrelayError(
+      'HR_ERR_FETCH_URL_INVALID',
+      `only http and https URLs are allowed, not ${url.protocol}`,
+    );
+  }
+  if (allowPrivateNetworks) return undefined;
+  const host = hostOf(url);
+  if (net.isIP(host) !== 0 && isBlockedAddress(host)) return new AddressRefusedError(host, host);
+  return undefined;
+}
+
+/**
+ * guardedLookup is a `net` lookup function that resolves every A and AAAA record of `hostname` and fails
+ * with AddressRefusedError when any of them is blocked (one bad record is enough: the socket may pick it).
+ */
+export const guardedLookup: net.LookupFunction = (hostname, options, callback) => {
+  dns.lookup(hostname, { all: true, family: options.family ?? 0, hints: options.hints }, (err, addresses) => {
+    if (err) {
+      callback(err, '', 0);
+      return;
+    }
+    const refused = addresses.find((entry) => isBlockedAddress(entry.address));
+    if (refused) {
+      callback(new AddressRefusedError(hostname, refused.address), '', 0);
+      return;
+    }
+    const first = addresses[0];
+    if (!first) {
+      const notFound: NodeJS.ErrnoException = new Error(`no address for ${hostname}`);
+      notFound.code = 'ENOTFOUND';
+      callback(notFound, '', 0);
+      return;
+    }
+    if (options.all) callback(null, addresses);
+    else callback(null, first.address, first.family);
+  });
+};
+
+/** SafeFetchOptions configures one guarded fetch (one per destination). */
+export interface SafeFetchOptions {
+  /** Turns the address guard off (the protocol check and the no-redirect rule stay). */
+  allowPrivateNetworks: boolean;
+  /** Upper bound for connecting, waiting for headers and between body chunks. */
+  timeoutMs: number;
+}
+
+/** The init a SafeFetch accepts: undici's, plus a body that may be a Node global FormData (what the SDKs build). */
+export type SafeFetchInit = Omit<RequestInit, 'body' | 'redirect' | 'dispatcher'> & {
+  body?: RequestInit['body'] | globalThis.FormData;
+};
+
+/**
+ * SafeFetch is `fetch` with the guard applied. It throws like fetch does (a refused address is a
+ * `TypeError('fetch failed')` whose cause chain holds an AddressRefusedError, or the AddressRefusedError
+ * itself for literals); callers turn that into a value with findAddressRefused.
+ */
+export interface SafeFetch {
+  (url: string | URL, init?: SafeFetchInit): Promise<Response>;
+  /**
+   * close releases the pooled connections. Requests still in flight are aborted (their callers see a
+   * network failure and the message is retried: delivery is at-least-once).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * createSafeFetch returns a guarded fetch with its own keep-alive connection pool. It never follows a
+ * redirect, never speaks anything but http/https, and (unless `allowPrivateNetworks`) never connects to
+ * an address in BLOCKED_RANGES, whatever DNS says at the moment of connecting.
+ */
+export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
+  const connectTimeoutMs = Math.min(options.timeoutMs, 10_000);
+  const agent: Dispatcher = new Agent({
+    connect: options.allowPrivateNetworks
+      ? { timeout: connectTimeoutMs }
+      : { timeout: connectTimeoutMs, lookup: guardedLookup },
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  });
+  const safeFetch = async (input: string | URL, init: SafeFetchInit = {}): Promise<Response> => {
+    const url = typeof input === 'string' ? new URL(input) : input;
+    const problem = checkTarget(url, options.allowPrivateNetworks);
+    if (problem) throw problem;
+    const { body, headers, ...rest } = init;
+    const prepared = await prepareBody(body, headers);
+    return undiciFetch(url, { ...rest, ...prepared, redirect: 'manual', dispatcher: agent });
+  };
+  return Object.assign(safeFetch, { close: () => agent.destroy() });
+}
+
+/**
+ * prepareBody serialises a Node global FormData (built by @slack/web-api and @discordjs/rest) to bytes:
+ * undici's own fetch only recognises undici's FormData class and would send "[object FormData]".
+ */
+async function prepareBody(
+  body: SafeFetchInit['body'],
+  headers: RequestInit['headers'],
+): Promise<Pick<RequestInit, 'body' | 'headers'>> {
+  if (!(body instanceof globalThis.FormData)) {
+    return body === undefined ? { headers } : { body: body as RequestInit['body'], headers };
+  }
+  const encoded = new globalThis.Response(body);
+  const contentType = encoded.headers.get('content-type') ?? 'multipart/form-data';
+  const bytes = Buffer.from(await encoded.arrayBuffer());
+  const merged = new Headers(headers);
+  merged.set('content-type', contentType);
+  return { body: bytes, headers: Object.fromEntries(merged.entries()) };
+}

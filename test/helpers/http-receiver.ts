@@ -1,0 +1,120 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** RecordedRequest is one request as the receiver saw it, raw body included. */
+export interface RecordedRequest {
+  method: string;
+  /** Path and query as sent. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  receivedAt: number;
+}
+
+/** ScriptedResponse is one answer; objects are sent as JSON. */
+export interface ScriptedResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Record<string, unknown>;
+  /** Wait this long before answering (timeouts). */
+  delayMs?: number;
+}
+
+/** HttpReceiver is a plain HTTP server on 127.0.0.1 that records requests and answers from a script. */
+export interface HttpReceiver {
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string;
+  readonly requests: RecordedRequest[];
+  /** Queue answers for the next requests, in order; when the queue is empty the default answer is used. */
+  script(...responses: ScriptedResponse[]): void;
+  /** Resolves once at least `count` requests have arrived. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Forget recorded requests and unused scripted answers. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/** startHttpReceiver starts an HttpReceiver on 127.0.0.1:0 (default answer: 200 `ok`). */
+export async function startHttpReceiver(
+  defaultResponse: ScriptedResponse = { status: 200, body: 'ok' },
+): Promise<HttpReceiver> {
+  const requests: RecordedRequest[] = [];
+  const queue: ScriptedResponse[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters = new Set<() => void>();
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        receivedAt: Date.now(),
+      });
+      for (const wake of waiters) wake();
+      const answer = queue.shift() ?? defaultResponse;
+      const respond = () => writeResponse(res, answer);
+      if (answer.delayMs) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          respond();
+        }, answer.delayMs);
+        timers.add(timer);
+      } else {
+        respond();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    requests,
+    script: (...responses) => queue.push(...responses),
+    waitForRequests: (count, timeoutMs = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (requests.length < count) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`expected ${count} requests, got ${requests.length}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** writeResponse sends a scripted answer (objects as JSON). Shared with the Slack and Discord fakes. */
+export function writeResponse(res: http.ServerResponse, answer: ScriptedResponse): void {
+  if (res.destroyed) return;
+  const isObject =
+    answer.body !== undefined && typeof answer.body === 'object' && !Buffer.isBuffer(answer.body);
+  const payload = isObject ? JSON.stringify(answer.body) : (answer.body ?? '');
+  const headers: Record<string, string> = {
+    'content-type': isObject ? 'application/json' : 'text/plain',
+    ...answer.headers,
+  };
+  res.writeHead(answer.status ?? 200, headers);
+  res.end(payload);
+}
