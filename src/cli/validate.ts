@@ -1,0 +1,61 @@
+import { formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import type { CliIo } from './io.js';
+
+const USAGE = `usage: hookrelay validate [file]
+
+Checks a rules file and lists every problem, one per line (file:line:col path: message).
+Without a file: $HOOKRELAY_CONFIG, else ./rules.yaml, else ./rules.example.yaml.
+Exit status: 0 valid (warnings may be printed), 1 invalid, 2 bad usage.
+`;
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * runValidate implements `hookrelay validate [file]`: 0 and an `ok:` line when the file is valid
+ * (warnings go to stderr), 1 with every issue on stderr when it is not, 2 for bad usage.
+ */
+export async function runValidate(args: string[], io: CliIo): Promise<number> {
+  const files: string[] = [];
+  let options = true;
+  for (const arg of args) {
+    if (options && arg === '--') options = false;
+    else if (options && (arg === '-h' || arg === '--help')) {
+      io.stdout(USAGE);
+      return 0;
+    } else if (options && arg.startsWith('-') && arg !== '-') {
+      io.stderr(`hookrelay validate: unknown option "${arg}"\n\n${USAGE}`);
+      return 2;
+    } else files.push(arg);
+  }
+  if (files.length > 1) {
+    io.stderr(`hookrelay validate: expected at most one file, got ${files.length}\n\n${USAGE}`);
+    return 2;
+  }
+  const [given] = files;
+  const file = given ?? resolveConfigPath(io.env, io.cwd);
+  const result = await loadConfig(file, io.env, { cwd: io.cwd });
+  if (!result.ok) {
+    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
+    const unreadable = result.issues.some(
+      (issue) => issue.code === 'HR_ERR_CONFIG_UNREADABLE' && issue.file === file,
+    );
+    if (unreadable && given === undefined) {
+      io.stderr(
+        'no rules file: pass a path, set HOOKRELAY_CONFIG, or copy rules.example.yaml to rules.yaml\n',
+      );
+    }
+    io.stderr(`invalid: ${file} (${count(result.issues.length, 'problem')})\n`);
+    return 1;
+  }
+  for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
+  const { raw } = result.config;
+  const counts = [
+    count(Object.keys(raw.sources).length, 'source'),
+    count(Object.keys(raw.destinations).length, 'destination'),
+    count(raw.rules.length, 'rule'),
+  ];
+  io.stdout(`ok: ${file} (${counts.join(', ')})\n`);
+  return 0;
+}
