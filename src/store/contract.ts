@@ -1,8 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../domain/alert.js';
 import type { StoredEvent } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
 import { StoreErrorCode } from './errors.js';
-import type { AppendInput, NewEvent, Store } from './ports.js';
+import type {
+  AppendInput,
+  AttemptRecord,
+  ClaimedNotification,
+  DeadQuery,
+  EvaluatorCommitInput,
+  NewEvent,
+  NewNotification,
+  StateEntry,
+  Store,
+} from './ports.js';
 
 /** A fixed reference time (Monday 2026-01-05 09:00 UTC) so tests never depend on the wall clock. */
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
@@ -73,6 +84,24 @@ function appendOf(
     item: appItem(key, { source, receivedAt, ...(options.event ? { event: options.event } : {}) }),
   }));
   return { request: request(source, receivedAt, options.event), events };
+}
+
+/**
+ * markEvaluated moves the evaluator cursor to the newest stored item, as a running evaluator would; the
+ * event log never prunes an item the evaluator has not passed.
+ */
+export async function markEvaluated(store: Store): Promise<number> {
+  const { cursor } = await store.evaluator.load();
+  const newest = (await store.events.list({ limit: 1 }))[0]?.seq ?? cursor;
+  const to = Math.max(cursor, newest);
+  await store.evaluator.commit({
+    fromCursor: cursor,
+    cursor: to,
+    upserts: [],
+    deletes: [],
+    notifications: [],
+  });
+  return to;
 }
 
 async function readAll(store: Store): Promise<StoredEvent[]> {
@@ -305,6 +334,7 @@ export function describeEventLogContract(name: string, makeStore: () => Promise<
       const old = await store.events.append(appendOf(['o1', 'o2', 'o3'], { receivedAt: T0 - 2 * HOUR }));
       const edge = await store.events.append(appendOf(['e1', 'e2'], { receivedAt: T0 - HOUR }));
       const fresh = await store.events.append(appendOf(['f1'], { receivedAt: T0 }));
+      await markEvaluated(store);
 
       expect(await store.events.pruneOlderThan(T0 - HOUR)).toBe(3);
       expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['e1', 'e2', 'f1']);
@@ -411,6 +441,770 @@ export function describeEventLogContract(name: string, makeStore: () => Promise<
       const store = await open();
       expect(await store.checkWritable()).toBe(true);
       expect(await store.checkWritable()).toBe(true);
+    });
+  });
+}
+
+const MINUTE = 60_000;
+
+/** An alert with every required field set; `id` doubles as the notification id in these suites. */
+function alertOf(id: string, overrides: Partial<Alert> = {}): Alert {
+  return {
+    id,
+    rule: 'idle-screens',
+    status: 'firing',
+    severity: 'warning',
+    title: `Alert ${id}`,
+    text: 'three idle screenshots <!channel> & "quotes" 🙂',
+    key: 'user-ada',
+    user: 'user-ada',
+    event: SHOT_EVENT,
+    at: T0,
+    simulation: false,
+    ...overrides,
+  };
+}
+
+/** A notification due at T0, created at T0 unless told otherwise. */
+function notificationOf(
+  id: string,
+  destination = 'team-slack',
+  overrides: Partial<NewNotification> = {},
+): NewNotification {
+  return { id, destination, alert: alertOf(id), createdAt: T0, dueAt: T0, ...overrides };
+}
+
+/** enqueue commits notifications as an evaluation step that reads nothing (cursor unchanged). */
+async function enqueue(store: Store, notifications: NewNotification[]): Promise<number> {
+  const { cursor } = await store.evaluator.load();
+  const result = await store.evaluator.commit({
+    fromCursor: cursor,
+    cursor,
+    upserts: [],
+    deletes: [],
+    notifications,
+  });
+  return result.notificationsInserted;
+}
+
+const claimQuery = (now: number, destinations: string[], limitPerDestination = 10, leaseMs = MINUTE) => ({
+  now,
+  leaseMs,
+  limitPerDestination,
+  destinations,
+});
+
+const ids = (claimed: ClaimedNotification[]): string[] => claimed.map((n) => n.id);
+
+const delivered = (at: number): AttemptRecord => ({ at, durationMs: 120, outcome: 'delivered' });
+const retry = (at: number, reason = 'serverError'): AttemptRecord => ({
+  at,
+  durationMs: 80,
+  outcome: 'retry',
+  reason,
+  detail: 'HTTP 503 Service Unavailable',
+});
+const dead = (at: number): AttemptRecord => ({
+  at,
+  durationMs: 40,
+  outcome: 'dead',
+  reason: 'payloadRejected',
+  detail: 'HTTP 400 invalid_blocks',
+});
+
+/** Opens stores from `makeStore` and closes all of them after each test. */
+function openedStores(makeStore: () => Promise<Store>): () => Promise<Store> {
+  const opened: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+  return async () => {
+    const store = await makeStore();
+    opened.push(store);
+    return store;
+  };
+}
+
+/**
+ * describeEvaluatorContract registers the suite for the EvaluatorStore port: the cursor, rule state and new
+ * notifications are written in one transaction, guarded by the cursor. `makeStore` returns a new, empty
+ * store each call; the suite closes every store it opened.
+ */
+export function describeEvaluatorContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`EvaluatorStore contract: ${name}`, () => {
+    const open = openedStores(makeStore);
+
+    it('starts a fresh database at cursor 0 with no state', async () => {
+      const store = await open();
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      expect(await store.outbox.pendingCounts()).toEqual({});
+    });
+
+    it('commits state, notifications and the cursor together, and load reads them back', async () => {
+      const store = await open();
+      await store.events.append(appendOf(['a', 'b', 'c']));
+      const [first, , third] = await readAll(store);
+      const values: StateEntry[] = [
+        { key: 'window:unproductive-hour:user-ada', value: { sum: 1830, items: [[T0, 60]] } },
+        { key: 'cooldown:idle-screens:user-ada', value: T0 + 2 * HOUR },
+        { key: 'absent:went-quiet:user-bob', value: null },
+        { key: 'digest:flag', value: true },
+        { key: 'text', value: 'ünïcode "quoted" \n newline' },
+        { key: 'list', value: [1, 'two', { three: 3 }] },
+      ];
+      const result = await store.evaluator.commit({
+        fromCursor: 0,
+        cursor: third!.seq,
+        upserts: values,
+        deletes: [],
+        notifications: [
+          notificationOf('n1', 'team-slack', { eventSeq: first!.seq, requestId: first!.requestId }),
+          notificationOf('n2', 'team-discord'),
+        ],
+      });
+      expect(result).toEqual({ notificationsInserted: 2 });
+      const loaded = await store.evaluator.load();
+      expect(loaded.cursor).toBe(third!.seq);
+      expect(loaded.state).toEqual([...values].sort((x, y) => (x.key < y.key ? -1 : 1)));
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1, 'team-discord': 1 });
+      const claimed = await store.outbox.claim(claimQuery(T0, ['team-slack', 'team-discord']));
+      expect(claimed).toEqual([
+        {
+          id: 'n1',
+          destination: 'team-slack',
+          alert: alertOf('n1'),
+          createdAt: T0,
+          requestId: first!.requestId,
+          eventSeq: first!.seq,
+          attempts: 1,
+          firstAttemptAt: T0,
+        },
+        {
+          id: 'n2',
+          destination: 'team-discord',
+          alert: alertOf('n2'),
+          createdAt: T0,
+          attempts: 1,
+          firstAttemptAt: T0,
+        },
+      ]);
+    });
+
+    it('replaces upserted keys, removes deleted ones and ignores unknown deletes', async () => {
+      const store = await open();
+      await store.evaluator.commit({
+        fromCursor: 0,
+        cursor: 0,
+        upserts: [
+          { key: 'a', value: 1 },
+          { key: 'b', value: { nested: ['x'] } },
+          { key: 'c', value: 'keep' },
+        ],
+        deletes: [],
+        notifications: [],
+      });
+      await store.evaluator.commit({
+        fromCursor: 0,
+        cursor: 0,
+        upserts: [
+          { key: 'b', value: { nested: ['y'], more: 2 } },
+          { key: 'd', value: 4 },
+        ],
+        deletes: ['a', 'never-stored'],
+        notifications: [],
+      });
+      expect(await store.evaluator.load()).toEqual({
+        cursor: 0,
+        state: [
+          { key: 'b', value: { nested: ['y'], more: 2 } },
+          { key: 'c', value: 'keep' },
+          { key: 'd', value: 4 },
+        ],
+      });
+    });
+
+    it('rejects a commit from a stale cursor with HR_ERR_STORE_CURSOR_CONFLICT and writes nothing', async () => {
+      const store = await open();
+      await store.events.append(appendOf(['a', 'b']));
+      const [a, b] = await readAll(store);
+      let wakes = 0;
+      store.outbox.onEnqueue(() => {
+        wakes += 1;
+      });
+      const step = {
+        fromCursor: 0,
+        cursor: a!.seq,
+        upserts: [{ key: 'k', value: 1 }],
+        deletes: [],
+        notifications: [notificationOf('first')],
+      };
+      expect(await store.evaluator.commit(step)).toEqual({ notificationsInserted: 1 });
+      const before = await store.evaluator.load();
+
+      // The same step again (double processing), and a step from a cursor that was never stored.
+      for (const stale of [
+        { ...step, upserts: [{ key: 'k', value: 2 }], notifications: [notificationOf('second')] },
+        {
+          ...step,
+          fromCursor: b!.seq,
+          cursor: b!.seq,
+          upserts: [],
+          deletes: ['k'],
+          notifications: [notificationOf('third')],
+        },
+      ]) {
+        await expect(store.evaluator.commit(stale)).rejects.toMatchObject({
+          code: StoreErrorCode.cursorConflict,
+        });
+      }
+      expect(await store.evaluator.load()).toEqual(before);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack'])))).toEqual(['first']);
+      expect(wakes).toBe(1);
+    });
+
+    it('lets exactly one of two concurrent commits from the same cursor win', async () => {
+      const store = await open();
+      const step = (id: string) => ({
+        fromCursor: 0,
+        cursor: 5,
+        upserts: [{ key: 'winner', value: id }],
+        deletes: [],
+        notifications: [notificationOf(id)],
+      });
+      const settled = await Promise.allSettled([
+        store.evaluator.commit(step('one')),
+        store.evaluator.commit(step('two')),
+      ]);
+      expect(settled.map((s) => s.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const loser = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+      expect(loser.reason).toMatchObject({ code: StoreErrorCode.cursorConflict });
+      const { cursor, state } = await store.evaluator.load();
+      expect(cursor).toBe(5);
+      const winner = state[0]?.value as string;
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack'])))).toEqual([winner]);
+    });
+
+    it('stores a notification id once, however often it is committed (re-evaluation)', async () => {
+      const store = await open();
+      const original = notificationOf('stable-id', 'team-slack', {
+        alert: alertOf('stable-id', { title: 'v1' }),
+      });
+      expect(
+        await enqueue(store, [original, { ...original, alert: alertOf('stable-id', { title: 'dup' }) }]),
+      ).toBe(1);
+      const again = { ...original, alert: alertOf('stable-id', { title: 'v2' }), createdAt: T0 + 1 };
+      expect(await enqueue(store, [again, notificationOf('new-id')])).toBe(1);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
+      const claimed = await store.outbox.claim(claimQuery(T0, ['team-slack']));
+      expect(ids(claimed)).toEqual(['stable-id', 'new-id']);
+      expect(claimed[0]!.alert.title).toBe('v1');
+
+      // Also after it was delivered: a re-evaluated id never comes back as a second message.
+      await store.outbox.recordDelivered('stable-id', delivered(T0));
+      expect(await enqueue(store, [original])).toBe(0);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+    });
+
+    it('accepts a step that keeps the cursor (a clock-driven step) but never one that moves it back', async () => {
+      const store = await open();
+      await store.evaluator.commit({ fromCursor: 0, cursor: 7, upserts: [], deletes: [], notifications: [] });
+      await store.evaluator.commit({ fromCursor: 7, cursor: 7, upserts: [], deletes: [], notifications: [] });
+      await expect(
+        store.evaluator.commit({ fromCursor: 7, cursor: 6, upserts: [], deletes: [], notifications: [] }),
+      ).rejects.toMatchObject({ code: StoreErrorCode.inputInvalid });
+      expect((await store.evaluator.load()).cursor).toBe(7);
+    });
+
+    it('rejects a malformed commit with HR_ERR_STORE_INPUT_INVALID and writes nothing', async () => {
+      const store = await open();
+      const base = {
+        fromCursor: 0,
+        cursor: 1,
+        upserts: [],
+        deletes: [],
+        notifications: [notificationOf('ok')],
+      };
+      const cases: EvaluatorCommitInput[] = [
+        { ...base, upserts: [{ key: 'big', value: 10n }] },
+        { ...base, upserts: [{ key: 'undef', value: undefined }] },
+        { ...base, upserts: [{ key: '', value: 1 }] },
+        { ...base, upserts: [{ key: 'both', value: 1 }], deletes: ['both'] },
+        {
+          ...base,
+          notifications: [notificationOf('ok'), notificationOf('nan', 'x', { createdAt: Number.NaN })],
+        },
+        { ...base, notifications: [notificationOf('', 'team-slack')] },
+        { ...base, notifications: [notificationOf('frac', 'team-slack', { orderKey: 1.5 })] },
+        { ...base, fromCursor: -1 },
+        { ...base, cursor: 1.5 },
+      ];
+      for (const input of cases) {
+        await expect(store.evaluator.commit(input)).rejects.toMatchObject({
+          code: StoreErrorCode.inputInvalid,
+        });
+      }
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      expect(await store.outbox.pendingCounts()).toEqual({});
+    });
+
+    it('calls onEnqueue after a commit that stored notifications, with them claimable, and never otherwise', async () => {
+      const store = await open();
+      const seen: Promise<ClaimedNotification[]>[] = [];
+      const unsubscribe = store.outbox.onEnqueue(() => {
+        seen.push(store.outbox.claim(claimQuery(T0, ['team-slack'])));
+      });
+      store.outbox.onEnqueue(() => {
+        throw new Error('listener bug');
+      });
+      expect(await enqueue(store, [notificationOf('a')])).toBe(1);
+      expect(seen).toHaveLength(1);
+      expect(ids(await seen[0]!)).toEqual(['a']);
+
+      expect(await enqueue(store, [notificationOf('a')])).toBe(0);
+      expect(await enqueue(store, [])).toBe(0);
+      expect(seen).toHaveLength(1);
+
+      unsubscribe();
+      expect(await enqueue(store, [notificationOf('b')])).toBe(1);
+      expect(seen).toHaveLength(1);
+    });
+
+    it('commits alongside appends in flight without losing or mixing either', async () => {
+      const store = await open();
+      const appends = Array.from({ length: 20 }, (_, i) => store.events.append(appendOf([`k${i}`])));
+      const commit = store.evaluator.commit({
+        fromCursor: 0,
+        cursor: 0,
+        upserts: [{ key: 'x', value: 1 }],
+        deletes: [],
+        notifications: [notificationOf('during')],
+      });
+      const claim = commit.then(() => store.outbox.claim(claimQuery(T0, ['team-slack'])));
+      const more = Array.from({ length: 20 }, (_, i) => store.events.append(appendOf([`m${i}`])));
+      const results = await Promise.all([...appends, ...more]);
+      expect(results.every((r) => r.stored === 1)).toBe(true);
+      expect(await commit).toEqual({ notificationsInserted: 1 });
+      expect(ids(await claim)).toEqual(['during']);
+      expect(await readAll(store)).toHaveLength(40);
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'x', value: 1 }] });
+    });
+
+    it('rejects evaluator and outbox calls after close with HR_ERR_STORE_CLOSED', async () => {
+      const store = await open();
+      await store.close();
+      const closed = { code: StoreErrorCode.closed };
+      await expect(store.evaluator.load()).rejects.toMatchObject(closed);
+      await expect(
+        store.evaluator.commit({ fromCursor: 0, cursor: 0, upserts: [], deletes: [], notifications: [] }),
+      ).rejects.toMatchObject(closed);
+      await expect(store.outbox.claim(claimQuery(T0, ['team-slack']))).rejects.toMatchObject(closed);
+      await expect(store.outbox.recordDelivered('x', delivered(T0))).rejects.toMatchObject(closed);
+      await expect(store.outbox.scheduleRetry('x', { dueAt: T0, attempt: retry(T0) })).rejects.toMatchObject(
+        closed,
+      );
+      await expect(store.outbox.deadLetter('x', { reason: 'r', attempt: dead(T0) })).rejects.toMatchObject(
+        closed,
+      );
+      await expect(store.outbox.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(closed);
+      await expect(store.outbox.resumeDestination('d')).rejects.toMatchObject(closed);
+      await expect(store.outbox.listPausedDestinations()).rejects.toMatchObject(closed);
+      await expect(store.outbox.listDead({ limit: 1 })).rejects.toMatchObject(closed);
+      await expect(store.outbox.replayDead({ all: true, now: T0 })).rejects.toMatchObject(closed);
+      await expect(store.outbox.pendingCounts()).rejects.toMatchObject(closed);
+      await expect(store.outbox.getImage(1)).rejects.toMatchObject(closed);
+      await expect(store.outbox.pruneDelivered(T0)).rejects.toMatchObject(closed);
+    });
+  });
+}
+
+/**
+ * describeOutboxContract registers the suite for the Outbox port: leases, head-of-line order per
+ * destination, transitions and their history, pauses, dead letters and replay, images, and the retention
+ * rules that keep what a notification may still need. Times are explicit `now` values; nothing sleeps.
+ */
+export function describeOutboxContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Outbox contract: ${name}`, () => {
+    const open = openedStores(makeStore);
+
+    it('leases claimed rows, counts attempts, and lets a row be claimed again once its lease ran out', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('a'), notificationOf('b')]);
+      const first = await store.outbox.claim(claimQuery(T0, ['team-slack'], 10, MINUTE));
+      expect(first.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([
+        ['a', 1, T0],
+        ['b', 1, T0],
+      ]);
+      // Leased until T0 + 1 min: no other claim gets them before.
+      expect(await store.outbox.claim(claimQuery(T0, ['team-slack']))).toEqual([]);
+      expect(await store.outbox.claim(claimQuery(T0 + MINUTE - 1, ['team-slack']))).toEqual([]);
+      // The worker crashed: at the end of the lease the rows are claimable again, same ids, one more attempt.
+      const again = await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack'], 10, MINUTE));
+      expect(again.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([
+        ['a', 2, T0],
+        ['b', 2, T0],
+      ]);
+      const third = await store.outbox.claim(claimQuery(T0 + 2 * MINUTE, ['team-slack'], 1, MINUTE));
+      expect(third.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([['a', 3, T0]]);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
+    });
+
+    it('claims nothing before it is due', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('later', 'team-slack', { dueAt: T0 + MINUTE })]);
+      expect(await store.outbox.claim(claimQuery(T0 + MINUTE - 1, ['team-slack']))).toEqual([]);
+      expect(ids(await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack'])))).toEqual(['later']);
+    });
+
+    it('claims in creation order (createdAt, then orderKey, then commit order), up to the limit', async () => {
+      const store = await open();
+      await enqueue(store, [
+        notificationOf('third', 'team-slack', { createdAt: T0 + 2 }),
+        notificationOf('second-b', 'team-slack', { createdAt: T0 + 1, orderKey: 2 }),
+        notificationOf('second-a', 'team-slack', { createdAt: T0 + 1, orderKey: 1 }),
+      ]);
+      await enqueue(store, [
+        notificationOf('first', 'team-slack', { createdAt: T0 }),
+        notificationOf('fourth', 'team-slack', { createdAt: T0 + 2 }),
+      ]);
+      const query = claimQuery(T0 + 10, ['team-slack'], 2);
+      expect(ids(await store.outbox.claim(query))).toEqual(['first', 'second-a']);
+      // The first two are leased (still in flight): they hold back the rest until settled.
+      expect(await store.outbox.claim(query)).toEqual([]);
+      await store.outbox.recordDelivered('first', delivered(T0 + 10));
+      await store.outbox.recordDelivered('second-a', delivered(T0 + 10));
+      expect(ids(await store.outbox.claim(query))).toEqual(['second-b', 'third']);
+      expect(await store.outbox.claim({ ...query, limitPerDestination: 0 })).toEqual([]);
+    });
+
+    it('holds a destination behind a head waiting for its retry, never another destination', async () => {
+      const store = await open();
+      await enqueue(store, [
+        notificationOf('a1', 'slack', { createdAt: T0 }),
+        notificationOf('a2', 'slack', { createdAt: T0 + 1 }),
+        notificationOf('b1', 'discord', { createdAt: T0 + 2 }),
+        notificationOf('a3', 'slack', { createdAt: T0 + 3 }),
+        notificationOf('c1', 'email', { createdAt: T0 + 4 }),
+      ]);
+      const head = await store.outbox.claim(claimQuery(T0 + 10, ['slack'], 1));
+      expect(ids(head)).toEqual(['a1']);
+      expect(await store.outbox.scheduleRetry('a1', { dueAt: T0 + MINUTE, attempt: retry(T0 + 10) })).toBe(
+        true,
+      );
+
+      // a1 is not due: a2 and a3 wait behind it; discord is not affected; email was not asked for.
+      const now = T0 + 20;
+      expect(ids(await store.outbox.claim(claimQuery(now, ['slack', 'discord'])))).toEqual(['b1']);
+      expect(await store.outbox.claim(claimQuery(now, ['slack']))).toEqual([]);
+
+      const later = await store.outbox.claim(claimQuery(T0 + MINUTE, ['slack']));
+      expect(later.map((n) => [n.id, n.attempts])).toEqual([
+        ['a1', 2],
+        ['a2', 1],
+        ['a3', 1],
+      ]);
+      expect(await store.outbox.pendingCounts()).toEqual({ slack: 3, discord: 1, email: 1 });
+    });
+
+    it('records each transition with its attempt, in order, and refuses to change a settled row', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('ok'), notificationOf('bad')]);
+      await store.outbox.claim(claimQuery(T0, ['team-slack']));
+      expect(await store.outbox.scheduleRetry('ok', { dueAt: T0 + MINUTE, attempt: retry(T0) })).toBe(true);
+      expect(
+        await store.outbox.scheduleRetry('bad', { dueAt: T0 + MINUTE, attempt: retry(T0, 'timeout') }),
+      ).toBe(true);
+      const second = await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack']));
+      expect(second.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([
+        ['ok', 2, T0],
+        ['bad', 2, T0],
+      ]);
+      expect(await store.outbox.recordDelivered('ok', delivered(T0 + MINUTE))).toBe(true);
+      expect(
+        await store.outbox.deadLetter('bad', {
+          reason: 'payload rejected: blocks too long',
+          attempt: dead(T0 + MINUTE),
+        }),
+      ).toBe(true);
+      expect(await store.outbox.pendingCounts()).toEqual({});
+      expect(await store.outbox.claim(claimQuery(T0 + HOUR, ['team-slack']))).toEqual([]);
+
+      // A late worker (its lease ran out, another finished the row) changes nothing.
+      expect(await store.outbox.scheduleRetry('ok', { dueAt: T0, attempt: retry(T0 + 2 * MINUTE) })).toBe(
+        false,
+      );
+      expect(await store.outbox.recordDelivered('bad', delivered(T0 + 2 * MINUTE))).toBe(false);
+      expect(await store.outbox.recordDelivered('unknown', delivered(T0))).toBe(false);
+      expect(await store.outbox.pendingCounts()).toEqual({});
+
+      const [letter] = await store.outbox.listDead({ limit: 10 });
+      expect(letter).toEqual({
+        notification: { id: 'bad', destination: 'team-slack', alert: alertOf('bad'), createdAt: T0 },
+        reason: 'payload rejected: blocks too long',
+        deadAt: T0 + MINUTE,
+        attempts: [retry(T0, 'timeout'), dead(T0 + MINUTE), delivered(T0 + 2 * MINUTE)],
+      });
+    });
+
+    it('refuses an attempt whose outcome does not fit the transition, changing nothing', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('n')]);
+      await store.outbox.claim(claimQuery(T0, ['team-slack']));
+      const invalid = { code: StoreErrorCode.inputInvalid };
+      await expect(store.outbox.recordDelivered('n', retry(T0))).rejects.toMatchObject(invalid);
+      await expect(
+        store.outbox.scheduleRetry('n', { dueAt: T0, attempt: delivered(T0) }),
+      ).rejects.toMatchObject(invalid);
+      await expect(
+        store.outbox.deadLetter('n', { reason: 'x', attempt: delivered(T0) }),
+      ).rejects.toMatchObject(invalid);
+      await expect(store.outbox.deadLetter('n', { reason: '', attempt: dead(T0) })).rejects.toMatchObject(
+        invalid,
+      );
+      await expect(
+        store.outbox.scheduleRetry('n', { dueAt: Number.NaN, attempt: retry(T0) }),
+      ).rejects.toMatchObject(invalid);
+      await expect(
+        store.outbox.recordDelivered('n', { at: T0, durationMs: -1, outcome: 'delivered' }),
+      ).rejects.toMatchObject(invalid);
+      await expect(store.outbox.claim(claimQuery(T0, ['team-slack'], 1, 0))).rejects.toMatchObject(invalid);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+      expect(await store.outbox.listDead({ limit: 10 })).toEqual([]);
+    });
+
+    it('keeps a paused destination’s notifications pending and unclaimed until it is resumed', async () => {
+      const store = await open();
+      let wakes = 0;
+      store.outbox.onEnqueue(() => {
+        wakes += 1;
+      });
+      await enqueue(store, [notificationOf('s1', 'slack'), notificationOf('d1', 'discord')]);
+      wakes = 0;
+      await store.outbox.pauseDestination('slack', { reason: 'authError: invalid_auth', at: T0 });
+      await store.outbox.pauseDestination('slack', { reason: 'authError: token_revoked', at: T0 + 1 });
+      expect(await store.outbox.listPausedDestinations()).toEqual([
+        { destination: 'slack', reason: 'authError: token_revoked', pausedAt: T0 + 1 },
+      ]);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['slack', 'discord'])))).toEqual(['d1']);
+      expect(await store.outbox.pendingCounts()).toEqual({ slack: 1, discord: 1 });
+
+      expect(await store.outbox.resumeDestination('slack')).toBe(true);
+      expect(wakes).toBe(1);
+      expect(await store.outbox.resumeDestination('slack')).toBe(false);
+      expect(await store.outbox.listPausedDestinations()).toEqual([]);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['slack', 'discord'])))).toEqual(['s1']);
+    });
+
+    it('lists dead letters newest first, by destination, never more than the limit', async () => {
+      const store = await open();
+      await enqueue(store, [
+        notificationOf('s1', 'slack'),
+        notificationOf('s2', 'slack'),
+        notificationOf('d1', 'discord'),
+      ]);
+      await store.outbox.claim(claimQuery(T0, ['slack', 'discord']));
+      await store.outbox.deadLetter('s2', { reason: 'r-s2', attempt: dead(T0 + 1) });
+      await store.outbox.deadLetter('d1', { reason: 'r-d1', attempt: dead(T0 + 2) });
+      await store.outbox.deadLetter('s1', { reason: 'r-s1', attempt: dead(T0 + 3) });
+      const deadIds = async (query: DeadQuery) =>
+        (await store.outbox.listDead(query)).map((d) => d.notification.id);
+      expect(await deadIds({ limit: 10 })).toEqual(['s1', 'd1', 's2']);
+      expect(await deadIds({ limit: 2 })).toEqual(['s1', 'd1']);
+      expect(await deadIds({ limit: 10, destination: 'slack' })).toEqual(['s1', 's2']);
+      expect(await deadIds({ limit: 10, destination: 'nobody' })).toEqual([]);
+      expect(await deadIds({ limit: 0 })).toEqual([]);
+      await expect(store.outbox.listDead({ limit: -1 })).rejects.toMatchObject({
+        code: StoreErrorCode.inputInvalid,
+      });
+    });
+
+    it('replays dead letters by id, by destination or all: due now, attempts reset, destinations resumed', async () => {
+      const store = await open();
+      await enqueue(store, [
+        notificationOf('s1', 'slack', { createdAt: T0 }),
+        notificationOf('s2', 'slack', { createdAt: T0 + 1 }),
+        notificationOf('d1', 'discord'),
+        notificationOf('e1', 'email'),
+      ]);
+      await store.outbox.claim(claimQuery(T0, ['slack', 'discord', 'email']));
+      for (const id of ['s1', 'd1', 'e1']) {
+        await store.outbox.deadLetter(id, { reason: 'gone', attempt: dead(T0) });
+      }
+      await store.outbox.scheduleRetry('s2', { dueAt: T0, attempt: retry(T0) });
+      for (const destination of ['slack', 'discord', 'email']) {
+        await store.outbox.pauseDestination(destination, { reason: 'authError', at: T0 });
+      }
+      let wakes = 0;
+      store.outbox.onEnqueue(() => {
+        wakes += 1;
+      });
+
+      // By id: unknown and not-dead ids are ignored; the replayed id's destination resumes.
+      const now = T0 + HOUR;
+      expect(await store.outbox.replayDead({ ids: ['s1', 's2', 'nope'], now })).toBe(1);
+      expect(wakes).toBe(1);
+      expect((await store.outbox.listPausedDestinations()).map((p) => p.destination)).toEqual([
+        'discord',
+        'email',
+      ]);
+      // s1 is back in its original place, ahead of s2, with its attempts counted afresh.
+      const slack = await store.outbox.claim(claimQuery(now, ['slack', 'discord', 'email']));
+      expect(slack.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([
+        ['s1', 1, now],
+        ['s2', 2, T0],
+      ]);
+      expect((await store.outbox.listDead({ limit: 10 })).map((d) => d.notification.id).sort()).toEqual([
+        'd1',
+        'e1',
+      ]);
+
+      // By destination: its dead letters, and its pause.
+      expect(await store.outbox.replayDead({ destination: 'discord', now })).toBe(1);
+      expect((await store.outbox.listPausedDestinations()).map((p) => p.destination)).toEqual(['email']);
+      expect(ids(await store.outbox.claim(claimQuery(now, ['discord', 'email'])))).toEqual(['d1']);
+
+      // All: every dead letter, every paused destination.
+      await store.outbox.pauseDestination('slack', { reason: 'authError', at: now });
+      expect(await store.outbox.replayDead({ all: true, now })).toBe(1);
+      expect(await store.outbox.listPausedDestinations()).toEqual([]);
+      expect(ids(await store.outbox.claim(claimQuery(now, ['email'])))).toEqual(['e1']);
+      expect(await store.outbox.listDead({ limit: 10 })).toEqual([]);
+      expect(await store.outbox.replayDead({ all: true, now })).toBe(0);
+
+      // The history survives a replay; the count does not.
+      await store.outbox.deadLetter('e1', { reason: 'still gone', attempt: dead(now) });
+      const [letter] = await store.outbox.listDead({ limit: 1 });
+      expect(letter?.attempts.map((a) => a.at)).toEqual([T0, now]);
+      expect(letter?.reason).toBe('still gone');
+    });
+
+    it('refuses a replay that does not name exactly one selector', async () => {
+      const store = await open();
+      const invalid = { code: StoreErrorCode.inputInvalid };
+      await expect(store.outbox.replayDead({ now: T0 })).rejects.toMatchObject(invalid);
+      await expect(store.outbox.replayDead({ ids: ['a'], all: true, now: T0 })).rejects.toMatchObject(
+        invalid,
+      );
+      await expect(store.outbox.replayDead({ destination: 'x', all: true, now: T0 })).rejects.toMatchObject(
+        invalid,
+      );
+      await expect(store.outbox.replayDead({ all: false, now: T0 })).rejects.toMatchObject(invalid);
+      expect(await store.outbox.replayDead({ ids: [], now: T0 })).toBe(0);
+    });
+
+    it('returns a stored item’s screenshot bytes and mime for getImage', async () => {
+      const store = await open();
+      const image = imageBytes(70_000);
+      const noMime = imageBytes(10);
+      await store.events.append({
+        request: request('trackpilots', T0, SHOT_EVENT),
+        events: [
+          { dedupeKey: 'shot', item: fullItem(), image },
+          { dedupeKey: 'app', item: appItem('app') },
+          { dedupeKey: 'bare', item: fullItem({ id: 'bare', screenshot: { id: 'bare' } }), image: noMime },
+        ],
+      });
+      const [shot, app, bare] = await readAll(store);
+      const found = await store.outbox.getImage(shot!.seq);
+      expect(found?.mime).toBe('image/png');
+      expect(found?.bytes.equals(image)).toBe(true);
+      expect(await store.outbox.getImage(app!.seq)).toBeUndefined();
+      expect(await store.outbox.getImage(bare!.seq)).toEqual({
+        bytes: noMime,
+        mime: 'application/octet-stream',
+      });
+      expect(await store.outbox.getImage(bare!.seq + 1_000)).toBeUndefined();
+    });
+
+    it('prunes delivered notifications before the cutoff with their history; never pending or dead ones', async () => {
+      const store = await open();
+      await enqueue(store, [
+        notificationOf('old'),
+        notificationOf('recent'),
+        notificationOf('waiting'),
+        notificationOf('dead'),
+      ]);
+      await store.outbox.claim(claimQuery(T0, ['team-slack']));
+      await store.outbox.recordDelivered('old', delivered(T0 - 2 * HOUR));
+      await store.outbox.recordDelivered('recent', delivered(T0 - HOUR));
+      await store.outbox.scheduleRetry('waiting', { dueAt: T0, attempt: retry(T0 - 3 * HOUR) });
+      await store.outbox.deadLetter('dead', { reason: 'r', attempt: dead(T0 - 3 * HOUR) });
+
+      expect(await store.outbox.pruneDelivered(T0 - HOUR)).toBe(1);
+      expect(await store.outbox.pruneDelivered(T0 - HOUR)).toBe(0);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+      expect((await store.outbox.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['dead']);
+      // A pruned id is gone from the outbox: committing it again stores it anew.
+      expect(await enqueue(store, [notificationOf('old')])).toBe(1);
+      expect(await enqueue(store, [notificationOf('recent')])).toBe(0);
+    });
+
+    it('never prunes an item the evaluator has not passed', async () => {
+      const store = await open();
+      const old = T0 - 2 * HOUR;
+      await store.events.append(appendOf(['e1', 'e2', 'e3', 'e4'], { receivedAt: old }));
+      const all = await readAll(store);
+      expect(await store.events.pruneOlderThan(T0)).toBe(0);
+
+      await store.evaluator.commit({
+        fromCursor: 0,
+        cursor: all[1]!.seq,
+        upserts: [],
+        deletes: [],
+        notifications: [],
+      });
+      expect(await store.events.pruneOlderThan(T0)).toBe(2);
+      expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['e3', 'e4']);
+      await markEvaluated(store);
+      expect(await store.events.pruneOlderThan(T0)).toBe(2);
+      expect(await readAll(store)).toEqual([]);
+    });
+
+    it('keeps items and requests a pending or dead notification needs, until it is delivered', async () => {
+      const store = await open();
+      const old = T0 - 2 * HOUR;
+      const shots = await store.events.append({
+        request: request('trackpilots', old, SHOT_EVENT),
+        events: [
+          { dedupeKey: 'shot-pending', item: fullItem({ id: 'p', receivedAt: old }), image: imageBytes(100) },
+          { dedupeKey: 'shot-dead', item: fullItem({ id: 'd', receivedAt: old }), image: imageBytes(100) },
+          { dedupeKey: 'shot-unused', item: fullItem({ id: 'u', receivedAt: old }), image: imageBytes(100) },
+        ],
+      });
+      const forwarded = await store.events.append(appendOf(['fwd'], { receivedAt: old }));
+      const unused = await store.events.append(appendOf(['unused'], { receivedAt: old }));
+      const [pending, deadShot] = await readAll(store);
+      await markEvaluated(store);
+      await enqueue(store, [
+        notificationOf('with-image', 'discord', { eventSeq: pending!.seq }),
+        notificationOf('dead-image', 'discord', { eventSeq: deadShot!.seq, createdAt: T0 + 1 }),
+        notificationOf('forward', 'zapier', { requestId: forwarded.requestId }),
+      ]);
+      await store.outbox.claim(claimQuery(T0, ['discord']));
+      await store.outbox.deadLetter('dead-image', { reason: 'too large', attempt: dead(T0) });
+
+      // Unneeded rows go; the items with a pending or dead screenshot and the forwarded request stay.
+      expect(await store.events.pruneOlderThan(T0)).toBe(3);
+      expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['shot-pending', 'shot-dead']);
+      expect(await store.outbox.getImage(pending!.seq)).toBeDefined();
+      expect(await store.outbox.getImage(deadShot!.seq)).toBeDefined();
+      expect(await store.events.getRequest(shots.requestId)).toBeDefined();
+      expect((await store.events.getRequest(forwarded.requestId))?.body).toBeInstanceOf(Buffer);
+      expect(await store.events.getRequest(unused.requestId)).toBeUndefined();
+
+      // Once delivered (and the dead one replayed and delivered), nothing holds them any more.
+      await store.outbox.recordDelivered('with-image', delivered(T0));
+      await store.outbox.replayDead({ ids: ['dead-image'], now: T0 });
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['discord', 'zapier'])))).toEqual([
+        'dead-image',
+        'forward',
+      ]);
+      await store.outbox.recordDelivered('dead-image', delivered(T0));
+      expect(await store.events.pruneOlderThan(T0)).toBe(2);
+      expect(await store.events.getRequest(shots.requestId)).toBeUndefined();
+      expect(await store.events.getRequest(forwarded.requestId)).toBeDefined();
+      await store.outbox.recordDelivered('forward', delivered(T0));
+      expect(await store.events.pruneOlderThan(T0)).toBe(0);
+      expect(await store.events.getRequest(forwarded.requestId)).toBeUndefined();
     });
   });
 }

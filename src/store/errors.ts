@@ -7,7 +7,10 @@ import { HookrelayError } from '../lib/errors.js';
 export const StoreErrorCode = {
   /** The store was closed; the call was not run. */
   closed: 'HR_ERR_STORE_CLOSED',
-  /** The transaction holding a batch of appends failed; nothing from that batch was stored. */
+  /**
+   * A write transaction failed and was rolled back: for appends, nothing from that batch was stored; for an
+   * evaluator commit or an outbox call, nothing of that call was written.
+   */
   writeFailed: 'HR_ERR_STORE_WRITE_FAILED',
   /** A read query failed (I/O error, corrupt file). */
   readFailed: 'HR_ERR_STORE_READ_FAILED',
@@ -25,6 +28,11 @@ export const StoreErrorCode = {
   engineUnavailable: 'HR_ERR_STORE_ENGINE_UNAVAILABLE',
   /** The database URL is not one of the accepted forms. */
   urlInvalid: 'HR_ERR_STORE_URL_INVALID',
+  /**
+   * An evaluator commit started from a cursor that is no longer the stored one (a second evaluator, or a
+   * step committed twice); nothing was written. The evaluator should reload its state and cursor.
+   */
+  cursorConflict: 'HR_ERR_STORE_CURSOR_CONFLICT',
 } as const;
 
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];

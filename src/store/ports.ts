@@ -1,3 +1,4 @@
+import type { Alert, Notification } from '../domain/alert.js';
 import type { ReceivedRequest, StoredEvent } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
 
@@ -60,7 +61,11 @@ export interface EventLog {
   getRequest(id: string): Promise<ReceivedRequest | undefined>;
   /**
    * pruneOlderThan deletes items and requests received before `cutoffMs`; returns the items deleted. It
-   * works in short chunks, so it never holds the write lock for long and appends keep committing meanwhile.
+   * never deletes an item the evaluator has not passed yet (seq > the evaluator cursor), nor one whose
+   * seq a pending or dead notification names (`eventSeq`: its screenshot may still be sent), nor a request
+   * that a kept item or a pending or dead notification (`requestId`: a `body: event` forward) refers to.
+   * Such rows go at a later prune, once nothing needs them. It works in short chunks, so it never holds
+   * the write lock for long and appends keep committing meanwhile.
    */
   pruneOlderThan(cutoffMs: number): Promise<number>;
   /**
@@ -71,10 +76,246 @@ export interface EventLog {
   onAppend(listener: () => void): () => void;
 }
 
-/** Store is everything the stages persist. Later ports (evaluator state, outbox) join this object. */
+/** StateEntry is one piece of rule state under a key. `value` round-trips through JSON (as JSON.parse gives it back). */
+export interface StateEntry {
+  key: string;
+  value: unknown;
+}
+
+/** EvaluatorSnapshot is what the evaluator resumes from: the log cursor and every state entry. */
+export interface EvaluatorSnapshot {
+  /** The seq of the last item evaluated; 0 on a fresh database (before the first item). */
+  cursor: number;
+  /** Every stored entry, ordered by key. */
+  state: StateEntry[];
+}
+
+/**
+ * NewNotification is one alert for one destination, written by the evaluator. Its id is deterministic
+ * (derived from the rule, key and triggering item), so evaluating the same items again yields the same ids.
+ */
+export interface NewNotification {
+  /** Stable id, reused on every delivery attempt; unique in the outbox. */
+  id: string;
+  destination: string;
+  alert: Alert;
+  /** For `body: event` forwards: the received request whose payload is sent as it came (kept while needed). */
+  requestId?: string;
+  /** The triggering item's seq, for `attach: screenshot` (its image is kept while needed). */
+  eventSeq?: number;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms; the notification is not claimed before. */
+  dueAt: number;
+  /**
+   * Orders notifications of one destination created in the same ms (lower first; default 0). The
+   * delivery order per destination is `createdAt`, then `orderKey`, then the order they were committed in.
+   */
+  orderKey?: number;
+}
+
+/** EvaluatorCommitInput is one evaluation step: what it read up to, what it changed and what it decided. */
+export interface EvaluatorCommitInput {
+  /** The cursor the step started from (what `load` or the previous commit left). */
+  fromCursor: number;
+  /** The new cursor, at least `fromCursor` (equal for a step driven by the clock alone, e.g. absence). */
+  cursor: number;
+  /** Entries to create or replace. A key must not appear both here and in `deletes`. */
+  upserts: StateEntry[];
+  /** Keys to remove; an unknown key is ignored. */
+  deletes: string[];
+  /** Notifications to enqueue; an id already in the outbox (or earlier in this list) is skipped. */
+  notifications: NewNotification[];
+}
+
+/** EvaluatorCommitResult says what a commit did. */
+export interface EvaluatorCommitResult {
+  /** Notifications newly stored (ids already present were skipped and are not counted). */
+  notificationsInserted: number;
+}
+
+/**
+ * EvaluatorStore keeps the evaluator's cursor and rule state together with the outbox, so that one
+ * evaluation step is written whole or not at all: after a crash at any point no alert is lost, and none is
+ * produced twice by evaluating the same items again. Every method rejects with `HR_ERR_STORE_CLOSED` after
+ * `Store.close()`.
+ */
+export interface EvaluatorStore {
+  /** load returns the stored cursor and every state entry. It never writes. */
+  load(): Promise<EvaluatorSnapshot>;
+  /**
+   * commit writes one evaluation step in ONE transaction and resolves only once it is durable: the state
+   * upserts and deletes, the notifications (an id already stored is skipped, never duplicated or
+   * overwritten) and the new cursor. When the stored cursor is not `fromCursor` (another evaluator moved
+   * it, or this step was already committed) it rejects with `HR_ERR_STORE_CURSOR_CONFLICT` and writes
+   * nothing. A malformed input rejects with `HR_ERR_STORE_INPUT_INVALID`, a failed transaction with
+   * `HR_ERR_STORE_WRITE_FAILED`; neither writes anything. Listeners of `Outbox.onEnqueue` are called after
+   * a commit that stored at least one notification.
+   */
+  commit(input: EvaluatorCommitInput): Promise<EvaluatorCommitResult>;
+}
+
+/** AttemptOutcome classifies one delivery attempt (see the deliver stage). */
+export type AttemptOutcome = 'delivered' | 'retry' | 'dead' | 'broken';
+
+/** AttemptRecord is one delivery attempt as kept in a notification's history. */
+export interface AttemptRecord {
+  /** When the attempt started, epoch ms. */
+  at: number;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  /** A short class (`rateLimited`, `authError`, …). */
+  reason?: string;
+  /** What the destination answered. Adapters never put secrets here; the store keeps it as given. */
+  detail?: string;
+}
+
+/** ClaimQuery asks `claim` for due notifications. */
+export interface ClaimQuery {
+  /** Epoch ms: rows due at or before it, and leases that ended at or before it, count as free. */
+  now: number;
+  /** How long the claim holds the rows; after `now + leaseMs` another claim may take them again. */
+  leaseMs: number;
+  /** Most rows returned per destination. */
+  limitPerDestination: number;
+  /** The destinations to claim for (others, e.g. removed from the config, are left alone). */
+  destinations: string[];
+}
+
+/** ClaimedNotification is a notification leased to the caller, with what a retry policy needs. */
+export type ClaimedNotification = Notification & {
+  /** Claims since it was enqueued (or last replayed), this one included: 1 on the first attempt. */
+  attempts: number;
+  /** When it was first claimed since enqueued or replayed (for a maximum age); `claim` always sets it. */
+  firstAttemptAt?: number;
+  eventSeq?: number;
+  requestId?: string;
+};
+
+/** PausedDestination is a destination the deliver stage found broken (bad token, channel gone). */
+export interface PausedDestination {
+  destination: string;
+  reason: string;
+  /** Epoch ms. */
+  pausedAt: number;
+}
+
+/** DeadLetter is a notification that can never succeed as it is, with its whole history. */
+export interface DeadLetter {
+  notification: Notification;
+  eventSeq?: number;
+  reason: string;
+  /** Epoch ms: the `at` of the attempt that dead-lettered it. */
+  deadAt: number;
+  /** Every recorded attempt, oldest first (attempts before a replay included). */
+  attempts: AttemptRecord[];
+}
+
+/** DeadQuery selects dead letters for `listDead`; `limit` is a non-negative integer. */
+export interface DeadQuery {
+  limit: number;
+  destination?: string;
+}
+
+/** ReplayQuery selects dead letters to replay: exactly one of `ids`, `destination` or `all: true`. */
+export interface ReplayQuery {
+  ids?: string[];
+  destination?: string;
+  all?: boolean;
+  /** Epoch ms: replayed notifications are due at this time. */
+  now: number;
+}
+
+/** StoredImage is the screenshot of a stored item. */
+export interface StoredImage {
+  bytes: Buffer;
+  /** From the item's `screenshot.image.mime`; `application/octet-stream` when the item does not say. */
+  mime: string;
+}
+
+/**
+ * Outbox holds the notifications the evaluator decided and delivers them at least once, in creation
+ * order per destination. A claim leases rows for a while; a worker that crashes lets its lease run out
+ * and the rows are claimed again (with the same id, so receivers can deduplicate). Every method rejects
+ * with `HR_ERR_STORE_CLOSED` after `Store.close()` and with `HR_ERR_STORE_INPUT_INVALID` for a malformed
+ * argument; a failed write rejects with `HR_ERR_STORE_WRITE_FAILED` and changes nothing.
+ */
+export interface Outbox {
+  /**
+   * claim leases, for each named destination that is not paused, the head of its queue of pending
+   * notifications: rows in creation order, up to `limitPerDestination`, stopping at the first row that is
+   * not due yet or is leased by another claim whose lease has not run out, so a row waiting for its retry
+   * holds back the rows behind it (order per destination is kept) but never another destination. In the
+   * same transaction each claimed row gets `lease_until = now + leaseMs` and one more attempt. It never
+   * waits for rows leased elsewhere. Results are grouped by destination, in the order named.
+   */
+  claim(query: ClaimQuery): Promise<ClaimedNotification[]>;
+  /**
+   * recordDelivered marks a pending notification delivered, clears its lease and appends `attempt`
+   * (outcome `delivered`) to its history. Resolves false, changing no state, when the id is unknown or the
+   * notification is no longer pending (another worker finished it after this one's lease ran out); the
+   * attempt is still appended to the history of a known id.
+   */
+  recordDelivered(id: string, attempt: AttemptRecord): Promise<boolean>;
+  /**
+   * scheduleRetry makes a pending notification due again at `dueAt`, clears its lease and appends
+   * `attempt` (outcome `retry` or `broken`). Resolves false, as recordDelivered does, when there was
+   * nothing pending to change. It never resets the attempt count.
+   */
+  scheduleRetry(id: string, retry: { dueAt: number; attempt: AttemptRecord }): Promise<boolean>;
+  /**
+   * deadLetter moves a pending notification to the dead letters with `reason`, clears its lease and
+   * appends `attempt` (outcome `dead` or `broken`). Resolves false, as recordDelivered does, when there was
+   * nothing pending to change. Dead letters stay until replayed; pruneDelivered never removes them.
+   */
+  deadLetter(id: string, dead: { reason: string; attempt: AttemptRecord }): Promise<boolean>;
+  /**
+   * pauseDestination records that a destination is broken: its notifications stay pending and are not
+   * claimed until it is resumed. Pausing a paused destination replaces its reason and time. Persisted, so
+   * every process sharing the database sees it at its next claim.
+   */
+  pauseDestination(destination: string, pause: { reason: string; at: number }): Promise<void>;
+  /** resumeDestination lifts a pause; resolves false when the destination was not paused. Wakes onEnqueue listeners. */
+  resumeDestination(destination: string): Promise<boolean>;
+  /** listPausedDestinations returns every paused destination, ordered by name. */
+  listPausedDestinations(): Promise<PausedDestination[]>;
+  /** listDead returns dead letters newest first (by `deadAt`), never more than `limit`. */
+  listDead(query: DeadQuery): Promise<DeadLetter[]>;
+  /**
+   * replayDead moves the selected dead letters back to pending, due at `now`, with their attempt count
+   * reset (their history is kept), in their original place in the destination's queue; and resumes the
+   * destinations concerned (`destination`; the replayed ids' destinations; every paused one for `all`),
+   * even when no dead letter was selected. Resolves with how many were replayed. Ids that are unknown or
+   * not dead are ignored. Wakes onEnqueue listeners when something was replayed or resumed.
+   */
+  replayDead(query: ReplayQuery): Promise<number>;
+  /** pendingCounts returns the number of pending notifications per destination (paused ones included). */
+  pendingCounts(): Promise<Record<string, number>>;
+  /**
+   * getImage returns the screenshot bytes of the stored item with this seq, or undefined when it has none
+   * or was pruned (which retention never does while a pending or dead notification names the seq).
+   */
+  getImage(eventSeq: number): Promise<StoredImage | undefined>;
+  /**
+   * onEnqueue calls `listener` after each evaluator commit that stored at least one notification, and after
+   * a replay or resume in this process (wakes delivery without polling). A throwing listener is logged and
+   * never affects the commit. Returns an unsubscribe function.
+   */
+  onEnqueue(listener: () => void): () => void;
+  /**
+   * pruneDelivered deletes notifications delivered before `cutoffMs` with their attempt history; returns
+   * how many. It never deletes a pending or dead notification, and works in short chunks like
+   * `EventLog.pruneOlderThan`.
+   */
+  pruneDelivered(cutoffMs: number): Promise<number>;
+}
+
+/** Store is everything the stages persist. */
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   readonly events: EventLog;
+  readonly evaluator: EvaluatorStore;
+  readonly outbox: Outbox;
   /** checkWritable resolves true when a write transaction can commit now (for /readyz); it never rejects. */
   checkWritable(): Promise<boolean>;
   /** close flushes pending appends, then releases the database. Calling it again resolves and does nothing. */

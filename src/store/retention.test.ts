@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
+import { markEvaluated } from './contract.js';
 import { StoreErrorCode } from './errors.js';
 import type { AppendInput } from './ports.js';
 import { startRetention } from './retention.js';
@@ -17,6 +18,7 @@ interface LogLine {
   level: number;
   msg: string;
   pruned?: number;
+  notificationsPruned?: number;
   code?: string;
 }
 
@@ -87,6 +89,7 @@ describe('startRetention', () => {
     store = await openSqliteStore(join(dir, 'interval.db'));
     await store.events.append(appendOf(['old-1', 'old-2', 'old-3'], T0 - 2 * DAY));
     await store.events.append(appendOf(['recent'], T0 - HOUR));
+    await markEvaluated(store);
     const clock = createManualClock(T0);
     const logs = captureLogs();
     fakeTimeouts();
@@ -152,6 +155,7 @@ describe('startRetention', () => {
         T0 - 2 * DAY,
       ),
     );
+    await markEvaluated(store);
     const logs = captureLogs();
     fakeTimeouts();
     const stop = startRetention({
@@ -170,6 +174,63 @@ describe('startRetention', () => {
     vi.advanceTimersByTime(10 * HOUR);
     await store.events.readAfter(0, 1);
     expect(logs.lines.filter((line) => isPrune(line) || isFailure(line))).toHaveLength(1);
+  });
+
+  it('prunes delivered notifications too, then the items only they still held, in one run', async () => {
+    store = await openSqliteStore(join(dir, 'outbox.db'));
+    await store.events.append(appendOf(['sent', 'waiting', 'fresh'], T0 - 2 * DAY));
+    const [sent, waiting] = await store.events.readAfter(0, 10);
+    await markEvaluated(store);
+    const alert = (id: string) => ({
+      id,
+      rule: 'r',
+      status: 'firing' as const,
+      severity: 'info' as const,
+      title: id,
+      text: id,
+      key: 'k',
+      at: T0 - 2 * DAY,
+      simulation: false,
+    });
+    const { cursor } = await store.evaluator.load();
+    await store.evaluator.commit({
+      fromCursor: cursor,
+      cursor,
+      upserts: [],
+      deletes: [],
+      notifications: [sent!, waiting!].map((event) => ({
+        id: event.dedupeKey,
+        destination: 'd',
+        alert: alert(event.dedupeKey),
+        eventSeq: event.seq,
+        createdAt: T0 - 2 * DAY,
+        dueAt: T0 - 2 * DAY,
+      })),
+    });
+    await store.outbox.claim({
+      now: T0 - 2 * DAY,
+      leaseMs: 1_000,
+      limitPerDestination: 1,
+      destinations: ['d'],
+    });
+    await store.outbox.recordDelivered('sent', { at: T0 - 2 * DAY, durationMs: 10, outcome: 'delivered' });
+
+    const logs = captureLogs();
+    fakeTimeouts();
+    const stop = startRetention({
+      store,
+      maxAgeMs: DAY,
+      intervalMs: HOUR,
+      clock: createManualClock(T0),
+      logger: logs.logger,
+      firstRunDelayMs: 10,
+    });
+    const first = logs.next(isPrune);
+    vi.advanceTimersByTime(10);
+    expect(await first).toMatchObject({ pruned: 2, notificationsPruned: 1, level: 30 });
+    await stop();
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['waiting']);
+    expect(await store.outbox.pendingCounts()).toEqual({ d: 1 });
   });
 
   it('never keeps the process alive (its timer is unref’d)', async () => {

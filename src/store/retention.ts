@@ -6,8 +6,13 @@ import type { Store } from './ports.js';
 
 /** RetentionOptions configure `startRetention`. */
 export interface RetentionOptions {
-  store: Pick<Store, 'events'>;
-  /** Items and requests received more than this long ago are deleted. */
+  /** With an outbox, delivered notifications are pruned too (before the items, which they may hold). */
+  store: Pick<Store, 'events'> & Partial<Pick<Store, 'outbox'>>;
+  /**
+   * Items and requests received more than this long ago are deleted (unless the evaluator or a pending or
+   * dead notification still needs them, see EventLog.pruneOlderThan), and notifications delivered more than
+   * this long ago.
+   */
   maxAgeMs: number;
   /** Time between the end of one prune and the start of the next. */
   intervalMs: number;
@@ -20,7 +25,7 @@ export interface RetentionOptions {
 const DEFAULT_FIRST_RUN_DELAY_MS = 10_000;
 
 /**
- * startRetention prunes the event log in the background: soon after start, then `intervalMs` after each
+ * startRetention prunes the event log (and, given an outbox, delivered notifications) in the background: soon after start, then `intervalMs` after each
  * run ends (runs never overlap). It never throws out of its timer: a failed prune is logged with its code
  * and retried at the next interval. Its timers are unref'd, so it never keeps the process alive. Returns
  * `stop`, which cancels the next run and resolves once a prune already running has finished.
@@ -49,9 +54,15 @@ export function startRetention(options: RetentionOptions): () => Promise<void> {
   const pruneOnce = async (): Promise<void> => {
     const cutoffMs = clock.now() - maxAgeMs;
     try {
+      // Delivered notifications first: the items they named become prunable in the same run.
+      const notificationsPruned = (await store.outbox?.pruneDelivered(cutoffMs)) ?? 0;
       const pruned = await store.events.pruneOlderThan(cutoffMs);
-      if (pruned > 0) logger.info({ pruned, cutoffMs }, `retention pruned ${pruned} item(s)`);
-      else logger.debug({ pruned, cutoffMs }, 'retention pruned nothing');
+      if (pruned > 0 || notificationsPruned > 0) {
+        logger.info(
+          { pruned, notificationsPruned, cutoffMs },
+          `retention pruned ${pruned} item(s) and ${notificationsPruned} delivered notification(s)`,
+        );
+      } else logger.debug({ pruned, notificationsPruned, cutoffMs }, 'retention pruned nothing');
     } catch (error) {
       const code = error instanceof HookrelayError ? error.code : undefined;
       logger.error({ err: error, code, cutoffMs }, 'retention prune failed; retrying at the next interval');

@@ -56,6 +56,73 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_request_id ON events (request_id);
     `,
   },
+  {
+    name: '0002_evaluator_outbox',
+    sql: `
+      -- The evaluator's position in the event log: the seq of the last item it evaluated. One row, always.
+      -- It moves only in the transaction that also writes that step's rule state and notifications.
+      CREATE TABLE evaluator_cursor (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL CHECK (seq >= 0)
+      ) STRICT;
+      INSERT INTO evaluator_cursor (id, seq) VALUES (1, 0);
+
+      -- Rule state (windows, cooldowns, digests, absence timers), one JSON value per key.
+      CREATE TABLE rule_state (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL                     -- JSON
+      ) STRICT;
+
+      -- The outbox: one alert for one destination. seq is the commit order (AUTOINCREMENT: never reused),
+      -- the last tie-breaker of the delivery order (created_at, order_key, seq) per destination.
+      -- event_seq and request_id carry no foreign key: retention keeps what a pending or dead row names.
+      CREATE TABLE notifications (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE,  -- stable, deterministic; sent on every attempt
+        destination      TEXT NOT NULL,
+        alert            TEXT NOT NULL,         -- the Alert as JSON
+        request_id       TEXT,                  -- body: event forwards
+        event_seq        INTEGER,               -- attach: screenshot
+        created_at       INTEGER NOT NULL,      -- epoch ms
+        order_key        INTEGER NOT NULL DEFAULT 0,
+        status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
+        due_at           INTEGER NOT NULL,      -- not claimed before
+        lease_until      INTEGER,               -- claimed until; NULL when not leased
+        attempts         INTEGER NOT NULL DEFAULT 0,  -- claims since enqueued or replayed
+        first_attempt_at INTEGER,
+        delivered_at     INTEGER,
+        dead_reason      TEXT,
+        dead_at          INTEGER
+      ) STRICT;
+      -- claim (head of each destination's queue) and pendingCounts.
+      CREATE INDEX notifications_pending ON notifications (destination, created_at, order_key, seq)
+        WHERE status = 'pending';
+      CREATE INDEX notifications_dead ON notifications (destination, dead_at) WHERE status = 'dead';
+      CREATE INDEX notifications_delivered ON notifications (delivered_at) WHERE status = 'delivered';
+      -- Retention checks whether a pending or dead row still names an item or a request.
+      CREATE INDEX notifications_event_seq ON notifications (event_seq) WHERE event_seq IS NOT NULL;
+      CREATE INDEX notifications_request_id ON notifications (request_id) WHERE request_id IS NOT NULL;
+
+      -- Every delivery attempt of a notification, in order (id increases).
+      CREATE TABLE notification_attempts (
+        id               INTEGER PRIMARY KEY,
+        notification_seq INTEGER NOT NULL REFERENCES notifications (seq) ON DELETE CASCADE,
+        at               INTEGER NOT NULL,      -- epoch ms
+        duration_ms      INTEGER NOT NULL,
+        outcome          TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead', 'broken')),
+        reason           TEXT,
+        detail           TEXT
+      ) STRICT;
+      CREATE INDEX notification_attempts_notification ON notification_attempts (notification_seq, id);
+
+      -- Destinations found broken (bad token, channel gone): their notifications wait, unclaimed.
+      CREATE TABLE paused_destinations (
+        destination TEXT PRIMARY KEY,
+        reason      TEXT NOT NULL,
+        paused_at   INTEGER NOT NULL            -- epoch ms
+      ) STRICT;
+    `,
+  },
 ];
 
 /** readUserVersion returns the schema version recorded in the database file (0 for a new file). */

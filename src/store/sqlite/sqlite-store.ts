@@ -9,7 +9,10 @@ import { createLogger, type Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import { type BatchLimits, GroupCommit } from '../group-commit.js';
 import type { AppendInput, AppendResult, EventLog, ListQuery, Store } from '../ports.js';
+import { Listeners, type SqliteContext } from './context.js';
+import { createSqliteEvaluatorStore } from './evaluator-store.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
+import { createSqliteOutbox } from './outbox.js';
 
 /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -174,7 +177,8 @@ function createSqliteStore(
 ): SqliteStore {
   let state: 'open' | 'closing' | 'closed' = 'open';
   let closing: Promise<void> | undefined;
-  const listeners = new Set<{ listener: () => void }>();
+  const appended = new Listeners(logger, 'onAppend');
+  const enqueued = new Listeners(logger, 'onEnqueue');
   const counters: SqliteStoreStats = {
     transactions: 0,
     failedTransactions: 0,
@@ -208,15 +212,26 @@ function createSqliteStore(
   const getRequestStmt = db.prepare<[string], RequestRow>(
     'SELECT id, source, event, received_at, body FROM requests WHERE id = ?',
   );
+  // Kept: items the evaluator has not passed (seq > cursor), and items whose screenshot a pending or dead
+  // notification may still send. They go at a later prune, once nothing needs them.
   const pruneEvents = db.prepare<[number, number]>(
-    'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? LIMIT ?)',
+    `DELETE FROM events WHERE seq IN (
+       SELECT e.seq FROM events e
+       WHERE e.received_at < ?
+         AND e.seq <= (SELECT seq FROM evaluator_cursor WHERE id = 1)
+         AND NOT EXISTS (
+           SELECT 1 FROM notifications n WHERE n.event_seq = e.seq AND n.status IN ('pending', 'dead'))
+       LIMIT ?)`,
   );
-  // NOT EXISTS: a request still referenced by a stored item stays (cannot happen while both share
-  // received_at, but a failed foreign key check would fail the whole chunk).
+  // Kept: requests a stored item refers to (a failed foreign key check would fail the whole chunk), and
+  // requests a pending or dead notification forwards as they came (`body: event`).
   const pruneRequests = db.prepare<[number, number]>(
     `DELETE FROM requests WHERE id IN (
        SELECT r.id FROM requests r
-       WHERE r.received_at < ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id)
+       WHERE r.received_at < ?
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = r.id)
+         AND NOT EXISTS (
+           SELECT 1 FROM notifications n WHERE n.request_id = r.id AND n.status IN ('pending', 'dead'))
        LIMIT ?)`,
   );
   const touchMeta = db.prepare<[string]>(
@@ -276,14 +291,7 @@ function createSqliteStore(
       );
     },
     afterCommit: (results) => {
-      if (!results.some((result) => result.stored > 0)) return;
-      for (const entry of [...listeners]) {
-        try {
-          entry.listener();
-        } catch (error) {
-          logger.error({ err: error }, 'an onAppend listener threw; ignored');
-        }
-      }
+      if (results.some((result) => result.stored > 0)) appended.notify();
     },
     onHookError: (error) => logger.error({ err: error }, 'after-commit hook failed'),
   });
@@ -380,19 +388,21 @@ function createSqliteStore(
     },
 
     onAppend(listener: () => void): () => void {
-      const entry = { listener };
-      listeners.add(entry);
-      return () => {
-        listeners.delete(entry);
-      };
+      return appended.add(listener);
     },
   };
+
+  const context: SqliteContext = { db, logger, assertOpen };
+  const evaluator = createSqliteEvaluatorStore(context, () => enqueued.notify());
+  const outbox = createSqliteOutbox(context, enqueued);
 
   return {
     engine: 'sqlite',
     path,
     settings,
     events,
+    evaluator,
+    outbox,
     stats: () => ({ ...counters }),
 
     async checkWritable(): Promise<boolean> {
@@ -413,7 +423,8 @@ function createSqliteStore(
         try {
           await batcher.drain();
         } finally {
-          listeners.clear();
+          appended.clear();
+          enqueued.clear();
           db.close();
           state = 'closed';
         }

@@ -1,13 +1,28 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../domain/item.js';
-import { describeEventLogContract } from '../contract.js';
+import {
+  describeEvaluatorContract,
+  describeEventLogContract,
+  describeOutboxContract,
+  markEvaluated,
+} from '../contract.js';
 import { StoreErrorCode } from '../errors.js';
 import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
-import type { AppendInput, Store } from '../ports.js';
+import type { AppendInput, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
 import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
@@ -26,6 +41,8 @@ afterAll(() => {
 
 describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
+describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
+describeOutboxContract('sqlite (file)', () => openSqliteStore(tempPath()));
 
 function item(id: string, overrides: Partial<Item> = {}): Item {
   return {
@@ -203,6 +220,7 @@ describe('openSqliteStore', () => {
     const store = await open(tempPath('prune'));
     const keys = Array.from({ length: 2_500 }, (_, i) => `old-${i}`);
     await store.events.append(appendOf(keys, T0 - 86_400_000));
+    await markEvaluated(store);
     const order: string[] = [];
     const prune = store.events.pruneOlderThan(T0).then((n) => {
       order.push('prune');
@@ -236,9 +254,42 @@ describe('SQLite migrations', () => {
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()
         .all();
-      expect(tables).toEqual(expect.arrayContaining(['events', 'meta', 'requests']));
+      expect(tables).toEqual(
+        expect.arrayContaining([
+          'events',
+          'meta',
+          'requests',
+          'evaluator_cursor',
+          'rule_state',
+          'notifications',
+          'notification_attempts',
+          'paused_destinations',
+        ]),
+      );
     } finally {
       raw.close();
+    }
+  });
+
+  it('upgrade a version-1 database in place: its log is kept and the evaluator starts at cursor 0', async () => {
+    const path = tempPath('upgrade');
+    const raw = new Database(path);
+    expect(applyMigrations(raw, MIGRATIONS.slice(0, 1))).toBe(1);
+    raw.exec(
+      `INSERT INTO requests (id, source, event, received_at, body) VALUES ('r1', 'trackpilots', 'e', ${T0}, x'7b7d');
+       INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, item)
+       VALUES ('trackpilots', 'e', 'k1', 'r1', ${T0}, ${T0}, '${JSON.stringify(item('k1'))}');`,
+    );
+    raw.close();
+    const store = await openSqliteStore(path);
+    try {
+      expect(store.settings.schemaVersion).toBe(MIGRATIONS.length);
+      expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['k1']);
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      // Not evaluated yet, so retention keeps it however old it is.
+      expect(await store.events.pruneOlderThan(T0 + 1)).toBe(0);
+    } finally {
+      await store.close();
     }
   });
 
@@ -364,5 +415,201 @@ describe('openStore and the database URL', () => {
     expect(defaultDatabaseUrl({})).toBe('sqlite:./data/hookrelay.db');
     expect(defaultDatabaseUrl({ HOOKRELAY_DB: '  ' })).toBe('sqlite:./data/hookrelay.db');
     expect(defaultDatabaseUrl({ HOOKRELAY_DB: 'sqlite:/x.db' })).toBe('sqlite:/x.db');
+  });
+});
+
+const CRASH_SCRIPT = fileURLToPath(new URL('../testdata/crash-mid-commit.mjs', import.meta.url));
+
+function notification(id: string, eventSeq?: number): NewNotification {
+  return {
+    id,
+    destination: 'team-slack',
+    alert: {
+      id,
+      rule: 'r',
+      status: 'firing',
+      severity: 'warning',
+      title: id,
+      text: id,
+      key: 'k',
+      at: T0,
+      simulation: false,
+    },
+    createdAt: T0,
+    dueAt: T0,
+    ...(eventSeq === undefined ? {} : { eventSeq }),
+  };
+}
+
+/** The evaluator step for one item: a counter in the state and one notification per item. */
+function stepFor(fromCursor: number, seq: number, count: number): EvaluatorCommitInput {
+  return {
+    fromCursor,
+    cursor: seq,
+    upserts: [{ key: 'count', value: count }],
+    deletes: [],
+    notifications: [notification(`n-${seq}`, seq)],
+  };
+}
+
+/** Runs the crash script on `path` and resolves with what it printed and how it ended. */
+function crashMidCommit(path: string): Promise<{ signal: string | null; report: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CRASH_SCRIPT, path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let report = '';
+    let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      report += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => {
+      if (errors) reject(new Error(`the crash script failed: ${errors}`));
+      else resolve({ signal, report });
+    });
+  });
+}
+
+function copyWithoutClosing(path: string, copy: string): void {
+  copyFileSync(path, copy);
+  if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+}
+
+describe('SQLite evaluator commits and the outbox', () => {
+  const opened: Store[] = [];
+  const open = async (path: string): Promise<SqliteStore> => {
+    const store = await openSqliteStore(path);
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+
+  it('keeps a committed evaluation across a crash; one killed before COMMIT leaves no trace', async () => {
+    const path = tempPath('eval-crash');
+    const store = await open(path);
+    await store.events.append(appendOf(['a', 'b']));
+    const [a, b] = await store.events.readAfter(0, 10);
+    expect(await store.evaluator.commit(stepFor(0, a!.seq, 1))).toEqual({ notificationsInserted: 1 });
+    const committed = await store.evaluator.load();
+
+    // Durable at resolve: the files as a crash right now would leave them hold the step.
+    const copy = tempPath('eval-crash-copy');
+    copyWithoutClosing(path, copy);
+    const afterCrash = await open(copy);
+    expect(await afterCrash.evaluator.load()).toEqual(committed);
+    expect(await afterCrash.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+
+    // Another writer dies mid-step, after its uncommitted pages reached the WAL file.
+    const walBefore = statSync(`${path}-wal`).size;
+    const { signal, report } = await crashMidCommit(path);
+    expect(signal).toBe('SIGKILL');
+    const printed = JSON.parse(report) as { inTransaction: boolean; walBytes: number };
+    expect(printed.inTransaction).toBe(true);
+    expect(printed.walBytes).toBeGreaterThan(walBefore + 1_000_000);
+
+    // Restart (a new connection on the same files) and the still-open store both see only the commit.
+    const restarted = await open(path);
+    for (const view of [restarted, store]) {
+      expect(await view.evaluator.load()).toEqual(committed);
+      expect(await view.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+    }
+    // The step the crash lost is simply evaluated again from the stored cursor: the outcome is that of an
+    // uninterrupted run, and the write lock the dead process held is free.
+    expect(await restarted.evaluator.commit(stepFor(a!.seq, b!.seq, 2))).toEqual({
+      notificationsInserted: 1,
+    });
+    expect(await store.evaluator.load()).toEqual({ cursor: b!.seq, state: [{ key: 'count', value: 2 }] });
+    const claimed = await store.outbox.claim({
+      now: T0,
+      leaseMs: 1_000,
+      limitPerDestination: 10,
+      destinations: ['team-slack'],
+    });
+    expect(claimed.map((n) => [n.id, n.eventSeq])).toEqual([
+      [`n-${a!.seq}`, a!.seq],
+      [`n-${b!.seq}`, b!.seq],
+    ]);
+  });
+
+  it('rolls a commit back whole when a statement in it fails (HR_ERR_STORE_WRITE_FAILED) and stays usable', async () => {
+    const path = tempPath('eval-fail');
+    const store = await open(path);
+    await store.evaluator.commit({
+      fromCursor: 0,
+      cursor: 0,
+      upserts: [{ key: 'kept', value: 'before' }],
+      deletes: [],
+      notifications: [],
+    });
+    let wakes = 0;
+    store.outbox.onEnqueue(() => {
+      wakes += 1;
+    });
+    const other = new Database(path);
+    other.exec(
+      `CREATE TRIGGER fail_on_boom BEFORE INSERT ON notifications WHEN NEW.id = 'boom'
+       BEGIN SELECT RAISE(ABORT, 'boom rejected'); END`,
+    );
+    const step: EvaluatorCommitInput = {
+      fromCursor: 0,
+      cursor: 3,
+      upserts: [{ key: 'new', value: 1 }],
+      deletes: ['kept'],
+      notifications: [notification('ok'), notification('boom')],
+    };
+    const failure = await store.evaluator.commit(step).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: StoreErrorCode.writeFailed });
+    expect(((failure as Error).cause as Error).message).toContain('boom rejected');
+    expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'kept', value: 'before' }] });
+    expect(await store.outbox.pendingCounts()).toEqual({});
+    expect(wakes).toBe(0);
+
+    other.exec('DROP TRIGGER fail_on_boom');
+    other.close();
+    expect(await store.evaluator.commit(step)).toEqual({ notificationsInserted: 2 });
+    expect(wakes).toBe(1);
+    expect(await store.events.append(appendOf(['after']))).toMatchObject({ stored: 1 });
+  });
+
+  it('shows a pause, resume or replay made by another process at the next claim', async () => {
+    const path = tempPath('two-processes');
+    const server = await open(path);
+    // The CLI (`hookrelay dlq replay`) opens its own connection to the same file.
+    const cli = await open(path);
+    await server.evaluator.commit({
+      fromCursor: 0,
+      cursor: 0,
+      upserts: [],
+      deletes: [],
+      notifications: [notification('n1'), notification('n2')],
+    });
+    const claim = (now: number) =>
+      server.outbox.claim({ now, leaseMs: 1_000, limitPerDestination: 10, destinations: ['team-slack'] });
+    expect((await claim(T0)).map((n) => n.id)).toEqual(['n1', 'n2']);
+    await server.outbox.deadLetter('n1', {
+      reason: 'channel_not_found',
+      attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
+    });
+    await server.outbox.pauseDestination('team-slack', { reason: 'channel_not_found', at: T0 });
+    await server.outbox.scheduleRetry('n2', {
+      dueAt: T0,
+      attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
+    });
+
+    expect(await cli.outbox.listPausedDestinations()).toEqual([
+      { destination: 'team-slack', reason: 'channel_not_found', pausedAt: T0 },
+    ]);
+    expect((await cli.outbox.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['n1']);
+    expect(await claim(T0 + 5_000)).toEqual([]);
+
+    expect(await cli.outbox.replayDead({ destination: 'team-slack', now: T0 + 10_000 })).toBe(1);
+    expect((await claim(T0 + 10_000)).map((n) => [n.id, n.attempts])).toEqual([
+      ['n1', 1],
+      ['n2', 2],
+    ]);
   });
 });

@@ -1,0 +1,105 @@
+import type Database from 'better-sqlite3';
+import { HookrelayError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { StoreErrorCode, storeError } from '../errors.js';
+
+/**
+ * SqliteContext is what the SQLite port implementations share with the store that owns the connection.
+ * better-sqlite3 is synchronous: a port method that runs its whole transaction in one call can never
+ * interleave with a group-commit batch on the same connection, so none of them needs a lock of its own.
+ */
+export interface SqliteContext {
+  readonly db: Database.Database;
+  readonly logger: Logger;
+  /** assertOpen throws `HR_ERR_STORE_CLOSED` once the store is closing or closed. */
+  assertOpen(): void;
+}
+
+/**
+ * readWith runs a read on an open store. What it throws becomes `HR_ERR_STORE_READ_FAILED` (with the driver
+ * error as `cause`); a HookrelayError passes through unchanged.
+ */
+export function readWith<T>(context: SqliteContext, what: string, run: () => T): T {
+  context.assertOpen();
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof HookrelayError) throw error;
+    throw storeError(StoreErrorCode.readFailed, `${what} failed: ${(error as Error).message}`, error);
+  }
+}
+
+/**
+ * writeWith runs `transaction` as an IMMEDIATE transaction (the write lock is taken at BEGIN, so another
+ * process cannot make it fail halfway) on an open store. better-sqlite3 rolls it back whole when it throws:
+ * a HookrelayError (a cursor conflict) passes through, anything else becomes `HR_ERR_STORE_WRITE_FAILED`.
+ * It never leaves a transaction open on the connection.
+ */
+export function writeWith<A extends unknown[], T>(
+  context: SqliteContext,
+  what: string,
+  transaction: Database.Transaction<(...args: A) => T>,
+  ...args: A
+): T {
+  context.assertOpen();
+  try {
+    return transaction.immediate(...args);
+  } catch (error) {
+    const { db, logger } = context;
+    // better-sqlite3 rolls back on a throw; this only guards the connection if a COMMIT itself failed.
+    if (db.open && db.inTransaction) {
+      try {
+        db.exec('ROLLBACK');
+      } catch (rollbackError) {
+        logger.error({ err: rollbackError }, `rollback after a failed ${what} failed`);
+      }
+    }
+    if (error instanceof HookrelayError) throw error;
+    throw storeError(
+      StoreErrorCode.writeFailed,
+      `${what} failed and wrote nothing: ${(error as Error).message}`,
+      error,
+    );
+  }
+}
+
+/**
+ * Listeners is a set of wake-up callbacks (onAppend, onEnqueue). `notify` calls each one; a listener that
+ * throws is logged and never stops the others or the write that triggered it.
+ */
+export class Listeners {
+  private readonly entries = new Set<{ listener: () => void }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly name: string,
+  ) {}
+
+  /** add registers `listener` (the same function twice is called twice) and returns its unsubscribe. */
+  add(listener: () => void): () => void {
+    const entry = { listener };
+    this.entries.add(entry);
+    return () => {
+      this.entries.delete(entry);
+    };
+  }
+
+  /** notify calls every listener registered now, in registration order. It never throws. */
+  notify(): void {
+    for (const entry of [...this.entries]) {
+      try {
+        entry.listener();
+      } catch (error) {
+        this.logger.error({ err: error }, `an ${this.name} listener threw; ignored`);
+      }
+    }
+  }
+
+  /** clear removes every listener (on close). */
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** yieldToLoop lets other callbacks (group commits, requests) run between two chunks of a long job. */
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
