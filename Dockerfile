@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+
+# --- production dependencies only (better-sqlite3 is native: build tools are needed if no prebuilt fits)
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# --- compile TypeScript with the full toolchain
+FROM deps AS build
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+RUN npm run build
+
+# --- runtime: no compiler, no dev dependencies, non-root
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOOKRELAY_DB=sqlite:/data/hookrelay.db \
+    PORT=3000 \
+    HOST=0.0.0.0
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json rules.example.yaml rules.schema.json ./
+RUN chmod +x dist/src/main.js \
+  && ln -s /app/dist/src/main.js /usr/local/bin/hookrelay \
+  && mkdir -p /data \
+  && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 3000
+# Mount your rules at /app/rules.yaml (or set HOOKRELAY_CONFIG); without one the example rules are served.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["hookrelay", "serve"]

@@ -1,0 +1,145 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Config, SourceConfig } from './config/load.js';
+import { webhookRoutes } from './ingest/plugin.js';
+import { createIngestSource, type IngestSource, type IngestSourceConfig } from './ingest/source.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import type { Logger } from './lib/log.js';
+import { createMetrics, type Metrics } from './lib/metrics.js';
+import type { Store } from './store/ports.js';
+import { startRetention } from './store/retention.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  clock?: Clock;
+  /** How often retention runs; tests shorten it. */
+  retentionIntervalMs?: number;
+}
+
+export interface App {
+  server: FastifyInstance;
+  metrics: Metrics;
+  /** start listens and starts the background stages; resolves with the address. */
+  start(listen: { port: number; host: string }): Promise<string>;
+  /** stop stops accepting, finishes in-flight requests and background work, then closes the store. */
+  stop(): Promise<void>;
+  /** reload swaps in a new configuration without dropping requests in flight. */
+  reload(config: Config): void;
+}
+
+const MB = 1024 * 1024;
+
+/** ingestConfigOf maps a configured source to what the verifier and normaliser need. */
+function ingestConfigOf(source: SourceConfig): IngestSourceConfig {
+  const common = { secrets: source.secrets, toleranceMs: source.toleranceMs };
+  switch (source.type) {
+    case 'trackpilots':
+      return { verifier: { type: 'trackpilots', ...common }, maxBodyBytes: source.maxBodyBytes };
+    case 'standard-webhooks':
+      return { verifier: { type: 'standard-webhooks', ...common }, maxBodyBytes: source.maxBodyBytes };
+    case 'hmac':
+      return {
+        verifier: {
+          type: 'hmac',
+          ...common,
+          header: source.header,
+          encoding: source.encoding,
+          prefix: source.prefix,
+          timestampHeader: source.timestampHeader,
+          signedContent: source.signedContent,
+        },
+        maxBodyBytes: source.maxBodyBytes,
+        eventField: source.eventField,
+      };
+  }
+}
+
+function buildSources(config: Config): Map<string, IngestSource> {
+  return new Map(
+    Object.entries(config.sources).map(([name, source]) => [
+      name,
+      createIngestSource(name, ingestConfigOf(source)),
+    ]),
+  );
+}
+
+/** createApp is the composition root: it wires the store into the stages and the HTTP server. */
+export function createApp(deps: AppDeps): App {
+  const { store, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = createMetrics();
+  let sources = buildSources(deps.config);
+  let config = deps.config;
+  // The route's byte limit is fixed at registration; per-source limits are enforced in the handler.
+  const bodyLimit = Math.max(10 * MB, ...[...sources.values()].map((s) => s.maxBodyBytes));
+
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request info lines would dominate ingest cost; refusals are logged where they are decided.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  let closing = false;
+  // A response finished after stop() began closes its connection, so shutdown need not wait for the
+  // keep-alive timeout of connections that were busy when it started.
+  server.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
+  server.get('/healthz', async () => ({ status: 'ok' }));
+  server.get('/readyz', async (_request, reply) => {
+    const writable = await store.checkWritable();
+    if (!writable) return reply.code(503).send({ status: 'not ready', store: 'not writable' });
+    return { status: 'ready', sources: [...sources.keys()] };
+  });
+  server.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  server.register(webhookRoutes, {
+    getSource: (name: string) => sources.get(name),
+    bodyLimit,
+    events: store.events,
+    clock,
+    metrics,
+  });
+
+  let stopRetention: (() => Promise<void>) | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    server,
+    metrics,
+    async start(listen) {
+      const address = await server.listen({ port: listen.port, host: listen.host });
+      stopRetention = startRetention({
+        store,
+        maxAgeMs: config.retention.eventsMs,
+        intervalMs: deps.retentionIntervalMs ?? 10 * 60_000,
+        clock,
+        logger,
+      });
+      logger.info({ address, sources: [...sources.keys()], engine: store.engine }, 'hookrelay listening');
+      return address;
+    },
+    stop() {
+      stopping ??= (async () => {
+        closing = true;
+        await server.close();
+        await stopRetention?.();
+        await store.close();
+        logger.info('hookrelay stopped');
+      })();
+      return stopping;
+    },
+    reload(next) {
+      sources = buildSources(next);
+      config = next;
+      logger.info({ sources: [...sources.keys()] }, 'configuration reloaded');
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { CliIo } from './io.js';
+
+type Command = (args: string[], io: CliIo) => Promise<number | undefined>;
+
+/* Each command is imported on demand so `hookrelay validate` does not load the server or the database. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  serve: {
+    summary: 'receive webhooks, evaluate rules, deliver alerts',
+    load: async () => (await import('./serve.js')).runServe,
+  },
+  validate: {
+    summary: 'check a rules file and list every error',
+    load: async () => (await import('./validate.js')).runValidate,
+  },
+  schema: {
+    summary: 'print the JSON Schema of the rules file',
+    load: async () => (await import('./schema.js')).runSchema,
+  },
+  send: {
+    summary: 'send signed sample webhooks (local simulator)',
+    load: async () => (await import('./send.js')).runSend,
+  },
+  events: {
+    summary: 'list stored events, newest first',
+    load: async () => (await import('./events.js')).runEvents,
+  },
+};
+
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: hookrelay <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+/** runCommand dispatches argv to a subcommand and returns its exit code (undefined: still running). */
+export async function runCommand(argv: string[], io: CliIo): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`hookrelay: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return (await command.load())(rest, io);
+}

@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util';
+import { createApp } from '../app.js';
+import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { HookrelayError } from '../lib/errors.js';
+import { createLogger } from '../lib/log.js';
+import { defaultDatabaseUrl, openStore } from '../store/open.js';
+import type { CliIo } from './io.js';
+
+const USAGE =
+  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL)\n';
+
+function parsePort(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return 3000;
+  const port = Number(text);
+  return Number.isInteger(port) && port >= 0 && port <= 65_535 ? port : undefined;
+}
+
+/**
+ * runServe starts the relay and resolves once it listens (undefined: the process keeps running), or with an
+ * exit code when it cannot start. SIGTERM/SIGINT stop it gracefully; SIGHUP reloads the rules file.
+ */
+export async function runServe(args: string[], io: CliIo): Promise<number | undefined> {
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args, options: {}, allowPositionals: true }));
+  } catch (error) {
+    io.stderr(`hookrelay serve: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    io.stderr(`hookrelay serve: at most one rules file\n${USAGE}`);
+    return 2;
+  }
+  const port = parsePort(io.env.PORT);
+  if (port === undefined) {
+    io.stderr(`hookrelay serve: PORT must be a whole number from 0 to 65535, got "${io.env.PORT}"\n`);
+    return 2;
+  }
+  const host = io.env.HOST || '0.0.0.0';
+  const configPath = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
+
+  const load = async (): Promise<Config | undefined> => {
+    const result = await loadConfig(configPath, io.env, { cwd: io.cwd });
+    if (result.ok) {
+      for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
+      return result.config;
+    }
+    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
+    return undefined;
+  };
+
+  const config = await load();
+  if (!config) {
+    io.stderr(`hookrelay serve: ${configPath} is invalid; nothing was started\n`);
+    return 1;
+  }
+
+  const logger = createLogger(io.env.LOG_LEVEL || 'info');
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, logger });
+  } catch (error) {
+    const message = error instanceof HookrelayError ? `${error.message} (${error.code})` : String(error);
+    io.stderr(`hookrelay serve: cannot open the event log: ${message}\n`);
+    return 1;
+  }
+
+  const app = createApp({ config, store, logger });
+  try {
+    await app.start({ port, host });
+  } catch (error) {
+    io.stderr(`hookrelay serve: cannot listen on ${host}:${port}: ${(error as Error).message}\n`);
+    await app.stop();
+    return 1;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing requests in flight');
+    app.stop().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while stopping');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    load().then((next) => {
+      if (next) app.reload(next);
+      else logger.error({ file: configPath }, 'reload refused: the file is invalid; the running rules stay');
+    });
+  });
+  return undefined;
+}

@@ -1,0 +1,146 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../lib/clock.js';
+import type { Metrics } from '../lib/metrics.js';
+import type { EventLog } from '../store/ports.js';
+import type { IngestSource } from './source.js';
+
+export interface WebhookRoutesOptions {
+  /** Looked up per request, so a config reload can swap sources without re-registering routes. */
+  getSource: (name: string) => IngestSource | undefined;
+  /** Largest body any source accepts; the per-source limit is checked again in the handler. */
+  bodyLimit: number;
+  events: EventLog;
+  clock: Clock;
+  metrics: Metrics;
+}
+
+interface SourceParams {
+  source: string;
+}
+
+/** Content types a webhook body may declare. A missing header is accepted: Trackpilots documents none. */
+function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined || header === '') return true;
+  const mediaType = header.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return (
+    mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'))
+  );
+}
+
+function refuse(reply: FastifyReply, status: number, error: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').send({ error });
+}
+
+/**
+ * webhookRoutes registers `POST /webhooks/:source`. Verification runs on the raw bytes before any
+ * parsing; the reply is 2xx only after the items are durable. Refusals carry a generic reason: the precise
+ * one (which check failed) goes to the log and the metric label, never to the caller.
+ */
+export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRoutesOptions): Promise<void> {
+  const { getSource, events, clock, metrics } = options;
+
+  // Raw bytes for every content type in this scope only; the handler decides what is acceptable.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
+    (_req, body, done) => {
+      done(null, body);
+    },
+  );
+
+  fastify.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const source = (request.params as Partial<SourceParams>).source ?? 'unknown';
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
+      return refuse(reply, 413, 'payload too large');
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_BAD_REQUEST' });
+      return refuse(reply, error.statusCode, 'bad request');
+    }
+    if (error.code?.startsWith('HR_ERR_STORE_')) {
+      // Nothing was promised: the sender keeps the event and may retry.
+      request.log.error({ err: error, source, code: error.code }, 'event log unavailable');
+      metrics.webhooksReceived.inc({ source, outcome: error.code });
+      return refuse(reply, 503, 'temporarily unavailable');
+    }
+    request.log.error({ err: error, source }, 'webhook handling failed');
+    metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_INTERNAL' });
+    return refuse(reply, 500, 'internal error');
+  });
+
+  // Cheap refusals happen before the body is read.
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const name = (request.params as SourceParams).source;
+    const source = getSource(name);
+    if (!source) {
+      metrics.webhooksReceived.inc({ source: 'unknown', outcome: 'HR_ERR_INGEST_UNKNOWN_SOURCE' });
+      return refuse(reply, 404, 'unknown source');
+    }
+    if (!isJsonContentType(request.headers['content-type'])) {
+      metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_MEDIA_TYPE' });
+      return refuse(reply, 415, 'content type must be application/json');
+    }
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > source.maxBodyBytes) {
+      metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
+      return refuse(reply, 413, 'payload too large');
+    }
+  });
+
+  fastify.post<{ Params: SourceParams; Body: Buffer | undefined }>(
+    '/webhooks/:source',
+    async (request, reply) => {
+      const name = request.params.source;
+      const source = getSource(name);
+      if (!source) return refuse(reply, 404, 'unknown source');
+      const rawBody = request.body ?? Buffer.alloc(0);
+      if (rawBody.length > source.maxBodyBytes) {
+        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
+        return refuse(reply, 413, 'payload too large');
+      }
+
+      const receivedAt = clock.now();
+      const verdict = source.verify(request.headers, rawBody, receivedAt);
+      if (!verdict.ok) {
+        request.log.warn({ source: name, code: verdict.code }, 'webhook signature refused');
+        metrics.webhooksReceived.inc({ source: name, outcome: verdict.code });
+        return refuse(reply, 401, 'unauthorized');
+      }
+
+      let payload: unknown;
+      try {
+        payload = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        request.log.warn({ source: name, code: 'HR_ERR_INGEST_INVALID_JSON' }, 'webhook body is not JSON');
+        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_INVALID_JSON' });
+        return refuse(reply, 400, 'invalid JSON');
+      }
+
+      const normalised = source.normalize(payload, { source: name, receivedAt, headers: request.headers });
+      if (!normalised.ok) {
+        request.log.warn(
+          { source: name, code: normalised.code, reason: normalised.reason },
+          'webhook payload refused',
+        );
+        metrics.webhooksReceived.inc({ source: name, outcome: normalised.code });
+        return refuse(reply, 400, normalised.reason);
+      }
+      for (const warning of normalised.warnings) {
+        request.log.warn({ source: name, event: normalised.event, warning }, 'webhook payload warning');
+      }
+
+      const stopTimer = metrics.ingestSeconds.startTimer({ source: name });
+      const result = await events.append({
+        request: { source: name, event: normalised.event, receivedAt, body: rawBody },
+        events: normalised.events,
+      });
+      stopTimer();
+      metrics.webhooksReceived.inc({ source: name, outcome: 'accepted' });
+      metrics.eventsStored.inc({ source: name }, result.stored);
+      metrics.eventsDuplicate.inc({ source: name }, result.duplicates);
+      return reply.code(200).send({ ok: true, stored: result.stored, duplicates: result.duplicates });
+    },
+  );
+}

@@ -1,0 +1,350 @@
+import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sampleActivityEvent, sampleAppEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
+import { MAIN, type ServerProcess, startServer } from '../helpers/server-process.js';
+import { signedTrackpilotsHeaders } from '../helpers/sign.js';
+
+const run = promisify(execFile);
+const SECRET = 'e2e-secret-current-0123456789';
+const OLD_SECRET = 'e2e-secret-previous-9876543210';
+
+const RULES = `
+version: 1
+sources:
+  trackpilots:
+    type: trackpilots
+    secrets: ["\${TP_SECRET}", "\${TP_OLD_SECRET}"]
+    tolerance: 5m
+  small:
+    type: trackpilots
+    secrets: ["\${TP_SECRET}"]
+    maxBodySize: 2kb
+destinations:
+  console: { type: log }
+rules:
+  - name: everything
+    on: "*"
+    to: [console]
+`;
+
+interface Sent {
+  status: number;
+  body: string;
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function post(url: string, body: string, headers: Record<string, string>): Promise<Sent> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  return { status: response.status, body: await response.text() };
+}
+
+function sign(body: string, secret: string, timestamp: string): string {
+  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+}
+
+describe('hookrelay serve: ingest over real sockets', () => {
+  let server: ServerProcess;
+  let hook: string;
+
+  beforeAll(async () => {
+    server = await startServer({ rulesYaml: RULES, env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET } });
+    hook = `${server.url}/webhooks/trackpilots`;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const body = () => JSON.stringify(sampleActivityEvent());
+  const now = () => String(Date.now());
+
+  const refusals: Array<{
+    name: string;
+    request: () => { path?: string; body: string; headers: Record<string, string> };
+    status: number;
+    error: string;
+  }> = [
+    {
+      name: 'unknown source',
+      request: () => ({
+        path: '/webhooks/nope',
+        body: body(),
+        headers: signedTrackpilotsHeaders(body(), SECRET),
+      }),
+      status: 404,
+      error: 'unknown source',
+    },
+    {
+      name: 'non-JSON content type',
+      request: () => {
+        const b = body();
+        return { body: b, headers: { ...signedTrackpilotsHeaders(b, SECRET), 'content-type': 'text/plain' } };
+      },
+      status: 415,
+      error: 'content type must be application/json',
+    },
+    {
+      name: 'missing signature',
+      request: () => ({
+        body: body(),
+        headers: { 'content-type': 'application/json', 'x-webhook-timestamp': now() },
+      }),
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'missing timestamp',
+      request: () => {
+        const b = body();
+        return {
+          body: b,
+          headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(b, SECRET, now()) },
+        };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'signature by an unknown secret',
+      request: () => {
+        const b = body();
+        return { body: b, headers: signedTrackpilotsHeaders(b, 'not-the-secret') };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'body changed after signing',
+      request: () => {
+        const b = body();
+        return { body: b.replace('"v1"', '"v2"'), headers: signedTrackpilotsHeaders(b, SECRET) };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'timestamp older than the tolerance',
+      request: () => {
+        const b = body();
+        return { body: b, headers: signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)) };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'timestamp too far in the future',
+      request: () => {
+        const b = body();
+        return {
+          body: b,
+          headers: signedTrackpilotsHeaders(b, SECRET, String(Math.floor(Date.now() / 1000) + 600)),
+        };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'invalid JSON under a valid signature',
+      request: () => ({ body: '{"event": ', headers: signedTrackpilotsHeaders('{"event": ', SECRET) }),
+      status: 400,
+      error: 'invalid JSON',
+    },
+    {
+      name: 'JSON without an event type',
+      request: () => ({ body: '{"data": []}', headers: signedTrackpilotsHeaders('{"data": []}', SECRET) }),
+      status: 400,
+      error: 'payload has no event type (event)',
+    },
+    {
+      name: 'body over the source limit',
+      request: () => {
+        const b = JSON.stringify(sampleAppEvent());
+        return { path: '/webhooks/small', body: b, headers: signedTrackpilotsHeaders(b, SECRET) };
+      },
+      status: 413,
+      error: 'payload too large',
+    },
+  ];
+
+  test.each(refusals)('$name → $status', async ({ request, status, error }) => {
+    const r = request();
+    const response = await post(`${server.url}${r.path ?? '/webhooks/trackpilots'}`, r.body, r.headers);
+    expect(response.status).toBe(status);
+    expect(JSON.parse(response.body)).toEqual({ error });
+  });
+
+  test('a refusal body never names the failed check, a secret or a stack', async () => {
+    const b = body();
+    const response = await post(hook, b, signedTrackpilotsHeaders(b, 'wrong-secret'));
+    expect(response.body).not.toMatch(/secret|signature|mismatch|stack|at \//i);
+  });
+
+  test('accepts a genuine event with either rotated secret, in seconds or milliseconds', async () => {
+    const a = body();
+    const current = await post(hook, a, signedTrackpilotsHeaders(a, SECRET));
+    expect(current.status).toBe(200);
+    const b = body();
+    const previous = await post(
+      hook,
+      b,
+      signedTrackpilotsHeaders(b, OLD_SECRET, String(Math.floor(Date.now() / 1000))),
+    );
+    expect(previous.status).toBe(200);
+    expect(JSON.parse(previous.body)).toEqual({ ok: true, stored: 1, duplicates: 0 });
+  });
+
+  test('a 12-item batch becomes 12 events; the same delivery again is acknowledged as duplicates', async () => {
+    const payload = JSON.stringify(sampleAppEvent());
+    const first = await post(hook, payload, signedTrackpilotsHeaders(payload, SECRET));
+    expect(JSON.parse(first.body)).toEqual({ ok: true, stored: 12, duplicates: 0 });
+    const again = await post(hook, payload, signedTrackpilotsHeaders(payload, SECRET));
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.body)).toEqual({ ok: true, stored: 0, duplicates: 12 });
+  });
+
+  test('hookrelay events lists what arrived, newest first, with filters', async () => {
+    const shot = sampleScreenshotEvent({ userId: 'user-listed-1' });
+    const raw = JSON.stringify(shot);
+    expect((await post(hook, raw, signedTrackpilotsHeaders(raw, SECRET))).status).toBe(200);
+    const env = { ...process.env, HOOKRELAY_DB: `sqlite:${server.dbPath}` };
+    const { stdout } = await run(
+      process.execPath,
+      [MAIN, 'events', '--json', '--limit', '5', '--type', shot.event],
+      { env },
+    );
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            user: string;
+            event: string;
+            screenshot: { image: { kind: string; mime: string } };
+          },
+      );
+    expect(rows[0]?.user).toBe('user-listed-1');
+    expect(rows.every((row) => row.event === shot.event)).toBe(true);
+    expect(rows[0]?.screenshot.image).toMatchObject({ kind: 'bytes', mime: 'image/jpeg' });
+    const table = await run(process.execPath, [MAIN, 'events', '--limit', '1'], { env });
+    expect(table.stdout).toContain('user=user-listed-1');
+  });
+
+  test('health, readiness and metrics', async () => {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /hookrelay_webhooks_received_total\{source="trackpilots",outcome="HR_ERR_SIG_MISMATCH"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/hookrelay_events_stored_total\{source="trackpilots"\} [1-9]/);
+  });
+
+  test('the secret and the signatures never appear in the logs, the reason does', async () => {
+    const b = body();
+    const headers = signedTrackpilotsHeaders(b, 'a-wrong-secret-value');
+    await post(hook, b, headers);
+    const good = body();
+    const goodHeaders = signedTrackpilotsHeaders(good, SECRET);
+    await post(hook, good, goodHeaders);
+    await new Promise((r) => setTimeout(r, 100));
+    const log = server.lines.join('\n');
+    expect(log).toContain('HR_ERR_SIG_MISMATCH');
+    for (const secret of [
+      SECRET,
+      OLD_SECRET,
+      'a-wrong-secret-value',
+      headers['x-webhook-signature'],
+      goodHeaders['x-webhook-signature'],
+    ]) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});
+
+describe('hookrelay serve: durability and shutdown', () => {
+  test('every request answered 2xx survives kill -9', async () => {
+    const server = await startServer({
+      rulesYaml: RULES,
+      env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET },
+    });
+    const hook = `${server.url}/webhooks/trackpilots`;
+    const payloads = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify(sampleActivityEvent({ userId: `kill-${i}` })),
+    );
+    const results = await Promise.all(
+      payloads.map((p) => post(hook, p, signedTrackpilotsHeaders(p, SECRET))),
+    );
+    expect(results.map((r) => r.status)).toEqual(payloads.map(() => 200));
+    server.child.kill('SIGKILL');
+    expect(await server.exited).toBe('SIGKILL');
+
+    const env = { ...process.env, HOOKRELAY_DB: `sqlite:${server.dbPath}` };
+    const { stdout } = await run(process.execPath, [MAIN, 'events', '--json', '--limit', '100'], { env });
+    const users = new Set(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { user: string }).user),
+    );
+    for (let i = 0; i < 40; i++) expect(users.has(`kill-${i}`)).toBe(true);
+  });
+
+  test('SIGTERM finishes a request in flight, refuses new ones, then exits 0', async () => {
+    const server = await startServer({
+      rulesYaml: RULES,
+      env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET },
+    });
+    const payload = JSON.stringify(sampleActivityEvent({ userId: 'in-flight' }));
+    const headers = signedTrackpilotsHeaders(payload, SECRET);
+    const { port } = new URL(server.url);
+    // Half the body now, the rest after SIGTERM: the request is in flight while the server stops.
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/webhooks/trackpilots',
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
+    });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request.on('response', (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      request.on('error', reject);
+    });
+    const half = Math.floor(payload.length / 2);
+    request.write(payload.slice(0, half));
+    await new Promise((r) => setTimeout(r, 200));
+    server.child.kill('SIGTERM');
+    await waitFor(() => server.lines.some((line) => line.includes('stopping: finishing requests in flight')));
+    const late = await fetch(`${server.url}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    expect([0, 503]).toContain(late);
+    request.end(payload.slice(half));
+    expect(await response).toEqual({
+      status: 200,
+      body: JSON.stringify({ ok: true, stored: 1, duplicates: 0 }),
+    });
+    expect(await server.exited).toBe(0);
+
+    const env = { ...process.env, HOOKRELAY_DB: `sqlite:${server.dbPath}` };
+    const { stdout } = await run(process.execPath, [MAIN, 'events', '--json'], { env });
+    expect(stdout).toContain('"user":"in-flight"');
+  });
+});
