@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+
+/** ProcessSample is what /proc says about a server process (Linux only; undefined elsewhere). */
+export interface ProcessSample {
+  rssBytes: number;
+  peakRssBytes: number;
+  /** User + system CPU time so far, seconds. */
+  cpuSeconds: number;
+}
+
+/** ServerHandle is a server child process that answered its readiness check. */
+export interface ServerHandle {
+  readonly name: string;
+  readonly pid: number;
+  /** http://127.0.0.1:PORT */
+  readonly origin: string;
+  sample(): ProcessSample | undefined;
+  /** The last lines the process printed, for error messages. */
+  outputTail(): string;
+  /** How the process ended (`exit code 1`, `signal SIGKILL`), or undefined while it runs. */
+  exitStatus(): string | undefined;
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+  stop(): Promise<void>;
+}
+
+/** ServerSpec says how to start one server. */
+export interface ServerSpec {
+  name: string;
+  /** Arguments to `node` (script first). */
+  args: string[];
+  port: number;
+  env: NodeJS.ProcessEnv;
+  /** Path answering 200 once the server can take load. */
+  readyPath: string;
+  readyTimeoutMs: number;
+}
+
+const OUTPUT_TAIL_CHARS = 4_000;
+/** Linux reports CPU time in clock ticks; USER_HZ is 100 on every mainstream kernel build. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * startServer spawns `node …args` and resolves when GET readyPath answers 200. It rejects with the
+ * process's last output if the process exits first or is not ready in time. Every child is killed when
+ * this process exits, so an interrupted bench leaves no server behind.
+ */
+export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
+  installExitHook();
+  const child = spawn(process.execPath, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  // Always drain both pipes: a full pipe would block the server's logging and skew the figures.
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: string | undefined;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = signal ? `signal ${signal}` : `exit code ${code}`;
+      running.delete(child);
+      resolve();
+    });
+  });
+  child.once('error', (error) => {
+    exited = `could not start: ${error.message}`;
+  });
+
+  const origin = `http://127.0.0.1:${spec.port}`;
+  const handle: ServerHandle = {
+    name: spec.name,
+    pid: child.pid ?? -1,
+    origin,
+    sample: () => (child.pid === undefined ? undefined : sampleProcess(child.pid)),
+    outputTail: () => tail.trim(),
+    exitStatus: () => exited,
+    stop: async () => {
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const killed = await Promise.race([exitedPromise.then(() => false), sleep(5_000).then(() => true)]);
+      if (killed) {
+        child.kill('SIGKILL');
+        await exitedPromise;
+      }
+    },
+  };
+
+  const deadline = Date.now() + spec.readyTimeoutMs;
+  let lastProblem = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new Error(
+        `${spec.name} exited before it was ready (${exited}). Its output:\n${indent(tail.trim())}`,
+      );
+    }
+    try {
+      const response = await request(`${origin}${spec.readyPath}`, {
+        headersTimeout: 1_000,
+        bodyTimeout: 1_000,
+      });
+      await response.body.dump();
+      if (response.statusCode === 200) return handle;
+      lastProblem = `GET ${spec.readyPath} answered ${response.statusCode}`;
+    } catch (error) {
+      lastProblem = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(100);
+  }
+  await handle.stop();
+  throw new Error(
+    `${spec.name} was not ready within ${spec.readyTimeoutMs} ms (${lastProblem}). Its output:\n${indent(tail.trim())}`,
+  );
+}
+
+/** freePort asks the OS for a port that is free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** sampleProcess reads RSS, peak RSS and CPU time of `pid` from /proc; undefined where there is none. */
+export function sampleProcess(pid: number): ProcessSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return {
+      rssBytes: kb('VmRSS') * 1024,
+      peakRssBytes: kb('VmHWM') * 1024,
+      cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/** indent prefixes every line of a server's output, for quoting it inside a message. */
+export function indent(text: string): string {
+  return text === '' ? '  (no output)' : text.replace(/^/gm, '  ');
+}
