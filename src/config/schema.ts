@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type DestinationConfig, destinationConfigSchema } from '../destinations/config.js';
 import type { Person } from '../domain/item.js';
 import { durationString, ruleSchema, ruleTestSchema, silenceSchema } from '../rules/schema.js';
 import { type ConfigIssueCode, didYouMean } from './issues.js';
@@ -36,8 +37,6 @@ const nonEmpty = z.string().min(1);
 
 const SIZE_WORDS = 'a size such as 512kb, 10mb or 1gb';
 const size = z.string({ error: SIZE_WORDS }).regex(SIZE_PATTERN, SIZE_WORDS);
-
-const httpUrl = (words = 'an http or https URL') => z.url({ protocol: /^https?$/, error: words });
 
 const secretList = (what: string) =>
   z
@@ -220,141 +219,12 @@ const scheduleSchema = z
   })
   .strict();
 
-const retrySchema = z
-  .object({
-    maxAttempts: z.number().int().positive().optional().describe('Give up after this many attempts.'),
-    maxAge: duration.optional().describe('Give up when a notification is older than this.'),
-    initialDelay: duration
-      .optional()
-      .describe('Delay before the first retry; doubles each time, with jitter.'),
-    maxDelay: duration.optional().describe('Longest delay between two attempts.'),
-  })
-  .strict();
-
-const rateSchema = z
-  .object({
-    perSecond: z.number().positive().optional().describe('Sustained sends per second.'),
-    burst: z.number().int().positive().optional().describe('Sends allowed at once before pacing starts.'),
-    concurrency: z.number().int().positive().optional().describe('Sends in flight at the same time.'),
-  })
-  .strict();
-
-const destinationCommon = {
-  retry: retrySchema.optional().describe('Retry policy for failed sends.'),
-  rate: rateSchema.optional().describe('Pacing, so one busy hour does not flood the destination.'),
-};
-
-const slackDestinationSchema = z
-  .object({
-    type: z.literal('slack'),
-    token: nonEmpty.optional().describe(`Bot token (xoxb-…); needs channel. Use "\${SLACK_BOT_TOKEN}".`),
-    channel: nonEmpty.optional().describe('Channel id such as C0123456789 (with token).'),
-    webhookUrl: httpUrl('an https URL such as https://hooks.slack.com/services/…')
-      .optional()
-      .describe('Incoming-webhook URL (instead of token and channel).'),
-    apiUrl: httpUrl().optional().describe('Slack API base URL (tests and proxies).'),
-    username: z.string().optional(),
-    iconEmoji: z.string().optional().describe('Emoji such as :rotating_light:'),
-    ...destinationCommon,
-  })
-  .strict()
-  .superRefine((slack, ctx) => {
-    const viaToken = slack.token !== undefined || slack.channel !== undefined;
-    const plain = (message: string, hint: string, code?: IssueParams['code']) =>
-      ctx.addIssue({ code: 'custom', message, params: { plain: true, hint, ...(code ? { code } : {}) } });
-    if (viaToken && slack.webhookUrl !== undefined) {
-      plain('give either token and channel, or webhookUrl, not both', 'webhookUrl posts to its own channel');
-    } else if (slack.webhookUrl === undefined && slack.token === undefined && slack.channel === undefined) {
-      const missing = 'missing token and channel, or webhookUrl';
-      plain(
-        missing,
-        'a bot token with a channel id, or an incoming-webhook URL',
-        'HR_ERR_CONFIG_MISSING_KEY',
-      );
-    } else if (slack.token !== undefined && slack.channel === undefined) {
-      const hint = 'a bot token needs a channel id such as C0123456789';
-      plain('missing required key "channel"', hint, 'HR_ERR_CONFIG_MISSING_KEY');
-    } else if (slack.channel !== undefined && slack.token === undefined) {
-      plain(
-        'missing required key "token"',
-        'posting to a channel needs a bot token',
-        'HR_ERR_CONFIG_MISSING_KEY',
-      );
-    }
-  });
-
-const discordDestinationSchema = z
-  .object({
-    type: z.literal('discord'),
-    webhookUrl: httpUrl('an https URL such as https://discord.com/api/webhooks/<id>/<token>').describe(
-      `Channel webhook URL. Use "\${DISCORD_WEBHOOK_URL}".`,
-    ),
-    apiUrl: httpUrl().optional().describe('Discord API base URL (tests and proxies).'),
-    username: z.string().optional(),
-    avatarUrl: httpUrl().optional(),
-    ...destinationCommon,
-  })
-  .strict();
-
-// One address per list item: nodemailer splits on commas, so "a@x, b@y" would silently become two.
-const EMAIL_WORDS = 'one email address such as lead@example.com or "Lead <lead@example.com>"';
-const emailAddress = z
-  .string({ error: EMAIL_WORDS })
-  .regex(/^(?:[^<>,;@]*<[^\s@<>,;]+@[^\s@<>,;]+>|[^\s@<>,;]+@[^\s@<>,;]+)$/, EMAIL_WORDS);
-
-const emailDestinationSchema = z
-  .object({
-    type: z.literal('email'),
-    smtp: z
-      .url({ protocol: /^smtps?$/, error: 'an SMTP URL such as smtps://user:pass@smtp.example.com:465' })
-      .describe(`SMTP server URL with credentials. Use "\${SMTP_URL}".`),
-    from: emailAddress.describe('Sender, e.g. "hookrelay <alerts@example.com>".'),
-    to: z.array(emailAddress).min(1, 'at least one address'),
-    cc: z.array(emailAddress).optional(),
-    subjectPrefix: z.string().optional().describe('Text put before every subject, e.g. "[hookrelay]".'),
-    ...destinationCommon,
-  })
-  .strict();
-
-const webhookDestinationSchema = z
-  .object({
-    type: z.literal('webhook'),
-    url: httpUrl().describe(`Where to POST. Use "\${ZAPIER_HOOK_URL}" for secret URLs.`),
-    method: z.enum(['POST', 'PUT']).default('POST'),
-    headers: z.record(z.string(), z.string()).optional().describe('Extra request headers.'),
-    body: z
-      .enum(['alert', 'event'])
-      .default('alert')
-      .describe('"alert": the alert as JSON; "event": the received webhook payload as it came.'),
-    signing: z
-      .object({ secret: nonEmpty.describe('Signs requests the Standard Webhooks way (webhook-signature).') })
-      .strict()
-      .optional(),
-    timeout: duration.default('10s').describe('Per-attempt timeout.'),
-    allowPrivateNetworks: z
-      .boolean()
-      .default(false)
-      .describe('Allow private, loopback and link-local addresses (off: SSRF guard).'),
-    ...destinationCommon,
-  })
-  .strict();
-
-const logDestinationSchema = z
-  .object({
-    type: z.literal('log'),
-    format: z.enum(['json', 'pretty']).default('json').describe('How alerts are written to stdout.'),
-    ...destinationCommon,
-  })
-  .strict();
-
-/** destinationSchema is one place alerts go, chosen by `type`. */
-export const destinationSchema = z.discriminatedUnion('type', [
-  slackDestinationSchema,
-  discordDestinationSchema,
-  emailDestinationSchema,
-  webhookDestinationSchema,
-  logDestinationSchema,
-]);
+/**
+ * destinationSchema is one place alerts go, chosen by `type`. The per-type schemas live with their
+ * adapters (src/destinations/<type>/config.ts), so the loader and the adapters can never disagree; a
+ * parsed entry goes to `toDestinationOptions` as it is.
+ */
+export const destinationSchema = destinationConfigSchema;
 
 /** configSchema is the zod schema of a whole rules file, after `${ENV}` interpolation. */
 export const configSchema = z
@@ -385,12 +255,12 @@ export const configSchema = z
   })
   .strict();
 
-/** RawConfig is the rules file as the schema returns it (defaults applied, durations still strings). */
+/** RawConfig is the rules file as the schema returns it (defaults applied; durations still strings, except in `destinations`, which are in milliseconds). */
 export type RawConfig = z.infer<typeof configSchema>;
 /** RawSource is one source as written in the file. */
 export type RawSource = z.infer<typeof sourceSchema>;
-/** RawDestination is one destination as written in the file. */
-export type RawDestination = z.infer<typeof destinationSchema>;
+/** RawDestination is one destination as parsed (defaults applied, durations in milliseconds). */
+export type RawDestination = DestinationConfig;
 /** RawSchedule is one schedule as written in the file. */
 export type RawSchedule = z.infer<typeof scheduleSchema>;
 

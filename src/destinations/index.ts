@@ -10,6 +10,7 @@ import type { Destination, DestinationDeps, DestinationOptions } from './types.j
 import { createWebhookDestination } from './webhook/webhook.js';
 
 export { type DestinationConfig, destinationConfigSchema, toDestinationOptions } from './config.js';
+export type { DeliveryConfig, RateConfig, RetryConfig } from './delivery-config.js';
 export type * from './types.js';
 
 /**

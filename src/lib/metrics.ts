@@ -1,4 +1,15 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * OutboxMetricsSource is what the outbox gauges read on each scrape (the deliver stage provides it), so
+ * the figures include changes made by other processes such as `hookrelay dlq resume`.
+ */
+export interface OutboxMetricsSource {
+  /** Pending notifications per destination (configured destinations with none included, as 0). */
+  pending(): Promise<Record<string, number>>;
+  /** Paused destinations with a short reason class (`authError`, `notFound`, …). */
+  paused(): Promise<Array<{ destination: string; reason: string }>>;
+}
 
 /** Metrics is the set of counters every stage reports to; one per app, so tests can build many apps. */
 export interface Metrics {
@@ -7,12 +18,23 @@ export interface Metrics {
   eventsStored: Counter<'source'>;
   eventsDuplicate: Counter<'source'>;
   ingestSeconds: Histogram<'source'>;
+  /** One per delivery attempt: outcome `delivered | retry | dead | broken`, reason the failure class. */
+  deliveries: Counter<'destination' | 'outcome' | 'reason'>;
+  deliverySeconds: Histogram<'destination'>;
+  outboxPending: Gauge<'destination'>;
+  destinationPaused: Gauge<'destination' | 'reason'>;
+  /**
+   * observeOutbox sets where the outbox gauges read from on scrape; `undefined` detaches it (the gauges
+   * then report nothing). The deliver stage calls it on start and stop.
+   */
+  observeOutbox(source: OutboxMetricsSource | undefined): void;
 }
 
 /** createMetrics builds a fresh registry with the process's default metrics and hookrelay's own. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  let outbox: OutboxMetricsSource | undefined;
   return {
     registry,
     webhooksReceived: new Counter({
@@ -40,5 +62,43 @@ export function createMetrics(): Metrics {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    deliveries: new Counter({
+      name: 'hookrelay_deliveries_total',
+      help: 'Delivery attempts by destination, outcome (delivered, retry, dead, broken) and failure reason',
+      labelNames: ['destination', 'outcome', 'reason'],
+      registers: [registry],
+    }),
+    deliverySeconds: new Histogram({
+      name: 'hookrelay_delivery_duration_seconds',
+      help: 'Duration of one delivery attempt (the send alone), by destination',
+      labelNames: ['destination'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    outboxPending: new Gauge({
+      name: 'hookrelay_outbox_pending',
+      help: 'Notifications waiting to be delivered, by destination (paused destinations included)',
+      labelNames: ['destination'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const counts = await outbox?.pending().catch(() => undefined);
+        for (const [destination, count] of Object.entries(counts ?? {})) this.set({ destination }, count);
+      },
+    }),
+    destinationPaused: new Gauge({
+      name: 'hookrelay_destination_paused',
+      help: 'Destinations paused as broken (1), with the reason class; `hookrelay dlq paused` says why',
+      labelNames: ['destination', 'reason'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const paused = await outbox?.paused().catch(() => undefined);
+        for (const { destination, reason } of paused ?? []) this.set({ destination, reason }, 1);
+      },
+    }),
+    observeOutbox(source) {
+      outbox = source;
+    },
   };
 }

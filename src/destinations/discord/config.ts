@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs, httpUrl } from '../duration.js';
 import type { DiscordOptions } from '../types.js';
 
@@ -42,20 +43,25 @@ export const discordConfigSchema = z.strictObject({
     .string()
     .refine(
       (text) => parseDiscordWebhookUrl(text) !== undefined,
-      'a Discord webhook URL: https://discord.com/api/webhooks/<id>/<token>',
-    ),
-  apiUrl: httpUrl.optional(),
+      'a Discord webhook URL such as https://discord.com/api/webhooks/<id>/<token>',
+    )
+    .describe(`Channel webhook URL. Use "\${DISCORD_WEBHOOK_URL}".`),
+  apiUrl: httpUrl.optional().describe('Discord API base URL (tests and proxies).'),
   username: z.string().min(1).max(80).optional(),
   avatarUrl: httpUrl.optional(),
-  timeout: durationMs.prefault(DEFAULT_DISCORD_TIMEOUT),
-  allowPrivateNetworks: z.boolean().default(false),
+  timeout: durationMs.prefault(DEFAULT_DISCORD_TIMEOUT).describe('Per-attempt timeout.'),
+  allowPrivateNetworks: z
+    .boolean()
+    .default(false)
+    .describe('Allow private, loopback and link-local addresses (tests, self-hosted compatible servers).'),
+  ...deliveryConfigShape,
 });
 
 /** DiscordConfig is a parsed `type: discord` entry (defaults applied, durations in ms). */
 export type DiscordConfig = z.output<typeof discordConfigSchema>;
 
-/** discordOptionsFromConfig maps the parsed config to the adapter's options. */
+/** discordOptionsFromConfig maps the parsed config to the adapter's options (`retry`/`rate` are the deliver stage's). */
 export function discordOptionsFromConfig(config: DiscordConfig): DiscordOptions {
-  const { type: _type, timeout, ...rest } = config;
+  const { type: _type, timeout, retry: _retry, rate: _rate, ...rest } = config;
   return { ...rest, timeoutMs: timeout };
 }

@@ -1,33 +1,31 @@
 import { z } from 'zod';
+import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs } from '../duration.js';
 import type { EmailOptions } from '../types.js';
 
 /** DEFAULT_EMAIL_TIMEOUT bounds one send, waiting for a pooled connection included. */
 export const DEFAULT_EMAIL_TIMEOUT = '30s';
 
-/**
- * One address as written in config (`ada@example.com` or `Ada <ada@example.com>`). A comma would make
- * nodemailer's address parser see several recipients, so lists are YAML lists, never comma strings.
- */
+// One address per list item: nodemailer splits on commas, so "a@x, b@y" would silently become two.
+const EMAIL_WORDS = 'one email address such as lead@example.com or "Lead <lead@example.com>"';
 const address = z
-  .string()
-  .min(3)
-  .refine(
-    (text) => !/[,;\r\n]/.test(text) && /@/.test(text),
-    'one e-mail address (use a YAML list for several)',
-  );
+  .string({ error: EMAIL_WORDS })
+  .regex(/^(?:[^<>,;@\r\n]*<[^\s@<>,;]+@[^\s@<>,;]+>|[^\s@<>,;]+@[^\s@<>,;]+)$/, EMAIL_WORDS);
 
 /** emailConfigSchema is a `type: email` destination as written in the rules file. */
 export const emailConfigSchema = z.strictObject({
   type: z.literal('email'),
   smtp: z
-    .string()
-    .refine((text) => /^smtps?:\/\//i.test(text) && URL.canParse(text), 'an smtp:// or smtps:// URL'),
-  from: address,
-  to: z.array(address).min(1),
+    .url({ protocol: /^smtps?$/, error: 'an SMTP URL such as smtps://user:pass@smtp.example.com:465' })
+    .describe(`SMTP server URL with credentials. Use "\${SMTP_URL}".`),
+  from: address.describe('Sender, e.g. "hookrelay <alerts@example.com>".'),
+  to: z.array(address).min(1, 'at least one address'),
   cc: z.array(address).optional(),
-  subjectPrefix: z.string().optional(),
-  timeout: durationMs.prefault(DEFAULT_EMAIL_TIMEOUT),
+  subjectPrefix: z.string().optional().describe('Text put before every subject, e.g. "[hookrelay]".'),
+  timeout: durationMs
+    .prefault(DEFAULT_EMAIL_TIMEOUT)
+    .describe('Per-attempt timeout, waiting for a pooled connection included.'),
+  ...deliveryConfigShape,
 });
 
 /** EmailConfig is a parsed `type: email` entry (defaults applied, durations in ms). */

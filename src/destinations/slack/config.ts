@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { durationMs, httpUrl } from '../duration.js';
+import { deliveryConfigShape } from '../delivery-config.js';
+import { type ConfigIssueParams, durationMs, httpUrlOf } from '../duration.js';
 import type { SlackOptions } from '../types.js';
 
 /** DEFAULT_SLACK_TIMEOUT bounds one Web API call or webhook post (the SDK's own default is no timeout). */
@@ -7,36 +8,67 @@ export const DEFAULT_SLACK_TIMEOUT = '10s';
 
 /**
  * slackConfigSchema is a `type: slack` destination as written in the rules file: `token` + `channel`
- * (Web API, Block Kit, screenshot uploads) or `webhookUrl` (incoming webhook).
+ * (Web API, Block Kit, screenshot uploads) or `webhookUrl` (incoming webhook), never both.
  */
 export const slackConfigSchema = z
   .strictObject({
     type: z.literal('slack'),
-    token: z.string().min(1).optional(),
-    channel: z.string().min(1).optional(),
-    webhookUrl: httpUrl.optional(),
-    apiUrl: httpUrl.optional(),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(`Bot token (xoxb-…); needs channel. Use "\${SLACK_BOT_TOKEN}".`),
+    channel: z.string().min(1).optional().describe('Channel id such as C0123456789 (with token).'),
+    webhookUrl: httpUrlOf('an https URL such as https://hooks.slack.com/services/…')
+      .optional()
+      .describe('Incoming-webhook URL (instead of token and channel).'),
+    apiUrl: httpUrlOf().optional().describe('Slack API base URL (tests and proxies).'),
     username: z.string().min(1).optional(),
     iconEmoji: z
       .string()
       .regex(/^:[^:\s]+:$/, 'an emoji code such as :bell:')
-      .optional(),
-    timeout: durationMs.prefault(DEFAULT_SLACK_TIMEOUT),
-    allowPrivateNetworks: z.boolean().default(false),
+      .optional()
+      .describe('Emoji such as :rotating_light:'),
+    timeout: durationMs.prefault(DEFAULT_SLACK_TIMEOUT).describe('Per-attempt timeout.'),
+    allowPrivateNetworks: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Allow private, loopback and link-local addresses for apiUrl and webhookUrl (tests, proxies).',
+      ),
+    ...deliveryConfigShape,
   })
-  .refine(
-    (config) =>
-      (config.token !== undefined && config.channel !== undefined) || config.webhookUrl !== undefined,
-    {
-      message: 'set token and channel (Web API) or webhookUrl (incoming webhook)',
-    },
-  );
+  .superRefine((slack, ctx) => {
+    const viaToken = slack.token !== undefined || slack.channel !== undefined;
+    const plain = (message: string, hint: string, code?: ConfigIssueParams['code']) => {
+      const params: ConfigIssueParams = { plain: true, hint, ...(code ? { code } : {}) };
+      ctx.addIssue({ code: 'custom', message, params });
+    };
+    if (viaToken && slack.webhookUrl !== undefined) {
+      plain('give either token and channel, or webhookUrl, not both', 'webhookUrl posts to its own channel');
+    } else if (slack.webhookUrl === undefined && !viaToken) {
+      plain(
+        'missing token and channel, or webhookUrl',
+        'a bot token with a channel id, or an incoming-webhook URL',
+        'HR_ERR_CONFIG_MISSING_KEY',
+      );
+    } else if (slack.token !== undefined && slack.channel === undefined) {
+      const hint = 'a bot token needs a channel id such as C0123456789';
+      plain('missing required key "channel"', hint, 'HR_ERR_CONFIG_MISSING_KEY');
+    } else if (slack.channel !== undefined && slack.token === undefined) {
+      plain(
+        'missing required key "token"',
+        'posting to a channel needs a bot token',
+        'HR_ERR_CONFIG_MISSING_KEY',
+      );
+    }
+  });
 
 /** SlackConfig is a parsed `type: slack` entry (defaults applied, durations in ms). */
 export type SlackConfig = z.output<typeof slackConfigSchema>;
 
-/** slackOptionsFromConfig maps the parsed config to the adapter's options. */
+/** slackOptionsFromConfig maps the parsed config to the adapter's options (`retry`/`rate` are the deliver stage's). */
 export function slackOptionsFromConfig(config: SlackConfig): SlackOptions {
-  const { type: _type, timeout, ...rest } = config;
+  const { type: _type, timeout, retry: _retry, rate: _rate, ...rest } = config;
   return { ...rest, timeoutMs: timeout };
 }

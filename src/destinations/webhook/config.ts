@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs, httpUrl } from '../duration.js';
 import type { WebhookOptions } from '../types.js';
 
@@ -11,13 +12,24 @@ export const DEFAULT_WEBHOOK_TIMEOUT = '15s';
 /** webhookConfigSchema is a `type: webhook` destination as written in the rules file. */
 export const webhookConfigSchema = z.strictObject({
   type: z.literal('webhook'),
-  url: httpUrl,
+  url: httpUrl.describe(`Where to send. Use "\${ZAPIER_HOOK_URL}" for secret URLs.`),
   method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
-  headers: z.record(z.string(), z.string()).default({}),
-  body: z.enum(['alert', 'event']).default('alert'),
-  signing: z.strictObject({ secret: z.string().min(1) }).optional(),
-  timeout: durationMs.prefault(DEFAULT_WEBHOOK_TIMEOUT),
-  allowPrivateNetworks: z.boolean().default(false),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers.'),
+  body: z
+    .enum(['alert', 'event'])
+    .default('alert')
+    .describe('"alert": the alert as JSON; "event": the received webhook payload as it came.'),
+  signing: z
+    .strictObject({
+      secret: z.string().min(1).describe('Signs requests the Standard Webhooks way (webhook-signature).'),
+    })
+    .optional(),
+  timeout: durationMs.prefault(DEFAULT_WEBHOOK_TIMEOUT).describe('Per-attempt timeout.'),
+  allowPrivateNetworks: z
+    .boolean()
+    .default(false)
+    .describe('Allow private, loopback and link-local addresses (off: SSRF guard).'),
+  ...deliveryConfigShape,
 });
 
 /** WebhookConfig is a parsed `type: webhook` entry (defaults applied, durations in ms). */

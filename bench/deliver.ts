@@ -1,0 +1,343 @@
+/**
+ * Measurements of the deliver stage (issue 4 §4), run in-process against a real SQLite file store:
+ *
+ * 1. Deliveries per second to a local webhook sink over one keep-alive connection, with the outbox calls
+ *    timed, and the same run on a `:memory:` store (no fsync) for comparison.
+ * 2. Memory while 100,000 alerts are queued for a destination that is down: they must wait on disk.
+ *
+ * `benchDeliveries(options)` is what bench/run.ts calls; `node dist/bench/deliver.js [--quick]` runs it
+ * alone and prints the figures as JSON.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { createDeliverer, type DelivererStore, type DeliveryEvent } from '../src/deliver/deliverer.js';
+import { pacingPolicyFor } from '../src/deliver/pacing.js';
+import { retryPolicyFor } from '../src/deliver/retry-policy.js';
+import { createDestination, type Destination } from '../src/destinations/index.js';
+import type { Alert } from '../src/domain/alert.js';
+import { systemClock } from '../src/lib/clock.js';
+import { createLogger } from '../src/lib/log.js';
+import { createMetrics } from '../src/lib/metrics.js';
+import type { NewNotification, Outbox, Store } from '../src/store/ports.js';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+
+/** BenchDeliveriesOptions size the two measurements. */
+export interface BenchDeliveriesOptions {
+  /** Notifications delivered for the throughput figure (default 20,000). */
+  deliveries?: number;
+  /** Notifications queued for a down destination for the memory figure (default 100,000). */
+  queued?: number;
+  /** How long the deliverer keeps retrying the down destination before memory is read (default 5 s). */
+  downForMs?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** OutboxTiming is where the deliverer's time went in the store, per kind of call. */
+export interface OutboxTiming {
+  calls: number;
+  totalMs: number;
+  meanMs: number;
+}
+
+/** BenchDeliveriesResult holds the figures; rates are per second, memory in MB. */
+export interface BenchDeliveriesResult {
+  deliveriesPerSecond: number;
+  /** The same run on `:memory:` (no fsync): the ceiling without per-transition durability. */
+  deliveriesPerSecondInMemory: number;
+  /** Outbox calls during the file-store run, by method. */
+  outboxTiming: Record<string, OutboxTiming>;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  heapUsedBeforeMb: number;
+  heapUsedAfterMb: number;
+  /** Pending notifications for the down destination when memory was read. */
+  queued: number;
+  /** How long one /metrics scrape took with them queued (it counts pending rows per destination). */
+  scrapeMs: number;
+  /** Whether a GC could be forced before each memory reading (node --expose-gc). */
+  gcForced: boolean;
+}
+
+const MB = 1024 * 1024;
+const COMMIT_CHUNK = 1_000;
+const silent = createLogger('silent');
+/** The defaults a `type: webhook` destination gets: unpaced, one send at a time (order kept). */
+const WEBHOOK_POLICY = { retry: retryPolicyFor('webhook'), pacing: pacingPolicyFor('webhook') };
+
+function alert(id: string, at: number): Alert {
+  return {
+    id,
+    rule: 'bench',
+    status: 'firing',
+    severity: 'info',
+    title: `bench alert ${id}`,
+    text: 'low activity for an hour (bench)',
+    key: 'user-bench',
+    user: 'user-bench',
+    event: 'desktop.app_tracking.captured',
+    at,
+    simulation: true,
+  };
+}
+
+/** enqueue writes `count` notifications the way the evaluator does, in commits of COMMIT_CHUNK. */
+async function enqueue(store: Store, destination: string, count: number, prefix: string): Promise<void> {
+  const now = Date.now();
+  for (let start = 0; start < count; start += COMMIT_CHUNK) {
+    const notifications: NewNotification[] = [];
+    for (let i = start; i < Math.min(count, start + COMMIT_CHUNK); i++) {
+      const id = `${prefix}-${i}`;
+      notifications.push({ id, destination, alert: alert(id, now), createdAt: now, orderKey: i, dueAt: now });
+    }
+    const { cursor } = await store.evaluator.load();
+    await store.evaluator.commit({ fromCursor: cursor, cursor, upserts: [], deletes: [], notifications });
+  }
+}
+
+/** The sink's code: answer every request with 204 at once, keeping connections alive. */
+const SINK_SOURCE = `
+const http = require('node:http');
+const { parentPort } = require('node:worker_threads');
+let received = 0;
+const server = http.createServer({ keepAlive: true }, (req, res) => {
+  req.resume();
+  req.on('end', () => { received += 1; res.writeHead(204).end(); });
+});
+parentPort.on('message', (message) => {
+  if (message === 'count') parentPort.postMessage({ received });
+  if (message === 'close') { server.closeAllConnections(); server.close(() => parentPort.postMessage({ closed: true })); }
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
+interface Sink {
+  url: string;
+  received(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * startSink runs the sink on a worker thread, so its CPU is not taken from the deliverer (a remote
+ * receiver would not share the relay's event loop either).
+ */
+async function startSink(): Promise<Sink> {
+  const worker = new Worker(SINK_SOURCE, { eval: true });
+  const next = <T>(key: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: Record<string, T>) => {
+        if (!(key in message)) return;
+        worker.off('message', onMessage);
+        resolve(message[key] as T);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+  const port = await next<number>('port');
+  return {
+    url: `http://127.0.0.1:${port}/sink`,
+    received: async () => {
+      const count = next<number>('received');
+      worker.postMessage('count');
+      return count;
+    },
+    close: async () => {
+      const closed = next<boolean>('closed');
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+    },
+  };
+}
+
+function webhookTo(url: string): Destination {
+  return createDestination(
+    'sink',
+    {
+      type: 'webhook',
+      url,
+      method: 'POST',
+      headers: {},
+      body: 'alert',
+      timeoutMs: 10_000,
+      allowPrivateNetworks: true,
+    },
+    { logger: silent },
+  );
+}
+
+/** timedOutbox wraps an outbox so every call's duration is added up per method. */
+function timedOutbox(outbox: Outbox, timing: Record<string, OutboxTiming>): Outbox {
+  const timed = <K extends keyof Outbox>(name: K): Outbox[K] => {
+    const method = outbox[name] as (...args: unknown[]) => unknown;
+    return (async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return await method.apply(outbox, args);
+      } finally {
+        const entry = timing[name] ?? { calls: 0, totalMs: 0, meanMs: 0 };
+        entry.calls += 1;
+        entry.totalMs += performance.now() - started;
+        entry.meanMs = entry.totalMs / entry.calls;
+        timing[name] = entry;
+      }
+    }) as Outbox[K];
+  };
+  return {
+    ...outbox,
+    claim: timed('claim'),
+    recordDelivered: timed('recordDelivered'),
+    scheduleRetry: timed('scheduleRetry'),
+    deadLetter: timed('deadLetter'),
+    listPausedDestinations: timed('listPausedDestinations'),
+    onEnqueue: (listener) => outbox.onEnqueue(listener),
+  };
+}
+
+/** measureThroughput delivers `count` queued notifications to the sink and returns deliveries/s. */
+async function measureThroughput(
+  path: string,
+  count: number,
+  timing: Record<string, OutboxTiming>,
+): Promise<number> {
+  const store = await openSqliteStore(path);
+  const sink = await startSink();
+  const destination = webhookTo(sink.url);
+  try {
+    await enqueue(store, 'sink', count, 't');
+    let delivered = 0;
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const onEvent = (event: DeliveryEvent) => {
+      if (event.type === 'delivery:delivered' && ++delivered === count) done();
+    };
+    const deliveryStore: DelivererStore = { outbox: timedOutbox(store.outbox, timing), events: store.events };
+    const deliverer = createDeliverer({
+      store: deliveryStore,
+      destinations: new Map([['sink', destination]]),
+      policies: new Map([['sink', WEBHOOK_POLICY]]),
+      clock: systemClock,
+      logger: silent,
+      metrics: createMetrics(),
+      onEvent,
+    });
+    const started = performance.now();
+    await deliverer.start();
+    await finished;
+    const seconds = (performance.now() - started) / 1000;
+    await deliverer.stop();
+    const received = await sink.received();
+    if (received !== count) throw new Error(`the sink received ${received} of ${count}`);
+    return Math.round(count / seconds);
+  } finally {
+    await destination.close();
+    await sink.close();
+    await store.close();
+  }
+}
+
+function memory(): { rss: number; heapUsed: number } {
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss: rss / MB, heapUsed: heapUsed / MB };
+}
+
+async function settledMemory(): Promise<{ rss: number; heapUsed: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await sleep(200);
+  gc?.();
+  return memory();
+}
+
+/**
+ * benchDeliveries runs both measurements in this process (temporary databases, removed afterwards) and
+ * returns the figures. It never throws for a missed target; it throws when the harness itself fails.
+ */
+export async function benchDeliveries(options: BenchDeliveriesOptions = {}): Promise<BenchDeliveriesResult> {
+  const count = options.deliveries ?? 20_000;
+  const queuedTarget = options.queued ?? 100_000;
+  const log = options.log ?? (() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'hookrelay-bench-deliver-'));
+  try {
+    log(`queueing ${queuedTarget} notifications for a destination that is down…`);
+    const store = await openSqliteStore(join(dir, 'memory.db'));
+    // A port nobody listens on: every attempt fails at connect (ECONNREFUSED) and is retried with backoff.
+    const closed = await startSink();
+    const downUrl = closed.url;
+    await closed.close();
+    const destination = webhookTo(downUrl);
+    const metrics = createMetrics();
+    const deliverer = createDeliverer({
+      store,
+      destinations: new Map([['down', destination]]),
+      policies: new Map([['down', WEBHOOK_POLICY]]),
+      clock: systemClock,
+      logger: silent,
+      metrics,
+    });
+    try {
+      await deliverer.start();
+      const before = await settledMemory();
+      await enqueue(store, 'down', queuedTarget, 'q');
+      await sleep(options.downForMs ?? 5_000);
+      // A scrape reads the pending count from the database, as /metrics does.
+      const scrapeStarted = performance.now();
+      await metrics.registry.metrics();
+      const scrapeMs = Math.round((performance.now() - scrapeStarted) * 10) / 10;
+      const after = await settledMemory();
+      const queued = (await store.outbox.pendingCounts())['down'] ?? 0;
+      log(`… ${queued} waiting; RSS ${before.rss.toFixed(1)} → ${after.rss.toFixed(1)} MB`);
+      await deliverer.stop();
+      const outboxTiming: Record<string, OutboxTiming> = {};
+      log(`delivering ${count} notifications to a local webhook sink (SQLite file)…`);
+      const deliveriesPerSecond = await measureThroughput(join(dir, 'throughput.db'), count, outboxTiming);
+      log(`… ${deliveriesPerSecond}/s; again on :memory: (no fsync)…`);
+      const deliveriesPerSecondInMemory = await measureThroughput(':memory:', count, {});
+      log(`… ${deliveriesPerSecondInMemory}/s`);
+
+      return {
+        deliveriesPerSecond,
+        deliveriesPerSecondInMemory,
+        outboxTiming,
+        rssBeforeMb: round(before.rss),
+        rssAfterMb: round(after.rss),
+        heapUsedBeforeMb: round(before.heapUsed),
+        heapUsedAfterMb: round(after.heapUsed),
+        queued,
+        scrapeMs,
+        gcForced: typeof (globalThis as { gc?: unknown }).gc === 'function',
+      };
+    } finally {
+      await deliverer.stop();
+      await destination.close();
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(mb: number): number {
+  return Math.round(mb * 10) / 10;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  benchDeliveries({
+    ...(quick ? { deliveries: 5_000, queued: 20_000, downForMs: 2_000 } : {}),
+    log: (line) => process.stderr.write(`${line}\n`),
+  }).then(
+    (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
+    (error: unknown) => {
+      process.stderr.write(`bench/deliver failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,565 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeDiscord, startFakeDiscord } from '../../test/helpers/fake-discord.js';
+import {
+  type HttpReceiver,
+  type ScriptedResponse,
+  startHttpReceiver,
+} from '../../test/helpers/http-receiver.js';
+import { runDlq } from '../cli/dlq.js';
+import type { CliIo } from '../cli/io.js';
+import { createDestination, type Destination, type WebhookOptions } from '../destinations/index.js';
+import { PNG_1X1 } from '../destinations/testdata/fixtures.js';
+import { type Clock, createManualClock, systemClock } from '../lib/clock.js';
+import { createLogger } from '../lib/log.js';
+import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { createDeliverer, type Deliverer, type DeliveryEvent, type DeliveryPolicy } from './deliverer.js';
+import { pacingPolicyFor } from './pacing.js';
+import { retryPolicyFor } from './retry-policy.js';
+import {
+  type CapturedLogger,
+  captureLogger,
+  createEventMonitor,
+  type EventMonitor,
+  enqueue,
+  openTempStore,
+  T0,
+  type TempStore,
+  testAlert,
+} from './testdata/harness.js';
+
+const LEASE_MS = 30_000;
+const silent = createLogger('silent');
+
+/** Everything one test builds; closed in afterEach, whatever the test did. */
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempStore(): Promise<TempStore> {
+  const temp = await openTempStore();
+  cleanups.push(() => temp.close());
+  return temp;
+}
+
+async function receiver(defaultResponse?: ScriptedResponse): Promise<HttpReceiver> {
+  const started = await startHttpReceiver(defaultResponse);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+function webhook(name: string, target: HttpReceiver, options: Partial<WebhookOptions> = {}): Destination {
+  const destination = createDestination(
+    name,
+    {
+      type: 'webhook',
+      url: `${target.origin}/${name}`,
+      method: 'POST',
+      headers: {},
+      body: 'alert',
+      timeoutMs: 5_000,
+      allowPrivateNetworks: true,
+      ...options,
+    },
+    { logger: silent },
+  );
+  cleanups.push(() => destination.close());
+  return destination;
+}
+
+/** policy is the webhook defaults with `retry`/`rate` overrides, as the config's keys would give them. */
+function policy(
+  retry: Parameters<typeof retryPolicyFor>[1] = {},
+  rate: Parameters<typeof pacingPolicyFor>[1] = {},
+): DeliveryPolicy {
+  return { retry: retryPolicyFor('webhook', retry), pacing: pacingPolicyFor('webhook', rate) };
+}
+
+interface Harness {
+  deliverer: Deliverer;
+  monitor: EventMonitor;
+  metrics: Metrics;
+  log: CapturedLogger;
+}
+
+function deliverer(
+  temp: TempStore,
+  destinations: Map<string, Destination>,
+  options: {
+    clock?: Clock;
+    policies?: Map<string, DeliveryPolicy>;
+    random?: () => number;
+    pollMs?: number;
+  } = {},
+): Harness {
+  const monitor = createEventMonitor();
+  const metrics = createMetrics();
+  const log = captureLogger();
+  const created = createDeliverer({
+    store: temp.store,
+    destinations,
+    policies: options.policies ?? new Map(),
+    clock: options.clock ?? createManualClock(T0),
+    logger: log.logger,
+    metrics,
+    leaseMs: LEASE_MS,
+    // Long enough that a test which needs a look at the outbox asks for it with wake().
+    pollMs: options.pollMs ?? 60_000,
+    // No jitter: a retry is due at once, or exactly when the peer's Retry-After says.
+    random: options.random ?? (() => 0),
+    onEvent: monitor.listener,
+  });
+  cleanups.push(() => created.stop());
+  return { deliverer: created, monitor, metrics, log };
+}
+
+const webhookIds = (target: HttpReceiver): string[] =>
+  target.requests.map((request) => String(request.headers['webhook-id']));
+
+const is =
+  (type: DeliveryEvent['type'], id?: string) =>
+  (event: DeliveryEvent): boolean =>
+    event.type === type && (id === undefined || ('id' in event && event.id === id));
+
+function cliIo(path: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (text) => {
+      out += text;
+    },
+    stderr: (text) => {
+      err += text;
+    },
+    env: { HOOKRELAY_DB: `sqlite:${path}` },
+    cwd: '/',
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('deliverer: delivered', () => {
+  it('sends each notification once with its stable id as webhook-id, and records it', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const { deliverer: d, monitor, metrics } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await d.start();
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+
+    await monitor.count(is('delivery:delivered'), 2);
+    expect(webhookIds(sink)).toEqual(['n1', 'n2']);
+    const body = JSON.parse(sink.requests[0]?.body.toString() ?? '{}') as Record<string, unknown>;
+    expect(body).toMatchObject({ id: 'n1', title: 'alert n1', rule: 'went-quiet' });
+    expect(await temp.store.outbox.pendingCounts()).toEqual({});
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'hookrelay_deliveries_total{destination="hook",outcome="delivered",reason="ok"} 2',
+    );
+    expect(text).toMatch(/hookrelay_delivery_duration_seconds_count\{destination="hook"\} 2/);
+    expect(text).toContain('hookrelay_outbox_pending{destination="hook"} 0');
+  });
+
+  it('forwards the received payload for body: event, and attaches the screenshot bytes', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const discord: FakeDiscord = await startFakeDiscord();
+    cleanups.push(() => discord.close());
+    const payload = Buffer.from('{"event":"desktop.screenshot_tracking.captured","data":[{"a":1}]}');
+    const appended = await temp.store.events.append({
+      request: { source: 'tp', event: 'desktop.screenshot_tracking.captured', receivedAt: T0, body: payload },
+      events: [
+        {
+          dedupeKey: 'shot-1',
+          item: {
+            source: 'tp',
+            event: 'desktop.screenshot_tracking.captured',
+            id: 'shot-1',
+            at: T0,
+            receivedAt: T0,
+            simulation: false,
+            screenshot: { id: 'shot-1', isIdle: true, image: { kind: 'bytes', mime: 'image/png', size: 68 } },
+            raw: {},
+          },
+          image: PNG_1X1,
+        },
+      ],
+    });
+    const [event] = await temp.store.events.readAfter(0, 1);
+    const forward = webhook('forward', sink, { body: 'event' });
+    const chat = createDestination(
+      'chat',
+      { type: 'discord', webhookUrl: discord.webhookUrl, timeoutMs: 5_000, allowPrivateNetworks: true },
+      { logger: silent },
+    );
+    cleanups.push(() => chat.close());
+    const { deliverer: d, monitor } = deliverer(
+      temp,
+      new Map([
+        ['forward', forward],
+        ['chat', chat],
+      ]),
+    );
+    await d.start();
+    await enqueue(temp.store, 'forward', ['f1'], { requestId: appended.requestId });
+    const { cursor } = await temp.store.evaluator.load();
+    await temp.store.evaluator.commit({
+      fromCursor: cursor,
+      cursor,
+      upserts: [],
+      deletes: [],
+      notifications: [
+        {
+          id: 'c1',
+          destination: 'chat',
+          alert: testAlert('c1', { attachScreenshot: true }),
+          eventSeq: event?.seq ?? 0,
+          createdAt: T0,
+          dueAt: T0,
+        },
+      ],
+    });
+
+    await monitor.count(is('delivery:delivered'), 2);
+    expect(sink.requests[0]?.body.equals(payload)).toBe(true);
+    expect(sink.requests[0]?.headers['webhook-id']).toBe('f1');
+    expect(discord.executions).toHaveLength(1);
+    expect(discord.executions[0]?.files[0]?.bytes.equals(PNG_1X1)).toBe(true);
+  });
+});
+
+describe('deliverer: retries', () => {
+  it('waits at least as long as a 429 Retry-After asks, then delivers once', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 429, headers: { 'retry-after': '3' } });
+    const clock = createManualClock(T0);
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), { clock });
+    await d.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+
+    const retry = await monitor.until(is('delivery:retry', 'n1'));
+    expect(retry).toMatchObject({ reason: 'rateLimited', dueAt: T0 + 3_000 });
+    // Nobody may take it before then: the outbox itself holds it back.
+    clock.advance(2_999);
+    const early = await temp.store.outbox.claim({
+      now: clock.now(),
+      leaseMs: LEASE_MS,
+      limitPerDestination: 10,
+      destinations: ['hook'],
+    });
+    expect(early).toEqual([]);
+    expect(sink.requests).toHaveLength(1);
+
+    clock.advance(1);
+    d.wake();
+    const delivered = await monitor.until(is('delivery:delivered', 'n1'));
+    expect(delivered).toMatchObject({ attempts: 2 });
+    expect(webhookIds(sink)).toEqual(['n1', 'n1']);
+    expect(monitor.of('delivery:delivered')).toHaveLength(1);
+  });
+
+  it('retries a 5xx and delivers, counting both attempts', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 503 });
+    const { deliverer: d, monitor, metrics } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await d.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+
+    await monitor.until(is('delivery:delivered', 'n1'));
+    expect(monitor.of('delivery:retry')).toMatchObject([{ id: 'n1', reason: 'serverError', attempts: 1 }]);
+    expect(monitor.of('delivery:delivered')).toMatchObject([{ id: 'n1', attempts: 2 }]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'hookrelay_deliveries_total{destination="hook",outcome="retry",reason="serverError"} 1',
+    );
+  });
+
+  it('keeps the order: what was claimed behind a retried notification waits for it', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 200 }, { status: 429, headers: { 'retry-after': '2' } });
+    const clock = createManualClock(T0);
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), { clock });
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3', 'n4']);
+    await d.start();
+
+    await monitor.until(is('delivery:retry', 'n2'));
+    expect(webhookIds(sink)).toEqual(['n1', 'n2']);
+    clock.advance(2_000);
+    d.wake();
+    await monitor.count(is('delivery:delivered'), 4);
+    expect(webhookIds(sink)).toEqual(['n1', 'n2', 'n2', 'n3', 'n4']);
+    // n3 and n4 stayed claimed while n2 waited: one attempt each, none lost to a lapsed lease.
+    expect(monitor.of('delivery:delivered').map((e) => [e.id, e.attempts])).toEqual([
+      ['n1', 1],
+      ['n2', 2],
+      ['n3', 1],
+      ['n4', 1],
+    ]);
+  });
+
+  it('dead-letters after maxAttempts with every attempt kept', async () => {
+    const temp = await tempStore();
+    const sink = await receiver({ status: 503, body: 'down' });
+    const policies = new Map([['hook', policy({ maxAttempts: 3 })]]);
+    const {
+      deliverer: d,
+      monitor,
+      metrics,
+    } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), {
+      policies,
+    });
+    await d.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+
+    await monitor.until(is('delivery:dead', 'n1'));
+    const [letter, ...others] = await temp.store.outbox.listDead({ limit: 10 });
+    expect(others).toEqual([]);
+    expect(letter?.reason).toMatch(
+      /^exhausted after 3 attempts; last: serverError: webhook 127\.0\.0\.1:\d+: HTTP 503: down$/,
+    );
+    expect(letter?.attempts.map((a) => [a.outcome, a.reason])).toEqual([
+      ['retry', 'serverError'],
+      ['retry', 'serverError'],
+      ['dead', 'serverError'],
+    ]);
+    expect(letter?.attempts[2]?.detail).toMatch(/^webhook 127\.0\.0\.1:\d+: HTTP 503: down$/);
+    expect(sink.requests).toHaveLength(3);
+    expect(await metrics.registry.metrics()).toContain(
+      'hookrelay_deliveries_total{destination="hook",outcome="dead",reason="exhausted"} 1',
+    );
+  });
+
+  it('dead-letters a message the peer refuses, keeps its history, and moves on to the next', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 500 }, { status: 400, body: 'bad field' });
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    await d.start();
+
+    await monitor.until(is('delivery:delivered', 'n2'));
+    const [letter] = await temp.store.outbox.listDead({ limit: 10 });
+    expect(letter?.notification.id).toBe('n1');
+    expect(letter?.reason).toMatch(/^payloadRejected: webhook 127\.0\.0\.1:\d+: HTTP 400: bad field$/);
+    expect(letter?.attempts.map((a) => a.outcome)).toEqual(['retry', 'dead']);
+    expect(letter?.notification.alert.title).toBe('alert n1');
+  });
+
+  it('gives up on a notification older than maxAge', async () => {
+    const temp = await tempStore();
+    const sink = await receiver({ status: 502 });
+    const clock = createManualClock(T0);
+    const policies = new Map([['hook', policy({ maxAge: 60_000, initialDelay: 100_000 })]]);
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), {
+      clock,
+      policies,
+      random: () => 0.99,
+    });
+    await d.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+
+    // The jittered wait (99 s) would end after the maximum age, so the last try is at the age limit.
+    const retry = await monitor.until(is('delivery:retry', 'n1'));
+    expect(retry).toMatchObject({ dueAt: T0 + 60_000 });
+    clock.advance(60_000);
+    d.wake();
+    const dead = await monitor.until(is('delivery:dead', 'n1'));
+    expect((dead as { reason: string }).reason).toMatch(
+      /^too old: first attempt 1m 00s ago, maxAge 1m 00s; last: serverError: webhook 127\.0\.0\.1:\d+: HTTP 502$/,
+    );
+  });
+});
+
+describe('deliverer: broken destinations', () => {
+  it('pauses, keeps every message, and after dlq replay delivers them all in order', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 410, body: 'gone' });
+    const {
+      deliverer: d,
+      monitor,
+      metrics,
+      log,
+    } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3']);
+    await d.start();
+
+    const paused = await monitor.until(is('destination:paused'));
+    expect(paused).toMatchObject({ destination: 'hook' });
+    await enqueue(temp.store, 'hook', ['n4', 'n5'], { createdAt: T0 + 10 });
+    d.wake();
+    expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 5 });
+    expect(await temp.store.outbox.listDead({ limit: 10 })).toEqual([]);
+    expect(webhookIds(sink)).toEqual(['n1']);
+    const [pause] = await temp.store.outbox.listPausedDestinations();
+    expect(pause?.reason).toMatch(
+      /^notFound: webhook 127\.0\.0\.1:\d+: HTTP 410: gone \(the channel, webhook/,
+    );
+    const scrape = await metrics.registry.metrics();
+    expect(scrape).toContain('hookrelay_destination_paused{destination="hook",reason="notFound"} 1');
+    expect(scrape).toContain('hookrelay_outbox_pending{destination="hook"} 5');
+    const errors = log.lines().filter((line) => line.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toContain('destination "hook" is paused: webhook 127.0.0.1');
+    expect(errors[0]?.msg).toContain('hookrelay dlq resume hook');
+
+    // The CLI runs in another process in real life: its own connection, no wake-up for this one.
+    const io = cliIo(temp.path);
+    expect(await runDlq(['replay', '--destination', 'hook'], io)).toBe(0);
+    expect(io.out()).toBe('requeued 0 dead letters; resumed hook\n');
+    d.wake();
+    await monitor.count(is('delivery:delivered'), 5);
+    expect(webhookIds(sink)).toEqual(['n1', 'n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(await metrics.registry.metrics()).not.toContain('hookrelay_destination_paused{');
+  });
+
+  it('resumes on reload with the new adapter and delivers in order', async () => {
+    const temp = await tempStore();
+    const broken = await receiver({ status: 401 });
+    const fixed = await receiver();
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', broken)]]));
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3']);
+    await d.start();
+    await monitor.until(is('destination:paused'));
+    expect(monitor.of('destination:paused')[0]?.reason).toMatch(/^authError: /);
+
+    await d.reload(new Map([['hook', webhook('hook', fixed)]]), new Map());
+    expect(monitor.of('destination:resumed')).toContainEqual({
+      type: 'destination:resumed',
+      destination: 'hook',
+      by: 'reload',
+    });
+    await monitor.count(is('delivery:delivered'), 3);
+    expect(webhookIds(fixed)).toEqual(['n1', 'n2', 'n3']);
+    expect(webhookIds(broken)).toEqual(['n1']);
+    // n2 and n3 were claimed when the pause came: they were handed back unsent (the claim's count stays).
+    expect(monitor.of('delivery:delivered').map((e) => [e.id, e.attempts])).toEqual([
+      ['n1', 2],
+      ['n2', 2],
+      ['n3', 2],
+    ]);
+  });
+
+  it('leaves notifications for a destination no longer configured pending, and says so once', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    await enqueue(temp.store, 'gone', ['g1', 'g2']);
+    const { deliverer: d, monitor, log } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await d.start();
+    await d.reload(new Map([['hook', webhook('hook', sink)]]), new Map());
+    expect(monitor.of('destination:unconfigured')).toEqual([
+      { type: 'destination:unconfigured', destination: 'gone', pending: 2 },
+    ]);
+    expect(log.lines().filter((line) => line.level === 40 && line['destination'] === 'gone')).toHaveLength(1);
+    expect(await temp.store.outbox.pendingCounts()).toEqual({ gone: 2 });
+  });
+});
+
+describe('deliverer: independence, crashes and shutdown', () => {
+  it('a destination that answers after 2 s does not delay another', async () => {
+    const temp = await tempStore();
+    const slow = await receiver({ status: 200, delayMs: 2_000 });
+    const fast = await receiver();
+    const { deliverer: d, monitor } = deliverer(
+      temp,
+      new Map([
+        ['slow', webhook('slow', slow)],
+        ['fast', webhook('fast', fast)],
+      ]),
+      { clock: systemClock },
+    );
+    await d.start();
+    await enqueue(temp.store, 'slow', ['s1', 's2']);
+    const started = Date.now();
+    await enqueue(temp.store, 'fast', ['f1', 'f2', 'f3']);
+
+    await monitor.count((e) => e.type === 'delivery:delivered' && e.destination === 'fast', 3, 1_500);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(monitor.events.some((e) => e.type === 'delivery:delivered' && e.destination === 'slow')).toBe(
+      false,
+    );
+    expect(slow.requests).toHaveLength(1);
+  });
+
+  it('runs several sends at once when rate.concurrency allows it', async () => {
+    const temp = await tempStore();
+    const slow = await receiver({ status: 200, delayMs: 600 });
+    const policies = new Map([['hook', policy({}, { concurrency: 3 })]]);
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', webhook('hook', slow)]]), {
+      clock: systemClock,
+      policies,
+    });
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3', 'n4']);
+    await d.start();
+    // Three requests arrive before the first answer; the fourth waits for a free slot.
+    await slow.waitForRequests(3, 500);
+    expect(webhookIds(slow)).toEqual(['n1', 'n2', 'n3']);
+    await monitor.count(is('delivery:delivered'), 4, 3_000);
+    expect(webhookIds(slow)).toEqual(['n1', 'n2', 'n3', 'n4']);
+  });
+
+  it('sends again, with the same webhook-id, what a crashed worker had claimed once its lease runs out', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const clock = createManualClock(T0);
+    const hook = webhook('hook', sink);
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    // The "crashed" worker: it claims, sends n1, and dies before recording anything.
+    const claimed = await temp.store.outbox.claim({
+      now: clock.now(),
+      leaseMs: LEASE_MS,
+      limitPerDestination: 10,
+      destinations: ['hook'],
+    });
+    expect(claimed.map((n) => n.id)).toEqual(['n1', 'n2']);
+    await hook.send(claimed[0] as (typeof claimed)[0], { signal: new AbortController().signal, attempt: 1 });
+
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', hook]]), { clock });
+    await d.start();
+    clock.advance(LEASE_MS - 1);
+    d.wake();
+    // Still leased: the outbox hands out nothing, so nothing is sent twice while the lease holds.
+    expect(
+      await temp.store.outbox.claim({
+        now: clock.now(),
+        leaseMs: 1,
+        limitPerDestination: 1,
+        destinations: ['hook'],
+      }),
+    ).toEqual([]);
+    clock.advance(1);
+    d.wake();
+    await monitor.count(is('delivery:delivered'), 2);
+    expect(webhookIds(sink)).toEqual(['n1', 'n1', 'n2']);
+    expect(monitor.of('delivery:delivered').map((e) => [e.id, e.attempts])).toEqual([
+      ['n1', 2],
+      ['n2', 2],
+    ]);
+  });
+
+  it('stop waits for the send in flight and hands back what it held, so a restart sends it at once', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const clock = createManualClock(T0);
+    const policies = new Map([['hook', policy({}, { perSecond: 1, burst: 1 })]]);
+    const first = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), { clock, policies });
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3']);
+    await first.deliverer.start();
+    await first.monitor.until(is('delivery:delivered', 'n1'));
+    // n2 and n3 are claimed and wait for a token (the clock does not move).
+    await first.deliverer.stop();
+    expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 2 });
+
+    const second = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), { clock, policies });
+    await second.deliverer.start();
+    await second.monitor.until(is('delivery:delivered', 'n2'));
+    // No lease had to run out; the pacing still holds n3 back until a second has passed.
+    expect(webhookIds(sink)).toEqual(['n1', 'n2']);
+    clock.advance(1_000);
+    second.deliverer.wake();
+    await second.monitor.until(is('delivery:delivered', 'n3'));
+    expect(webhookIds(sink)).toEqual(['n1', 'n2', 'n3']);
+  });
+});
