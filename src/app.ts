@@ -1,7 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import type { Config, SourceConfig } from './config/load.js';
+import type { Config } from './config/load.js';
+import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
+import { buildDelivery, closeDestinations } from './deliver/setup.js';
+import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
+import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
 import { webhookRoutes } from './ingest/plugin.js';
-import { createIngestSource, type IngestSource, type IngestSourceConfig } from './ingest/source.js';
+import { createIngestSource, type IngestSource } from './ingest/source.js';
+import { ingestConfigOf } from './ingest/source-config.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
@@ -15,45 +20,24 @@ export interface AppDeps {
   clock?: Clock;
   /** How often retention runs; tests shorten it. */
   retentionIntervalMs?: number;
+  /** Test-only fault injection between evaluating and committing (see test/e2e). */
+  beforeEvaluatorCommit?: () => void;
 }
 
 export interface App {
   server: FastifyInstance;
   metrics: Metrics;
+  evaluator: Evaluator;
+  deliverer: Deliverer;
   /** start listens and starts the background stages; resolves with the address. */
   start(listen: { port: number; host: string }): Promise<string>;
   /** stop stops accepting, finishes in-flight requests and background work, then closes the store. */
   stop(): Promise<void>;
   /** reload swaps in a new configuration without dropping requests in flight. */
-  reload(config: Config): void;
+  reload(config: Config): Promise<void>;
 }
 
 const MB = 1024 * 1024;
-
-/** ingestConfigOf maps a configured source to what the verifier and normaliser need. */
-function ingestConfigOf(source: SourceConfig): IngestSourceConfig {
-  const common = { secrets: source.secrets, toleranceMs: source.toleranceMs };
-  switch (source.type) {
-    case 'trackpilots':
-      return { verifier: { type: 'trackpilots', ...common }, maxBodyBytes: source.maxBodyBytes };
-    case 'standard-webhooks':
-      return { verifier: { type: 'standard-webhooks', ...common }, maxBodyBytes: source.maxBodyBytes };
-    case 'hmac':
-      return {
-        verifier: {
-          type: 'hmac',
-          ...common,
-          header: source.header,
-          encoding: source.encoding,
-          prefix: source.prefix,
-          timestampHeader: source.timestampHeader,
-          signedContent: source.signedContent,
-        },
-        maxBodyBytes: source.maxBodyBytes,
-        eventField: source.eventField,
-      };
-  }
-}
 
 function buildSources(config: Config): Map<string, IngestSource> {
   return new Map(
@@ -108,13 +92,30 @@ export function createApp(deps: AppDeps): App {
     metrics,
   });
 
+  const evaluator = createEvaluator({
+    store,
+    ruleSet: ruleSetFromConfig(config),
+    forwards: forwardPolicyFromConfig(config),
+    clock,
+    logger,
+    beforeCommit: deps.beforeEvaluatorCommit,
+  });
+
+  const destinationDeps = { logger, now: () => clock.now() };
+  let delivery = buildDelivery(config.raw.destinations, destinationDeps);
+  const deliverer = createDeliverer({ store, ...delivery, clock, logger, metrics });
+
   let stopRetention: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
     server,
     metrics,
+    evaluator,
+    deliverer,
     async start(listen) {
+      await evaluator.start();
+      await deliverer.start();
       const address = await server.listen({ port: listen.port, host: listen.host });
       stopRetention = startRetention({
         store,
@@ -130,16 +131,24 @@ export function createApp(deps: AppDeps): App {
       stopping ??= (async () => {
         closing = true;
         await server.close();
+        await evaluator.stop();
+        await deliverer.stop();
+        await closeDestinations(delivery.destinations);
         await stopRetention?.();
         await store.close();
         logger.info('hookrelay stopped');
       })();
       return stopping;
     },
-    reload(next) {
+    async reload(next) {
       sources = buildSources(next);
       config = next;
-      logger.info({ sources: [...sources.keys()] }, 'configuration reloaded');
+      await evaluator.reload(ruleSetFromConfig(next), forwardPolicyFromConfig(next));
+      const previous = delivery;
+      delivery = buildDelivery(next.raw.destinations, destinationDeps);
+      await deliverer.reload(delivery.destinations, delivery.policies);
+      await closeDestinations(previous.destinations);
+      logger.info({ sources: [...sources.keys()], rules: next.raw.rules.length }, 'configuration reloaded');
     },
   };
 }

@@ -16,9 +16,17 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'print the JSON Schema of the rules file',
     load: async () => (await import('./schema.js')).runSchema,
   },
+  test: {
+    summary: 'prove rules: run the tests: of a rules file, or explain given events',
+    load: async () => (await import('./test-rules.js')).runTest,
+  },
   send: {
     summary: 'send signed sample webhooks (local simulator)',
     load: async () => (await import('./send.js')).runSend,
+  },
+  dlq: {
+    summary: 'dead letters and paused destinations: list, replay, resume',
+    load: async () => (await import('./dlq.js')).runDlq,
   },
   events: {
     summary: 'list stored events, newest first',

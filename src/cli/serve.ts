@@ -16,6 +16,17 @@ function parsePort(text: string | undefined): number | undefined {
 }
 
 /**
+ * faultFromEnv reads HOOKRELAY_TEST_FAULT, which only the crash tests set: `evaluate-before-commit` kills
+ * the process with SIGKILL after a step is evaluated and before it is committed.
+ */
+function faultFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
+  if (env.HOOKRELAY_TEST_FAULT !== 'evaluate-before-commit') return undefined;
+  return () => {
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/**
  * runServe starts the relay and resolves once it listens (undefined: the process keeps running), or with an
  * exit code when it cannot start. SIGTERM/SIGINT stop it gracefully; SIGHUP reloads the rules file.
  */
@@ -65,7 +76,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
-  const app = createApp({ config, store, logger });
+  const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
   try {
     await app.start({ port, host });
   } catch (error) {
@@ -96,8 +107,9 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {
     load().then((next) => {
-      if (next) app.reload(next);
-      else logger.error({ file: configPath }, 'reload refused: the file is invalid; the running rules stay');
+      if (next) {
+        app.reload(next).catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
+      } else logger.error({ file: configPath }, 'reload refused: the file is invalid; the running rules stay');
     });
   });
   return undefined;

@@ -1,0 +1,223 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import type { RawDestination } from '../config/schema.js';
+import { renderDiscordPayload } from '../destinations/discord/render.js';
+import { renderEmail } from '../destinations/email/render.js';
+import { formatPretty } from '../destinations/log/log.js';
+import { serializeAlert } from '../destinations/shared.js';
+import { renderSlackMessage } from '../destinations/slack/render.js';
+import type { Alert } from '../domain/alert.js';
+import type { Item } from '../domain/item.js';
+import { ruleSetFromConfig } from '../evaluate/from-config.js';
+import { runRuleTest } from '../evaluate/rule-tests.js';
+import { createIngestSource } from '../ingest/source.js';
+import { ingestConfigOf } from '../ingest/source-config.js';
+import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
+import type { CliIo } from './io.js';
+
+const USAGE =
+  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain]\n' +
+  '  without --event: runs the `tests:` of the rules file; exit 1 when one fails\n' +
+  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n';
+
+class InputError extends Error {}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolveText, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    process.stdin.on('end', () => resolveText(text));
+    process.stdin.on('error', reject);
+  });
+}
+
+async function readPayload(ref: string | Record<string, unknown>, baseDir: string): Promise<unknown> {
+  if (typeof ref !== 'string') return ref;
+  const text =
+    ref === '-'
+      ? await readStdin()
+      : await readFile(resolve(baseDir, ref), 'utf8').catch(() => {
+          throw new InputError(`cannot read event file ${ref}`);
+        });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InputError(`event ${ref} is not valid JSON`);
+  }
+}
+
+/** itemsOf normalises one webhook payload with the named source's normaliser, as ingest would. */
+function itemsOf(config: Config, sourceName: string, payload: unknown, label: string): Item[] {
+  const source = config.sources[sourceName];
+  if (!source) throw new InputError(`no source named "${sourceName}" in the rules file`);
+  const ingest = createIngestSource(sourceName, ingestConfigOf(source));
+  const envelopeTime = (payload as { timestamp?: unknown } | null)?.timestamp;
+  const receivedAt = typeof envelopeTime === 'number' ? envelopeTime : Date.now();
+  const result = ingest.normalize(payload, { source: sourceName, receivedAt, headers: {} });
+  if (!result.ok) throw new InputError(`event ${label}: ${result.reason}`);
+  return result.events.map((event) => event.item);
+}
+
+/** previewFor renders an alert the way a destination of this type would show it. */
+export function previewFor(destination: RawDestination | undefined, alert: Alert): string {
+  switch (destination?.type) {
+    case 'slack':
+      return JSON.stringify(renderSlackMessage(alert), null, 2);
+    case 'discord':
+      return JSON.stringify(renderDiscordPayload(alert), null, 2);
+    case 'email': {
+      const email = renderEmail(alert, destination.subjectPrefix);
+      return `Subject: ${email.subject}\n\n${email.text}`;
+    }
+    case 'webhook':
+      return destination.body === 'event'
+        ? '(forwards the received webhook payload as it came)'
+        : JSON.stringify(JSON.parse(serializeAlert(alert)), null, 2);
+    case 'log':
+      return destination.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert);
+    default:
+      return `${alert.title}\n${alert.text}`;
+  }
+}
+
+function indent(text: string, by = '      '): string {
+  return text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+}
+
+/** printExplanations shows what each rule did: only alerts by default, every watching rule with --explain. */
+function printExplanations(io: CliIo, explanations: RuleExplanation[], explain: boolean): void {
+  for (const e of explanations) {
+    if (e.outcome === 'not-watched') continue;
+    if (!explain && e.outcome !== 'fired' && e.outcome !== 'resolved') continue;
+    const key = e.key === undefined ? '' : ` [${e.key}]`;
+    io.stdout(`    ${e.rule}${key}: ${e.outcome} — ${e.reason}\n`);
+  }
+}
+
+async function runEvents(
+  config: Config,
+  ruleSet: CompiledRuleSet,
+  refs: string[],
+  sourceName: string,
+  explain: boolean,
+  io: CliIo,
+): Promise<number> {
+  const baseDir = io.cwd;
+  const items: Item[] = [];
+  for (const ref of refs) items.push(...itemsOf(config, sourceName, await readPayload(ref, baseDir), ref));
+  const evaluation = replay(
+    ruleSet,
+    createState(),
+    items.map((item) => ({ item })),
+    { settle: true, explain: true },
+  );
+  io.stdout(`${items.length} item(s) from ${refs.length} event(s)\n`);
+  printExplanations(io, evaluation.explanations ?? [], explain);
+  if (evaluation.firings.length === 0) io.stdout('no alerts\n');
+  for (const firing of evaluation.firings) {
+    io.stdout(
+      `\nALERT ${firing.alert.rule} (${firing.alert.status}, ${firing.alert.severity}): ${firing.alert.title}\n`,
+    );
+    for (const to of firing.destinations) {
+      io.stdout(`  → ${to}\n${indent(previewFor(config.raw.destinations[to], firing.alert))}\n`);
+    }
+  }
+  return 0;
+}
+
+async function runFileTests(
+  config: Config,
+  ruleSet: CompiledRuleSet,
+  file: string,
+  sourceName: string,
+  explain: boolean,
+  io: CliIo,
+): Promise<number> {
+  const tests = config.raw.tests;
+  if (tests.length === 0) {
+    io.stdout(`${file}: no tests: section; nothing to run\n`);
+    return 0;
+  }
+  const baseDir = dirname(resolve(io.cwd, file));
+  let failed = 0;
+  for (const test of tests) {
+    const items: Item[] = [];
+    for (const ref of test.events) {
+      const label = typeof ref === 'string' ? ref : 'inline event';
+      items.push(...itemsOf(config, sourceName, await readPayload(ref, baseDir), label));
+    }
+    const result = runRuleTest(
+      ruleSet,
+      { name: test.name, items, advance: test.advance, expect: test.expect },
+      explain,
+    );
+    if (result.passed) io.stdout(`ok    ${test.name}\n`);
+    else {
+      failed += 1;
+      io.stdout(`FAIL  ${test.name}\n`);
+      for (const failure of result.failures) io.stdout(`      ${failure}\n`);
+    }
+    if (explain) printExplanations(io, result.explanations, true);
+  }
+  io.stdout(`\n${tests.length - failed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+/**
+ * runTest is `hookrelay test`: it proves rules before they are deployed, without sending anything, by
+ * running the file's `tests:` or by evaluating given webhook payloads and explaining every rule's outcome.
+ */
+export async function runTest(args: string[], io: CliIo): Promise<number> {
+  let values: { event?: string[]; source?: string; explain?: boolean };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      options: {
+        event: { type: 'string', multiple: true },
+        source: { type: 'string' },
+        explain: { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+    }));
+  } catch (error) {
+    io.stderr(`hookrelay test: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    io.stderr(`hookrelay test: at most one rules file\n${USAGE}`);
+    return 2;
+  }
+  const file = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
+  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
+  if (!loaded.ok) {
+    for (const issue of loaded.issues) io.stderr(`${formatIssue(issue)}\n`);
+    return 1;
+  }
+  const config = loaded.config;
+  const sourceName = values.source ?? Object.keys(config.sources)[0];
+  if (sourceName === undefined) {
+    io.stderr('hookrelay test: the rules file has no sources to normalise events with\n');
+    return 1;
+  }
+  const ruleSet = ruleSetFromConfig(config);
+  try {
+    return values.event && values.event.length > 0
+      ? await runEvents(config, ruleSet, values.event, sourceName, values.explain ?? false, io)
+      : await runFileTests(config, ruleSet, file, sourceName, values.explain ?? false, io);
+  } catch (error) {
+    if (error instanceof InputError) {
+      io.stderr(`hookrelay test: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
