@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { watchConfigFile } from '../config/watch.js';
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
@@ -92,6 +93,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
       process.exit(1);
     }
     stopping = true;
+    stopWatching();
     logger.info({ signal }, 'stopping: finishing requests in flight');
     app.stop().then(
       () => {
@@ -105,12 +107,24 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => {
-    load().then((next) => {
-      if (next) {
-        app.reload(next).catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
-      } else logger.error({ file: configPath }, 'reload refused: the file is invalid; the running rules stay');
+  let reloading = Promise.resolve();
+  const reload = (trigger: string) => {
+    reloading = reloading.then(async () => {
+      const next = await load();
+      if (!next) {
+        logger.error(
+          { file: configPath, trigger },
+          'reload refused: the file is invalid; the running rules stay',
+        );
+        return;
+      }
+      await app
+        .reload(next)
+        .catch((error: unknown) => logger.error({ err: error, trigger }, 'reload failed'));
     });
-  });
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  const stopWatching = watchConfigFile(configPath, () => reload('file changed'));
+  process.once('beforeExit', stopWatching);
   return undefined;
 }

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { parseDurationMs } from '../lib/duration.js';
 import { HookrelayError } from '../lib/errors.js';
+import { compileRules } from '../rules/engine.js';
 import { checkReferences, type ShowValue } from './cross-refs.js';
 import { interpolateDocument } from './env.js';
 import { CONFIG_INVALID, type ConfigIssue, describeValue, formatIssue, type PathKey } from './issues.js';
@@ -200,6 +201,26 @@ export async function loadConfig(
   const errors = [...people.issues, ...references.errors.map(place)];
   if (errors.length > 0) return invalid(errors, path);
 
+  // The rules are compiled here, once per load, so a bad regex or template is a positioned error at
+  // load time (and on reload), never a surprise at the first event.
+  const ruleSet = compileRules({
+    rules: raw.rules,
+    people: persons,
+    schedules: raw.schedules,
+    silences: raw.silences,
+  });
+  const compiled = ruleSet.problems.map((problem) =>
+    place({
+      code: 'HR_ERR_CONFIG_INVALID_VALUE',
+      path: [...problem.path],
+      message: problem.message,
+      anchor: 'value',
+    }),
+  );
+  const compileErrors = compiled.filter((_, i) => ruleSet.problems[i]?.severity === 'error');
+  if (compileErrors.length > 0) return invalid(compileErrors, path);
+  const compileWarnings = compiled.filter((_, i) => ruleSet.problems[i]?.severity === 'warning');
+
   const config: Config = {
     file: path,
     sources: Object.fromEntries(
@@ -208,8 +229,10 @@ export async function loadConfig(
     people: persons,
     retention: { eventsMs: required(parseDurationMs(raw.retention?.events ?? '7d'), 'duration') },
     raw,
+    ruleSet,
   };
-  return { ok: true, config, warnings: references.warnings.map(place).sort(byPosition(path)) };
+  const warnings = [...references.warnings.map(place), ...compileWarnings];
+  return { ok: true, config, warnings: warnings.sort(byPosition(path)) };
 }
 
 /**

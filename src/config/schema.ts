@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type DestinationConfig, destinationConfigSchema } from '../destinations/config.js';
 import type { Person } from '../domain/item.js';
+import type { CompiledRuleSet } from '../rules/engine.js';
 import { durationString, ruleSchema, ruleTestSchema, silenceSchema } from '../rules/schema.js';
 import { type ConfigIssueCode, didYouMean } from './issues.js';
 import { SIZE_PATTERN } from './size.js';
@@ -289,4 +290,6 @@ export interface Config {
   people: Person[];
   retention: { eventsMs: number };
   raw: RawConfig;
+  /** The rules, compiled once per load (indexed by event type, templates parsed). */
+  ruleSet: CompiledRuleSet;
 }

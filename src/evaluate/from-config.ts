@@ -1,15 +1,10 @@
 import type { Config } from '../config/load.js';
-import { type CompiledRuleSet, compileRules } from '../rules/engine.js';
+import type { CompiledRuleSet } from '../rules/engine.js';
 import type { ForwardPolicy } from './notifications.js';
 
-/** ruleSetFromConfig compiles the rules of a loaded file (its problems were reported by the loader). */
+/** ruleSetFromConfig returns the rules of a loaded file, compiled once by the loader. */
 export function ruleSetFromConfig(config: Config): CompiledRuleSet {
-  return compileRules({
-    rules: config.raw.rules,
-    people: config.people,
-    schedules: config.raw.schedules,
-    silences: config.raw.silences,
-  });
+  return config.ruleSet;
 }
 
 /** forwardPolicyFromConfig answers which destinations forward the received payload (`body: event`). */

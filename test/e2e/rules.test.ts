@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { sampleActivityEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
+import { MAIN, type ServerProcess, startServer, tempDir } from '../helpers/server-process.js';
+import { signedTrackpilotsHeaders } from '../helpers/sign.js';
+
+const run = promisify(execFile);
+const SECRET = 'rules-e2e-secret';
+
+function rulesWith(rules: string): string {
+  return `
+version: 1
+sources:
+  trackpilots:
+    type: trackpilots
+    secrets: ["${SECRET}"]
+destinations:
+  console: { type: log }
+rules:
+${rules}
+`;
+}
+
+const ACTIVITY_RULE = `
+  - name: activity-seen
+    on: desktop.activity_tracking.captured
+    to: [console]
+`;
+
+interface LoggedAlert {
+  id: string;
+  rule: string;
+  key: string;
+}
+
+/** alertsIn returns the alerts the `log` destination printed (one JSON line each). */
+function alertsIn(server: ServerProcess): LoggedAlert[] {
+  return server.lines
+    .filter((line) => line.startsWith('{"id"'))
+    .map((line) => JSON.parse(line) as LoggedAlert);
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function post(server: ServerProcess, payload: unknown): Promise<number> {
+  const body = JSON.stringify(payload);
+  return fetch(`${server.url}/webhooks/trackpilots`, {
+    method: 'POST',
+    headers: signedTrackpilotsHeaders(body, SECRET),
+    body,
+  }).then(
+    (r) => r.status,
+    () => 0,
+  );
+}
+
+describe('rules in the running relay', () => {
+  test('the rules file is watched: a valid edit applies, an invalid one keeps the running rules', async () => {
+    const server = await startServer({ rulesYaml: rulesWith(ACTIVITY_RULE) });
+    try {
+      await post(server, sampleActivityEvent({ userId: 'before-edit' }));
+      await waitFor(() => alertsIn(server).some((a) => a.key === 'before-edit'), 'the first alert');
+
+      writeFileSync(join(server.dir, 'rules.yaml'), rulesWith('  - name: broken\n    on: [\n'));
+      await waitFor(() => server.lines.some((l) => l.includes('reload refused')), 'the refusal');
+      expect(server.lines.join('\n')).toMatch(/rules\.yaml:\d+:\d+/);
+      await post(server, sampleActivityEvent({ userId: 'after-bad-edit' }));
+      await waitFor(
+        () => alertsIn(server).some((a) => a.key === 'after-bad-edit'),
+        'an alert from the kept rules',
+      );
+
+      writeFileSync(
+        join(server.dir, 'rules.yaml'),
+        rulesWith(`
+  - name: screenshots-only
+    on: desktop.screenshot_tracking.captured
+    to: [console]
+`),
+      );
+      await waitFor(() => server.lines.some((l) => l.includes('configuration reloaded')), 'the reload');
+      await post(server, sampleActivityEvent({ userId: 'after-good-edit' }));
+      await post(server, sampleScreenshotEvent({ userId: 'shot-after-edit' }));
+      await waitFor(() => alertsIn(server).some((a) => a.key === 'shot-after-edit'), 'the new rule firing');
+      expect(alertsIn(server).some((a) => a.key === 'after-good-edit')).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('SIGHUP reloads the rules file', async () => {
+    const server = await startServer({ rulesYaml: rulesWith(ACTIVITY_RULE) });
+    try {
+      writeFileSync(
+        join(server.dir, 'rules.yaml'),
+        rulesWith(`
+  - name: renamed-rule
+    on: desktop.activity_tracking.captured
+    to: [console]
+`),
+      );
+      server.child.kill('SIGHUP');
+      await waitFor(() => server.lines.some((l) => l.includes('configuration reloaded')), 'the reload');
+      await post(server, sampleActivityEvent({ userId: 'hup' }));
+      await waitFor(() => alertsIn(server).some((a) => a.key === 'hup'), 'the alert');
+      expect(alertsIn(server).find((a) => a.key === 'hup')?.rule).toBe('renamed-rule');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a crash between evaluation and commit: after restart, exactly the alerts of an uninterrupted run', async () => {
+    const payloads = ['crash-1', 'crash-2', 'crash-3'].map((userId) => sampleActivityEvent({ userId }));
+
+    // Control: an uninterrupted run over the same events.
+    const control = await startServer({ rulesYaml: rulesWith(ACTIVITY_RULE) });
+    for (const payload of payloads) expect(await post(control, payload)).toBe(200);
+    await waitFor(() => alertsIn(control).length >= 3, 'the control alerts');
+    await control.stop();
+    const expected = alertsIn(control)
+      .map((a) => a.id)
+      .sort();
+
+    // The faulty run dies (SIGKILL) after evaluating and before committing its first step.
+    const dir = tempDir();
+    const faulty = await startServer({
+      dir,
+      rulesYaml: rulesWith(ACTIVITY_RULE),
+      env: { HOOKRELAY_TEST_FAULT: 'evaluate-before-commit' },
+    });
+    for (const payload of payloads) await post(faulty, payload);
+    expect(await faulty.exited).toBe('SIGKILL');
+    expect(alertsIn(faulty)).toEqual([]);
+
+    const stored = await run(process.execPath, [MAIN, 'events', '--json'], {
+      env: { ...process.env, HOOKRELAY_DB: `sqlite:${faulty.dbPath}` },
+    });
+    const storedUsers = stored.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { user: string }).user);
+    expect(storedUsers.length).toBeGreaterThan(0);
+
+    // Whatever reached the log before the crash is evaluated exactly once after the restart.
+    const restarted = await startServer({ dir, rulesYaml: rulesWith(ACTIVITY_RULE) });
+    try {
+      for (const payload of payloads) expect(await post(restarted, payload)).toBe(200);
+      await waitFor(() => alertsIn(restarted).length >= 3, 'the alerts after restart');
+      await new Promise((r) => setTimeout(r, 300));
+      const after = alertsIn(restarted)
+        .map((a) => a.id)
+        .sort();
+      expect(after).toEqual(expected);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
