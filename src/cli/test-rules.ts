@@ -11,10 +11,11 @@ import { renderSlackMessage } from '../destinations/slack/render.js';
 import type { Alert } from '../domain/alert.js';
 import type { Item } from '../domain/item.js';
 import { ruleSetFromConfig } from '../evaluate/from-config.js';
-import { runRuleTest } from '../evaluate/rule-tests.js';
 import { createIngestSource } from '../ingest/source.js';
 import { ingestConfigOf } from '../ingest/source-config.js';
+import { parseDurationMs } from '../lib/duration.js';
 import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
+import { runRuleTest } from '../rules/rule-test.js';
 import type { CliIo } from './io.js';
 
 const USAGE =
@@ -154,18 +155,15 @@ async function runFileTests(
       const label = typeof ref === 'string' ? ref : 'inline event';
       items.push(...itemsOf(config, sourceName, await readPayload(ref, baseDir), label));
     }
-    const result = runRuleTest(
-      ruleSet,
-      { name: test.name, items, advance: test.advance, expect: test.expect },
-      explain,
-    );
+    const advanceMs = test.advance === undefined ? undefined : parseDurationMs(test.advance);
+    const result = runRuleTest(ruleSet, { items, advanceMs, expect: test.expect }, { explain });
     if (result.passed) io.stdout(`ok    ${test.name}\n`);
     else {
       failed += 1;
       io.stdout(`FAIL  ${test.name}\n`);
       for (const failure of result.failures) io.stdout(`      ${failure}\n`);
     }
-    if (explain) printExplanations(io, result.explanations, true);
+    if (explain) printExplanations(io, result.explanations ?? [], true);
   }
   io.stdout(`\n${tests.length - failed} passed, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;

@@ -39,8 +39,10 @@ export function notificationsFor(
       orderKey: nextOrderKey(),
     };
     if (event !== undefined) {
-      notification.eventSeq = event.seq;
       notification.requestId = event.requestId;
+      // A threshold judged late may name an earlier item than the one being evaluated; its screenshot
+      // is then not at hand, and sending the current item's image would show the wrong picture.
+      if (firing.alert.item?.id === event.item.id) notification.eventSeq = event.seq;
     }
     return notification;
   });

@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import type { CliIo } from './io.js';
+import { runTest } from './test-rules.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+function memoryIo(cwd: string): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    env: {},
+    cwd,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const RULES = (tests: string) => `
+version: 1
+sources:
+  trackpilots: { type: trackpilots, secrets: [s] }
+destinations:
+  console: { type: log }
+  chat: { type: slack, token: xoxb-test, channel: C1 }
+rules:
+  - name: idle-screens
+    on: desktop.screenshot_tracking.captured
+    if: { screenshot.isIdle: true }
+    threshold: { per: user, window: 30m, count: 3 }
+    to: [console, chat]
+tests:
+${tests}
+`;
+
+describe('hookrelay test', () => {
+  test('the example rules pass their own tests', async () => {
+    const io = memoryIo(ROOT);
+    expect(await runTest(['rules.example.yaml'], io)).toBe(0);
+    expect(io.out()).toMatch(/7 passed, 0 failed/);
+    expect(io.out()).not.toContain('FAIL');
+  });
+
+  test('a failing expectation exits 1 and says what differed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-test-cli-'));
+    const file = join(dir, 'rules.yaml');
+    const idle = (n: number) => join(ROOT, `fixtures/idle-${n}.json`);
+    writeFileSync(
+      file,
+      RULES(`  - name: two are enough (wrong)
+    events: [${idle(1)}, ${idle(2)}]
+    expect: [{ rule: idle-screens }]
+  - name: three are enough
+    events: [${idle(1)}, ${idle(2)}, ${idle(3)}]
+    expect: [{ rule: idle-screens, to: chat }]`),
+    );
+    const io = memoryIo(dir);
+    expect(await runTest([file], io)).toBe(1);
+    expect(io.out()).toContain('FAIL  two are enough (wrong)\n      expected 1 alert of idle-screens, got 0');
+    expect(io.out()).toContain('ok    three are enough');
+    expect(io.out()).toContain('1 passed, 1 failed');
+  });
+
+  test('--event explains each rule and renders the message per destination', async () => {
+    const io = memoryIo(ROOT);
+    const args = ['rules.example.yaml', '--explain'];
+    for (const n of [1, 2, 3]) args.push('--event', `fixtures/idle-${n}.json`);
+    expect(await runTest(args, io)).toBe(0);
+    const out = io.out();
+    expect(out).toContain('3 item(s) from 3 event(s)');
+    expect(out).toMatch(/idle-screens \[[^\]]+\]: below-threshold — 2 matching items in 30m \(alert when ≥ 3\)/);
+    expect(out).toContain('ALERT idle-screens (firing, warning)');
+    expect(out).toContain('→ console');
+  });
+
+  test('slack destinations are previewed as the Block Kit message that would be sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-test-cli-'));
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, RULES('  []').replace('tests:\n  []', 'tests: []'));
+    const io = memoryIo(ROOT);
+    const args = [file];
+    for (const n of [1, 2, 3]) args.push('--event', `fixtures/idle-${n}.json`);
+    expect(await runTest(args, io)).toBe(0);
+    expect(io.out()).toContain('→ chat');
+    expect(io.out()).toContain('"blocks"');
+  });
+
+  test('bad input: an unreadable event file and bad usage', async () => {
+    const io = memoryIo(ROOT);
+    expect(await runTest(['rules.example.yaml', '--event', 'fixtures/nope.json'], io)).toBe(1);
+    expect(io.err()).toContain('cannot read event file fixtures/nope.json');
+    const usage = memoryIo(ROOT);
+    expect(await runTest(['--bogus'], usage)).toBe(2);
+    expect(usage.err()).toContain('usage: hookrelay test');
+  });
+});

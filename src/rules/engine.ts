@@ -1,0 +1,856 @@
+import type { Alert } from '../domain/alert.js';
+import type { Item, Person } from '../domain/item.js';
+import { checkQuiet, markSeen, newAbsenceState, quietContext, recordAbsenceAlert } from './absence.js';
+import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
+import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
+import { digestDue, digestText, digestTitle, foldIntoDigest } from './digest.js';
+import { hashParts } from './hash.js';
+import { keyOf, numberOf, readPath, showValue } from './path.js';
+import { formatLocal } from './schedule.js';
+import { activeSilence, describeSilence } from './silence.js';
+import {
+  type AbsenceState,
+  type DigestState,
+  deleteKey,
+  type MatchState,
+  type MetaState,
+  type PerKeyState,
+  putKey,
+  type RuleState,
+  type RuleStateMap,
+  ruleState,
+  setDigest,
+  setMeta,
+  type ThresholdState,
+} from './state.js';
+import {
+  type Blocked,
+  newThresholdState,
+  observeThreshold,
+  type PointInfo,
+  settleThreshold,
+  type ThresholdHooks,
+} from './threshold.js';
+import type {
+  CompiledRule,
+  CompiledRuleSet,
+  EvaluateOptions,
+  Evaluation,
+  Firing,
+  Outcome,
+  RuleExplanation,
+} from './types.js';
+import { MATCHED, SIMULATED } from './window.js';
+
+/*
+ * The engine API the evaluator calls. Everything here is a pure function of (rule set, state, input):
+ * no I/O, no clock (item calls use the item's own times, ticks take `now`). State is mutated in place
+ * and every change is recorded in it; after a batch the caller takes the changed rows (takeChanges)
+ * and writes exactly those in the same transaction as the notifications and its log cursor. If that
+ * transaction fails, the caller must restore the state from the store before evaluating again.
+ */
+
+export { compileRules } from './compile.js';
+export {
+  createState,
+  hasChanges,
+  type KeyState,
+  type RuleStateMap,
+  restoreState,
+  retainStateFor,
+  type StateChange,
+  serialiseState,
+  stateRows,
+  stateSize,
+  takeChanges,
+} from './state.js';
+export type {
+  CompiledRuleSet,
+  CompileProblem,
+  EvaluateOptions,
+  Evaluation,
+  Firing,
+  Outcome,
+  RuleExplanation,
+} from './types.js';
+
+interface Call {
+  ruleSet: CompiledRuleSet;
+  state: RuleStateMap;
+  explain: boolean;
+  firings: Firing[];
+  explanations: RuleExplanation[];
+  /** Clock time of this call: the item's receivedAt, or the tick's now (digest buckets open at it). */
+  clockMs: number;
+}
+
+function newCall(
+  ruleSet: CompiledRuleSet,
+  state: RuleStateMap,
+  clockMs: number,
+  options: EvaluateOptions,
+): Call {
+  return {
+    ruleSet,
+    state,
+    explain: options.explain === true,
+    firings: [],
+    explanations: options.explain === true ? [] : NO_EXPLANATIONS,
+    clockMs,
+  };
+}
+
+function finish(call: Call): Evaluation {
+  const evaluation: Evaluation = { firings: call.firings };
+  if (call.explain) evaluation.explanations = call.explanations;
+  return evaluation;
+}
+
+/** keyState reads a rule's per-key value of the expected kind (a value of another kind reads as none). */
+function keyState<K extends PerKeyState['t']>(
+  rs: RuleState,
+  key: string,
+  kind: K,
+): Extract<PerKeyState, { t: K }> | undefined {
+  const value = rs.keys.get(key);
+  return value !== undefined && value.t === kind ? (value as Extract<PerKeyState, { t: K }>) : undefined;
+}
+
+/** Trace collects the alerts one rule produced in this call, for its explanation. */
+interface Trace {
+  alertIds: string[];
+  fired: number;
+  resolved: number;
+}
+
+const newTrace = (): Trace => ({ alertIds: [], fired: 0, resolved: 0 });
+
+/** explain records an explanation; `reason` is a thunk so the hot path never builds the words. */
+function explain(
+  call: Call,
+  rule: CompiledRule,
+  outcome: Outcome,
+  reason: () => string,
+  extra: Partial<RuleExplanation> = {},
+): void {
+  if (!call.explain) return;
+  call.explanations.push({ rule: rule.name, ruleIndex: rule.index, outcome, reason: reason(), ...extra });
+}
+
+/** alertOutcome names what a rule's alerts became: digested, or fired/resolved. */
+function alertOutcome(rule: CompiledRule, trace: Trace): Outcome {
+  if (rule.digestEveryMs !== undefined) return 'digested';
+  return trace.fired > 0 ? 'fired' : 'resolved';
+}
+
+/** deliver routes a built alert: into the rule's digest bucket, or out as a firing to its destinations. */
+function deliver(call: Call, rule: CompiledRule, alert: Alert, trace: Trace): void {
+  trace.alertIds.push(alert.id);
+  if (alert.status === 'resolved') trace.resolved++;
+  else trace.fired++;
+  if (rule.digestEveryMs !== undefined) {
+    const rs = ruleState(call.state, rule.fingerprint);
+    setDigest(rs, foldIntoDigest(rs.digest, alert, call.clockMs, displayName(alert.key, alert.person)));
+    return;
+  }
+  call.firings.push({ alert, destinations: [...rule.to] });
+}
+
+/** personFor returns the directory entry a key names: only user keys name a person. */
+function personFor(call: Call, perText: string, key: string, item: Item | undefined): Person | undefined {
+  if (perText !== 'user') return undefined;
+  return item?.user === key && item.person !== undefined ? item.person : call.ruleSet.people.get(key);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const NO_OPTIONS: EvaluateOptions = Object.freeze({});
+// Never written to: explanations are only pushed when explaining.
+const NO_EXPLANATIONS: RuleExplanation[] = [];
+
+/** gate says why an alert at `at` may not go out: schedule, silence, then cooldown. */
+function gate(
+  call: Call,
+  rule: CompiledRule,
+  key: string,
+  item: Item | undefined,
+  at: number,
+  lastAlertAt: number | null,
+): Blocked | undefined {
+  if (rule.during && !rule.during.contains(at)) {
+    const during = rule.during;
+    return {
+      outcome: 'outside-schedule',
+      reason: () => `${formatLocal(at, during.timezone)} is outside ${during.describe()}`,
+    };
+  }
+  if (rule.outside?.contains(at)) {
+    const outside = rule.outside;
+    return {
+      outcome: 'outside-schedule',
+      reason: () => `${formatLocal(at, outside.timezone)} is inside ${outside.describe()} (outside:)`,
+    };
+  }
+  if (call.ruleSet.silences.length > 0) {
+    const silence = activeSilence(call.ruleSet.silences, rule.name, at, () => ({
+      ...(item ?? {}),
+      user: item?.user ?? key,
+      person: item?.person ?? call.ruleSet.people.get(item?.user ?? key),
+      rule: rule.name,
+      key,
+      severity: rule.severity,
+    }));
+    if (silence) return { outcome: 'silenced', reason: () => describeSilence(silence) };
+  }
+  const until = cooldownUntil(lastAlertAt, at, rule.cooldownMs);
+  if (until !== undefined && lastAlertAt !== null) {
+    return {
+      outcome: 'cooldown',
+      reason: () =>
+        `cooldown ${rule.config.cooldown}: last alert for ${key} at ${iso(lastAlertAt)}, next from ${iso(until)}`,
+    };
+  }
+  return undefined;
+}
+
+/** withPerson attaches the directory entry as `person`, only when some rule's condition reads it. */
+function withPerson(ruleSet: CompiledRuleSet, item: Item): Item {
+  if (!ruleSet.conditionsReadPerson || item.user === undefined || item.person !== undefined) return item;
+  const person = ruleSet.people.get(item.user);
+  return person === undefined ? item : { ...item, person };
+}
+
+function defaultTitle(rule: CompiledRule, name: string): string {
+  return name === '' ? rule.name : `${rule.name}: ${name}`;
+}
+
+function itemSentence(item: Item, name: string): string {
+  const who = name === '' ? '' : ` from ${name}`;
+  const app = item.app?.name !== undefined ? ` (${item.app.name})` : '';
+  return `${item.event}${who}${app}`;
+}
+
+const formatMs = (ms: number): string => {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+};
+
+// ---- plain rules -------------------------------------------------------------------------------------
+
+function evaluateMatchRule(call: Call, rule: CompiledRule, item: Item): void {
+  const key = keyOf(readPath(item, rule.per)) ?? '';
+  const stateful = rule.cooldownMs !== undefined || rule.resolve;
+  const rs = stateful ? ruleState(call.state, rule.fingerprint) : undefined;
+  if (!rule.condition.test(item)) {
+    const state = rs ? keyState(rs, key, 'match') : undefined;
+    if (state?.active && rule.resolve) {
+      const person = personFor(call, rule.per.text, key, item);
+      const name = displayName(key, person);
+      const draft: AlertDraft = {
+        rule,
+        id: hashParts(rule.fingerprint, key, 'resolved', item.source, item.id),
+        status: 'resolved',
+        key,
+        at: item.at,
+        item,
+        simulation: item.simulation,
+        defaultTitle: defaultTitle(rule, name),
+        defaultText: `${itemSentence(item, name)} no longer matches`,
+      };
+      if (person) draft.person = person;
+      state.active = false;
+      state.alertId = null;
+      if (rs) putKey(rs, key, state);
+      const trace = newTrace();
+      deliver(call, rule, buildAlert(draft), trace);
+      explain(call, rule, alertOutcome(rule, trace), () => 'the condition no longer holds for this key', {
+        key,
+        alertIds: trace.alertIds,
+      });
+      return;
+    }
+    // Guarded here (and below) because these run for nearly every item: no closure when not explaining.
+    if (call.explain) {
+      explain(call, rule, 'no-match', () => rule.condition.explain(item) ?? 'the condition did not hold', {
+        key,
+      });
+    }
+    return;
+  }
+  const state: MatchState | undefined = rs ? (keyState(rs, key, 'match') ?? newMatchState()) : undefined;
+  const blocked = gate(call, rule, key, item, item.at, state?.lastAlertAt ?? null);
+  if (blocked) {
+    explain(call, rule, blocked.outcome, blocked.reason, { key });
+    return;
+  }
+  const person = personFor(call, rule.per.text, key, item);
+  const name = displayName(key, person);
+  const draft: AlertDraft = {
+    rule,
+    id: hashParts(rule.fingerprint, key, 'item', item.source, item.id),
+    status: 'firing',
+    key,
+    at: item.at,
+    item,
+    simulation: item.simulation,
+    defaultTitle: defaultTitle(rule, name),
+    defaultText: itemSentence(item, name),
+  };
+  if (person) draft.person = person;
+  if (rule.per.text === 'user' && key !== '') draft.user = key;
+  if (rs && state) {
+    recordAlert(state, item.at, draft.id);
+    putKey(rs, key, state);
+  }
+  const trace = newTrace();
+  deliver(call, rule, buildAlert(draft), trace);
+  if (call.explain) {
+    explain(
+      call,
+      rule,
+      alertOutcome(rule, trace),
+      () => `matched ${rule.hasCondition ? rule.condition.describe() : rule.on.describe()}`,
+      { key, alertIds: trace.alertIds },
+    );
+  }
+}
+
+// ---- threshold rules ---------------------------------------------------------------------------------
+
+/** KeyHooks connects one threshold key's state machine to gating and alert building (one object per call). */
+class KeyHooks implements ThresholdHooks {
+  constructor(
+    private readonly call: Call,
+    private readonly rule: CompiledRule,
+    private readonly key: string,
+    private readonly item: Item | undefined,
+    readonly trace: Trace,
+  ) {}
+
+  gate(at: number, lastNotifiedAt: number | null): Blocked | undefined {
+    return gate(this.call, this.rule, this.key, this.item, at, lastNotifiedAt);
+  }
+
+  emit(kind: 'firing' | 'repeat' | 'resolved', point: PointInfo): void {
+    const { call, rule, key, item } = this;
+    const threshold = rule.threshold;
+    if (!threshold) return;
+    const person = personFor(call, threshold.per.text, key, item);
+    const name = displayName(key, person);
+    const draft: AlertDraft = {
+      rule,
+      id: hashParts(rule.fingerprint, key, kind, point.at, point.id),
+      status: kind === 'resolved' ? 'resolved' : 'firing',
+      key,
+      at: point.at,
+      simulation: point.simulation,
+      defaultTitle: defaultTitle(rule, name),
+      defaultText:
+        kind === 'resolved'
+          ? `back to normal: ${thresholdSentence(threshold, point.value)}`
+          : thresholdSentence(threshold, point.value),
+    };
+    if (item) draft.item = item;
+    if (person) draft.person = person;
+    if (threshold.per.text === 'user') draft.user = key;
+    if (point.value !== undefined) draft.value = point.value;
+    deliver(call, rule, buildAlert(draft), this.trace);
+  }
+}
+
+function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item): void {
+  const threshold = rule.threshold;
+  if (!threshold) return;
+  const key = keyOf(readPath(item, threshold.per));
+  if (key === undefined) {
+    explain(
+      call,
+      rule,
+      'ignored',
+      () => `the item has no ${threshold.per.text} (threshold per ${threshold.per.text})`,
+    );
+    return;
+  }
+  // A window is ordered by time: an item without a usable one would corrupt it for every later item.
+  if (!Number.isFinite(item.at)) {
+    explain(call, rule, 'ignored', () => `the item has no usable time (at is ${String(item.at)})`, { key });
+    return;
+  }
+  const matched = rule.condition.test(item);
+  let value: number | null = null;
+  if (threshold.field) value = numberOf(readPath(item, threshold.field)) ?? null;
+  const flags = (matched ? MATCHED : 0) | (item.simulation ? SIMULATED : 0);
+  const rs = ruleState(call.state, rule.fingerprint);
+  const state: ThresholdState = keyState(rs, key, 'threshold') ?? newThresholdState();
+  const trace = newTrace();
+  const result = observeThreshold(
+    threshold,
+    state,
+    { at: item.at, id: item.id, flags, value },
+    new KeyHooks(call, rule, key, item, trace),
+    call.explain,
+  );
+  if (result.kind === 'late') {
+    const head = result.head;
+    explain(
+      call,
+      rule,
+      'late',
+      () =>
+        `item time ${iso(item.at)} is more than the lateness allowance (${formatMs(threshold.latenessMs)}) behind the newest item of ${key} (${iso(head)}); not counted`,
+      { key },
+    );
+    return;
+  }
+  if (result.kind === 'duplicate') {
+    explain(call, rule, 'duplicate', () => `item ${item.id} was already counted for ${key}`, { key });
+    return;
+  }
+  putKey(rs, key, state);
+  if (!call.explain) return;
+
+  const judgement = result.judgement;
+  const extra: Partial<RuleExplanation> = { key };
+  if (judgement?.value !== undefined) extra.value = judgement.value;
+  const sentence = thresholdSentence(threshold, judgement?.value);
+  if (trace.alertIds.length > 0) {
+    extra.alertIds = trace.alertIds;
+    explain(call, rule, alertOutcome(rule, trace), () => sentence, extra);
+  } else if (!matched && !threshold.needsData && threshold.aggregate !== 'ratio') {
+    // For these thresholds a non-matching item only moves the window on; the miss is the news.
+    explain(
+      call,
+      rule,
+      'no-match',
+      () => rule.condition.explain(item) ?? 'the condition did not hold',
+      extra,
+    );
+  } else if (result.blocked) {
+    const blocked = result.blocked;
+    explain(call, rule, blocked.outcome, () => `${sentence}; ${blocked.reason()}`, extra);
+  } else if (state.eager !== null || (state.firing && state.notified)) {
+    explain(call, rule, 'holding', () => `${sentence}; already alerted, quiet until it clears`, extra);
+  } else if (judgement?.holds) {
+    explain(
+      call,
+      rule,
+      'pending',
+      () =>
+        `${sentence}; decided once items up to ${iso(item.at + threshold.latenessMs)} have arrived (lateness ${formatMs(threshold.latenessMs)})`,
+      extra,
+    );
+  } else if (judgement && !judgement.ready) {
+    const need =
+      threshold.minCount !== undefined
+        ? `${judgement.total} of ${threshold.minCount} items (minCount)`
+        : `${key} has not been active for a full ${threshold.windowText} yet`;
+    explain(call, rule, 'not-ready', () => `not enough data to judge: ${need}`, extra);
+  } else {
+    const miss = matched ? '' : `${rule.condition.explain(item)}; `;
+    explain(call, rule, 'below-threshold', () => `${miss}${sentence}`, extra);
+  }
+}
+
+// ---- absence rules -----------------------------------------------------------------------------------
+
+function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
+  const absence = rule.absence;
+  if (!absence) return;
+  if (!rule.condition.test(item)) {
+    explain(call, rule, 'no-match', () => rule.condition.explain(item) ?? 'the condition did not hold');
+    return;
+  }
+  const key = keyOf(readPath(item, absence.per));
+  if (key === undefined) {
+    explain(
+      call,
+      rule,
+      'ignored',
+      () => `the item has no ${absence.per.text} (absent per ${absence.per.text})`,
+    );
+    return;
+  }
+  const rs = ruleState(call.state, rule.fingerprint);
+  const state: AbsenceState = keyState(rs, key, 'absence') ?? newAbsenceState();
+  const known = state.seenAt !== null && state.alertedAt === null;
+  const { endedSpell } = markSeen(state, item.receivedAt);
+  putKey(rs, key, state);
+  // A new key, or one whose spell just ended, may be due before the cached bound.
+  if (!known) lowerDueBound(rule, call.state, (state.seenAt ?? item.receivedAt) + absence.forMs);
+  if (endedSpell === undefined || !rule.resolve) {
+    if (call.explain) {
+      explain(
+        call,
+        rule,
+        'seen',
+        () => `${key} seen at ${iso(item.receivedAt)}; the ${absence.forText} timer restarts`,
+        {
+          key,
+        },
+      );
+    }
+    return;
+  }
+  const person = personFor(call, absence.per.text, key, item);
+  const name = displayName(key, person);
+  const trace = newTrace();
+  const draft: AlertDraft = {
+    rule,
+    id: hashParts(rule.fingerprint, key, 'absent-resolved', endedSpell),
+    status: 'resolved',
+    key,
+    at: item.at,
+    item,
+    simulation: item.simulation,
+    defaultTitle: defaultTitle(rule, name),
+    defaultText: `${name} is active again (${item.event})`,
+    vars: { for: absence.forText },
+  };
+  if (person) draft.person = person;
+  if (absence.per.text === 'user') draft.user = key;
+  deliver(call, rule, buildAlert(draft), trace);
+  explain(call, rule, alertOutcome(rule, trace), () => `${name} is active again`, {
+    key,
+    alertIds: trace.alertIds,
+  });
+}
+
+/*
+ * A tick looks at every key of an absence rule only when one may be due: the earliest time any key can
+ * become due is remembered per rule and state. Seeing a key only moves its time later, so the bound
+ * stays a lower bound, except for a new key or one whose spell ended (observeAbsenceRule lowers the
+ * bound to their time) and a new stretch of the schedule (the bound remembers the stretch it was
+ * computed in).
+ * It is a memo of the state, never part of it: without it every tick would give the same result.
+ */
+const dueBounds = new WeakMap<
+  CompiledRule,
+  WeakMap<RuleStateMap, { bound: number; periodStart: number | undefined }>
+>();
+
+function lowerDueBound(rule: CompiledRule, state: RuleStateMap, due: number): void {
+  const cached = dueBounds.get(rule)?.get(state);
+  if (cached && due < cached.bound) cached.bound = due;
+}
+
+function dueBoundsFor(
+  rule: CompiledRule,
+): WeakMap<RuleStateMap, { bound: number; periodStart: number | undefined }> {
+  let bounds = dueBounds.get(rule);
+  if (!bounds) {
+    bounds = new WeakMap();
+    dueBounds.set(rule, bounds);
+  }
+  return bounds;
+}
+
+function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
+  const absence = rule.absence;
+  if (!absence) return;
+  const rs = ruleState(call.state, rule.fingerprint);
+  let meta: MetaState | undefined = rs.meta;
+  if (!meta) {
+    meta = { t: 'meta', armedAt: now };
+    setMeta(rs, meta);
+  }
+  // The schedule is judged once per tick, not once per key.
+  const context = quietContext(rule, now);
+  if (context.inactive) {
+    explain(
+      call,
+      rule,
+      'outside-schedule',
+      () => `${iso(now)} is not inside the rule's schedule; nobody is watched now`,
+    );
+    return;
+  }
+  const bounds = dueBoundsFor(rule);
+  const cached = bounds.get(call.state);
+  if (!call.explain && cached && cached.periodStart === context.periodStart && now < cached.bound) return;
+  let bound = Number.POSITIVE_INFINITY;
+
+  const due: Array<{ key: string; quietSince: number; state: AbsenceState | undefined }> = [];
+  const consider = (key: string, state: AbsenceState | undefined) => {
+    const check = checkQuiet(absence.forMs, context, state, meta.armedAt, now);
+    if (check.kind === 'due') {
+      due.push({ key, quietSince: check.quietSince, state });
+      // A due key that stays unsent (silenced) must be looked at again next tick.
+      bound = now;
+    } else if (check.kind === 'active') bound = Math.min(bound, now + check.remainingMs);
+    if (call.explain && check.kind !== 'due') {
+      explain(
+        call,
+        rule,
+        check.kind === 'alerted' ? 'holding' : 'seen',
+        () =>
+          check.kind === 'alerted'
+            ? `${key} quiet since ${iso(check.quietSince)}; already alerted`
+            : `${key} quiet since ${iso(check.quietSince)}; alerts in ${formatMs(check.remainingMs)}`,
+        { key },
+      );
+    }
+  };
+  for (const [key, value] of rs.keys) if (value.t === 'absence') consider(key, value);
+  for (const key of absence.directoryKeys) if (!rs.keys.has(key)) consider(key, undefined);
+  bounds.set(call.state, { bound, periodStart: context.periodStart });
+  // Sorted, so the order of alerts never depends on the order state was restored in.
+  due.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const { key, quietSince, state } of due) {
+    const person = personFor(call, absence.per.text, key, undefined);
+    const name = displayName(key, person);
+    const silence =
+      call.ruleSet.silences.length > 0
+        ? activeSilence(call.ruleSet.silences, rule.name, now, () => ({
+            user: absence.per.text === 'user' ? key : undefined,
+            person,
+            rule: rule.name,
+            key,
+            severity: rule.severity,
+          }))
+        : undefined;
+    if (silence) {
+      explain(call, rule, 'silenced', () => describeSilence(silence), { key });
+      continue;
+    }
+    const next: AbsenceState = state ?? newAbsenceState();
+    recordAbsenceAlert(next, quietSince, now);
+    putKey(rs, key, next);
+    const trace = newTrace();
+    const draft: AlertDraft = {
+      rule,
+      id: hashParts(rule.fingerprint, key, 'absent', quietSince),
+      status: 'firing',
+      key,
+      at: now,
+      simulation: false,
+      defaultTitle: defaultTitle(rule, name),
+      defaultText: `${name} went quiet: no ${rule.on.describe()} for ${absence.forText} (since ${iso(quietSince)})`,
+      vars: { for: absence.forText, quietSince },
+    };
+    if (person) draft.person = person;
+    if (absence.per.text === 'user') draft.user = key;
+    deliver(call, rule, buildAlert(draft), trace);
+    explain(call, rule, alertOutcome(rule, trace), () => `${name} quiet since ${iso(quietSince)}`, {
+      key,
+      alertIds: trace.alertIds,
+    });
+  }
+}
+
+// ---- digests -----------------------------------------------------------------------------------------
+
+function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean): void {
+  const every = rule.digestEveryMs;
+  if (every === undefined) return;
+  const rs = call.state.rules.get(rule.fingerprint);
+  const bucket: DigestState | undefined = rs?.digest;
+  if (!bucket || (!force && !digestDue(bucket, every, now))) return;
+  const everyText = rule.config.digest?.every ?? formatMs(every);
+  const first = bucket.entries[0];
+  const allSimulated = bucket.simulated === bucket.count;
+  const alert: Alert = {
+    id: hashParts(rule.fingerprint, 'digest', bucket.openedAt, first?.id ?? ''),
+    rule: rule.name,
+    status: 'firing',
+    severity: rule.severity,
+    // A digest of one alert is that alert's title; otherwise it names the people.
+    title:
+      bucket.count === 1 && first !== undefined
+        ? first.title
+        : `${allSimulated ? '[simulation] ' : ''}${rule.name}: ${digestTitle(bucket)}`,
+    text: digestText(bucket, everyText),
+    key: bucket.keys.length === 1 ? (bucket.keys[0] as string) : '',
+    at: now,
+    simulation: allSimulated,
+    digest: { count: bucket.count, keys: [...bucket.keys] },
+  };
+  if (rs) setDigest(rs, undefined);
+  call.firings.push({ alert, destinations: [...rule.to] });
+  explain(call, rule, 'fired', () => `digest of ${bucket.count} alert(s) since ${iso(bucket.openedAt)}`, {
+    alertIds: [alert.id],
+  });
+}
+
+// ---- pruning idle keys -------------------------------------------------------------------------------
+
+/*
+ * A key that stops sending items (a person who left, a domain visited once with `per: app.domain`) would
+ * keep its window or cooldown forever: entries are evicted only when the key's next item arrives. Ticks
+ * drop such keys once the newest item time seen is a day past anything they could still matter for.
+ * The measure is item time, so a replay prunes as live traffic does; the day of margin means only an
+ * item more than a day later than its neighbours could notice, and that item would be refused as too
+ * late anyway. Open episodes are kept: their resolved alert is still owed.
+ */
+const IDLE_MARGIN_MS = 86_400_000;
+// Pruning scans a rule's keys; once per hour of item time is plenty.
+const PRUNE_EVERY_MS = 3_600_000;
+const newestItemAt = new WeakMap<RuleStateMap, number>();
+const lastPrunedAt = new WeakMap<RuleStateMap, number>();
+
+function noteItemTime(state: RuleStateMap, at: number): void {
+  const newest = newestItemAt.get(state);
+  if (newest === undefined || at > newest) newestItemAt.set(state, at);
+}
+
+function pruneIdleKeys(call: Call): void {
+  const newest = newestItemAt.get(call.state);
+  if (newest === undefined) return;
+  const last = lastPrunedAt.get(call.state);
+  if (last !== undefined && newest - last < PRUNE_EVERY_MS) return;
+  lastPrunedAt.set(call.state, newest);
+  for (const rule of call.ruleSet.keyedRules) {
+    const rs = call.state.rules.get(rule.fingerprint);
+    if (!rs) continue;
+    const threshold = rule.threshold;
+    const horizon = threshold
+      ? newest - threshold.windowMs - threshold.latenessMs - IDLE_MARGIN_MS
+      : newest - (rule.cooldownMs ?? 0) - IDLE_MARGIN_MS;
+    for (const [key, value] of rs.keys) {
+      const idle =
+        value.t === 'threshold'
+          ? !value.firing && value.eager === null && value.head !== null && value.head < horizon
+          : value.t === 'match' &&
+            !value.active &&
+            (value.lastAlertAt === null || value.lastAlertAt < horizon);
+      if (idle) deleteKey(rs, key);
+    }
+  }
+}
+
+// ---- the API -----------------------------------------------------------------------------------------
+
+/**
+ * evaluateItem runs one item through the rules: plain matches, threshold windows, absence "seen"
+ * timers. It returns the alerts to send (digest rules fold theirs into their bucket instead) and, with
+ * `explain`, one explanation per rule of the set. It never throws for any item.
+ */
+export function evaluateItem(
+  ruleSet: CompiledRuleSet,
+  state: RuleStateMap,
+  item: Item,
+  options: EvaluateOptions = NO_OPTIONS,
+): Evaluation {
+  const call = newCall(ruleSet, state, item.receivedAt, options);
+  noteItemTime(state, item.at);
+  const subject = withPerson(ruleSet, item);
+  const rules = call.explain ? ruleSet.rules : ruleSet.candidates(subject);
+  for (const rule of rules) {
+    // Candidates come from the event-type index; only the explain path walks every rule.
+    if (call.explain && !rule.on.test(subject.event)) {
+      explain(call, rule, 'not-watched', () => `watches ${rule.on.describe()}, not ${subject.event}`);
+      continue;
+    }
+    if (subject.simulation ? rule.simulation === 'ignore' : rule.simulation === 'only') {
+      explain(call, rule, 'ignored', () =>
+        subject.simulation
+          ? 'simulation items are ignored (simulation: ignore)'
+          : 'only simulation items count (simulation: only)',
+      );
+      continue;
+    }
+    if (rule.users && (subject.user === undefined || !rule.users.has(subject.user))) {
+      explain(call, rule, 'no-match', () => `user ${showValue(subject.user)} is not one of the rule's users`);
+      continue;
+    }
+    if (rule.teams && (subject.team === undefined || !rule.teams.has(subject.team))) {
+      explain(call, rule, 'no-match', () => `team ${showValue(subject.team)} is not one of the rule's teams`);
+      continue;
+    }
+    if (rule.kind === 'threshold') evaluateThresholdRule(call, rule, subject);
+    else if (rule.kind === 'absence') observeAbsenceRule(call, rule, subject);
+    else evaluateMatchRule(call, rule, subject);
+  }
+  return finish(call);
+}
+
+/**
+ * tick runs the clock-driven parts at `nowMs` (the caller's clock): absence checks, digest flushes, and
+ * pruning of keys idle for a day (see pruneIdleKeys). Call it every few seconds, and after restoring state.
+ */
+export function tick(
+  ruleSet: CompiledRuleSet,
+  state: RuleStateMap,
+  nowMs: number,
+  options: EvaluateOptions = {},
+): Evaluation {
+  const call = newCall(ruleSet, state, nowMs, options);
+  for (const rule of ruleSet.absenceRules) tickAbsenceRule(call, rule, nowMs);
+  for (const rule of ruleSet.digestRules) flushDigest(call, rule, nowMs, false);
+  pruneIdleKeys(call);
+  return finish(call);
+}
+
+/**
+ * settleAll judges every threshold point still waiting for its lateness allowance, as if the allowance
+ * had passed, and with `flushDigestsAt` empties digest buckets at that time. It is for the end of a
+ * finite stream (`hookrelay test`); the live evaluator never calls it, since later items settle points.
+ */
+export function settleAll(
+  ruleSet: CompiledRuleSet,
+  state: RuleStateMap,
+  options: EvaluateOptions & { flushDigestsAt?: number } = {},
+): Evaluation {
+  const call = newCall(ruleSet, state, options.flushDigestsAt ?? 0, options);
+  for (const rule of ruleSet.rules) {
+    const threshold = rule.threshold;
+    if (!threshold) continue;
+    const rs = state.rules.get(rule.fingerprint);
+    if (!rs) continue;
+    for (const key of [...rs.keys.keys()].sort()) {
+      const keyState = rs.keys.get(key);
+      if (keyState?.t !== 'threshold' || keyState.sn >= keyState.at.length) continue;
+      const trace = newTrace();
+      const blocked = settleThreshold(threshold, keyState, new KeyHooks(call, rule, key, undefined, trace));
+      putKey(rs, key, keyState);
+      if (trace.alertIds.length > 0) {
+        explain(call, rule, alertOutcome(rule, trace), () => 'settled at the end of the stream', {
+          key,
+          alertIds: trace.alertIds,
+        });
+      } else if (blocked) explain(call, rule, blocked.outcome, blocked.reason, { key });
+    }
+  }
+  const flushAt = options.flushDigestsAt;
+  if (flushAt !== undefined) for (const rule of ruleSet.digestRules) flushDigest(call, rule, flushAt, true);
+  return finish(call);
+}
+
+/** Step is one input of a replayed stream: an item, or a clock tick. */
+export type Step = { item: Item } | { tick: number };
+
+/**
+ * replay feeds a stream of items and ticks through the engine and gathers the results, as the
+ * evaluator would; with `settle`, it ends with settleAll (flushing digests at the last tick, if any).
+ */
+export function replay(
+  ruleSet: CompiledRuleSet,
+  state: RuleStateMap,
+  steps: Iterable<Step>,
+  options: EvaluateOptions & { settle?: boolean } = {},
+): Evaluation {
+  const firings: Firing[] = [];
+  const explanations: RuleExplanation[] = [];
+  let lastTick: number | undefined;
+  const take = (evaluation: Evaluation) => {
+    firings.push(...evaluation.firings);
+    if (evaluation.explanations) explanations.push(...evaluation.explanations);
+  };
+  for (const step of steps) {
+    if ('item' in step) take(evaluateItem(ruleSet, state, step.item, options));
+    else {
+      lastTick = step.tick;
+      take(tick(ruleSet, state, step.tick, options));
+    }
+  }
+  if (options.settle) {
+    const settleOptions: EvaluateOptions & { flushDigestsAt?: number } = {};
+    if (options.explain) settleOptions.explain = true;
+    if (lastTick !== undefined) settleOptions.flushDigestsAt = lastTick;
+    take(settleAll(ruleSet, state, settleOptions));
+  }
+  const evaluation: Evaluation = { firings };
+  if (options.explain) evaluation.explanations = explanations;
+  return evaluation;
+}

@@ -1,0 +1,94 @@
+import { compileCondition } from './match.js';
+import type { CompiledSchedule } from './schedule.js';
+import type { Condition, SilenceConfig } from './schema.js';
+import type { CompiledSilence, CompileProblem } from './types.js';
+
+/*
+ * Silences mute matching alerts while active (between `starts` and `ends`, and inside `during` when
+ * given), as Alertmanager's do. A muted alert is not sent and the explanation names the silence. The
+ * matchers see the item's fields plus `rule`, `key` and `severity`.
+ */
+
+/** compileSilences checks and compiles `silences:`; problems have paths from the file root. */
+export function compileSilences(
+  silences: readonly SilenceConfig[],
+  schedules: ReadonlyMap<string, CompiledSchedule>,
+  ruleNames: ReadonlySet<string>,
+  problems: CompileProblem[],
+): CompiledSilence[] {
+  const compiled: CompiledSilence[] = [];
+  silences.forEach((config, index) => {
+    const at = (path: Array<string | number>, message: string, severity: 'error' | 'warning' = 'error') =>
+      problems.push({ severity, path: ['silences', index, ...path], message });
+    const silence: CompiledSilence = { index, name: config.name ?? `silences[${index}]` };
+    if (config.comment !== undefined) silence.comment = config.comment;
+    if (config.matchers !== undefined) {
+      silence.matchers = compileCondition(config.matchers as Condition, (path, message) =>
+        at(['matchers', ...path], message),
+      );
+    }
+    if (config.rules !== undefined) {
+      config.rules.forEach((name, i) => {
+        if (!ruleNames.has(name)) at(['rules', i], `undefined rule "${name}" in silence`);
+      });
+      silence.rules = new Set(config.rules);
+    }
+    for (const field of ['starts', 'ends'] as const) {
+      const text = config[field];
+      if (text === undefined) continue;
+      const ms = Date.parse(text);
+      if (Number.isNaN(ms)) at([field], `"${text}" is not a time such as 2026-03-02T14:00:00Z`);
+      else if (field === 'starts') silence.startsMs = ms;
+      else silence.endsMs = ms;
+    }
+    if (
+      silence.startsMs !== undefined &&
+      silence.endsMs !== undefined &&
+      silence.endsMs <= silence.startsMs
+    ) {
+      at(['ends'], 'ends must be after starts');
+    }
+    if (config.during !== undefined) {
+      const schedule = schedules.get(config.during);
+      if (schedule) silence.schedule = schedule;
+      else at(['during'], `undefined schedule "${config.during}"`);
+    }
+    if (config.matchers === undefined && config.rules === undefined) {
+      at([], 'this silence has no matchers and no rules, so it mutes every alert while active', 'warning');
+    }
+    compiled.push(silence);
+  });
+  return compiled;
+}
+
+/** SilenceSubject is what silence matchers see: the item's fields plus the alert's rule, key and severity. */
+export type SilenceSubject = Record<string, unknown>;
+
+/** activeSilence returns the first silence that mutes this alert at `at`, or undefined. */
+export function activeSilence(
+  silences: readonly CompiledSilence[],
+  rule: string,
+  at: number,
+  subject: () => SilenceSubject,
+): CompiledSilence | undefined {
+  let built: SilenceSubject | undefined;
+  for (const silence of silences) {
+    if (silence.startsMs !== undefined && at < silence.startsMs) continue;
+    if (silence.endsMs !== undefined && at >= silence.endsMs) continue;
+    if (silence.rules !== undefined && !silence.rules.has(rule)) continue;
+    if (silence.schedule !== undefined && !silence.schedule.contains(at)) continue;
+    if (silence.matchers !== undefined) {
+      built ??= subject();
+      if (!silence.matchers.test(built)) continue;
+    }
+    return silence;
+  }
+  return undefined;
+}
+
+/** describeSilence renders a silence for explanations. */
+export function describeSilence(silence: CompiledSilence): string {
+  const until = silence.endsMs !== undefined ? ` until ${new Date(silence.endsMs).toISOString()}` : '';
+  const comment = silence.comment !== undefined ? ` (${silence.comment})` : '';
+  return `silenced by "${silence.name}"${until}${comment}`;
+}
