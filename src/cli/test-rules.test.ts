@@ -77,7 +77,9 @@ describe('hookrelay test', () => {
     expect(await runTest(args, io)).toBe(0);
     const out = io.out();
     expect(out).toContain('3 item(s) from 3 event(s)');
-    expect(out).toMatch(/idle-screens \[[^\]]+\]: below-threshold — 2 matching items in 30m \(alert when ≥ 3\)/);
+    expect(out).toMatch(
+      /idle-screens \[[^\]]+\]: below-threshold — 2 matching items in 30m \(alert when ≥ 3\)/,
+    );
     expect(out).toContain('ALERT idle-screens (firing, warning)');
     expect(out).toContain('→ console');
   });
