@@ -24,10 +24,9 @@ test('every error code in the source has a row in docs/errors.md, and every row 
   const documented = new Set(
     [...readFileSync(join(ROOT, 'docs/errors.md'), 'utf8').matchAll(CODE)].map((m) => m[0]),
   );
-  // A prefix used to match a family (`startsWith('HR_ERR_STORE_')`) is not a code of its own.
-  const codes = [...inSource].filter(
-    (code) => ![...inSource].some((other) => other !== code && other.startsWith(`${code}_`)),
-  );
-  expect(codes.filter((code) => !documented.has(code))).toEqual([]);
-  expect([...documented].filter((code) => !inSource.has(code))).toEqual([]);
+  // A prefix naming a family (`startsWith('HR_ERR_STORE_')`, "the HR_ERR_CONFIG_* codes") is not a code.
+  const withoutFamilies = (codes: Set<string>) =>
+    [...codes].filter((code) => ![...codes].some((other) => other !== code && other.startsWith(`${code}_`)));
+  expect(withoutFamilies(inSource).filter((code) => !documented.has(code))).toEqual([]);
+  expect(withoutFamilies(documented).filter((code) => !inSource.has(code))).toEqual([]);
 });
