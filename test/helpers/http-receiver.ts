@@ -34,9 +34,16 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-/** startHttpReceiver starts an HttpReceiver on 127.0.0.1:0 (default answer: 200 `ok`). */
+/** HttpReceiverOptions configure startHttpReceiver. */
+export interface HttpReceiverOptions {
+  /** Listen on this port (e.g. to bring a closed receiver back at the same URL); default 0 (ephemeral). */
+  port?: number;
+}
+
+/** startHttpReceiver starts an HttpReceiver on 127.0.0.1 (default answer: 200 `ok`, default port: ephemeral). */
 export async function startHttpReceiver(
   defaultResponse: ScriptedResponse = { status: 200, body: 'ok' },
+  options: HttpReceiverOptions = {},
 ): Promise<HttpReceiver> {
   const requests: RecordedRequest[] = [];
   const queue: ScriptedResponse[] = [];
@@ -68,7 +75,13 @@ export async function startHttpReceiver(
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
 
   return {
