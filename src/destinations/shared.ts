@@ -242,30 +242,13 @@ function isSerializedBuffer(value: unknown): value is { type: 'Buffer'; data: un
 
 /** Longest peer response excerpt put into a detail. */
 const MAX_BODY_EXCERPT_CHARS = 200;
-/** Bytes read from an error response before the rest is dropped (enough for any excerpt). */
-const MAX_BODY_READ_BYTES = 4096;
 
 /**
- * readExcerpt reads at most a few KiB of a response body and returns a one-line excerpt (and releases
- * the connection). It never throws: a body that fails to arrive is an empty excerpt.
+ * excerptOf turns the first bytes of a response body (SafeResponse.bodyPrefix, at most a few KiB) into a
+ * one-line excerpt for a detail.
  */
-export async function readExcerpt(body: ReadableStream<Uint8Array> | null): Promise<string> {
-  if (!body) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_BODY_READ_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A broken body only loses the excerpt.
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+export function excerptOf(bytes: Buffer): string {
+  if (bytes.byteLength === 0) return '';
+  const text = bytes.toString('utf8').replace(/\s+/g, ' ').trim();
   return text.length > MAX_BODY_EXCERPT_CHARS ? `${text.slice(0, MAX_BODY_EXCERPT_CHARS)}…` : text;
 }

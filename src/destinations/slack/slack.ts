@@ -2,7 +2,7 @@ import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@sla
 import type { Notification } from '../../domain/alert.js';
 import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { createSafeFetch, findAddressRefused, type SafeFetch } from '../../lib/safe-fetch.js';
+import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
 import { singleLine } from '../../render/escape.js';
 import { truncate } from '../../render/truncate.js';
 import {
@@ -10,9 +10,9 @@ import {
   classifyThrown,
   createDeadline,
   createRedactor,
+  excerptOf,
   fail,
   parseRetryAfterMs,
-  readExcerpt,
   safeHost,
   urlSecrets,
 } from '../shared.js';
@@ -223,18 +223,15 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /**
  * createSlackDestination posts alerts to Slack: with a bot token through `chat.postMessage` (Block Kit +
  * text fallback, unfurls off, the screenshot uploaded into the message's thread), or with an incoming-webhook
- * URL through our own fetch (so a 429's Retry-After is seen; webhooks cannot upload files). The SDK never
- * retries or waits on a rate limit: the deliver stage decides.
+ * URL through our own guarded request on a keep-alive pool (so a 429's Retry-After is seen; webhooks cannot
+ * upload files). The SDK never retries or waits on a rate limit: the deliver stage decides.
  */
 export function createSlackDestination(
   name: string,
   options: SlackOptions,
   deps: DestinationDeps,
 ): Destination {
-  const safeFetch: SafeFetch = createSafeFetch({
-    allowPrivateNetworks: options.allowPrivateNetworks ?? false,
-    timeoutMs: options.timeoutMs,
-  });
+  const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
   const redact = createRedactor([options.token, ...urlSecrets(options.webhookUrl)]);
   const finish = (result: SendResult): SendResult =>
     result.ok ? result : { ...result, detail: redact(result.detail) };
@@ -244,6 +241,7 @@ export function createSlackDestination(
       throw new HookrelayError('HR_ERR_DEST_CONFIG', `slack destination "${name}": token set but no channel`);
     }
     const channel = options.channel;
+    const safeFetch = createSafeFetch(guard);
     const client = new WebClient(options.token, {
       slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
       retryConfig: { retries: 0 },
@@ -301,18 +299,18 @@ export function createSlackDestination(
   const webhookUrl = options.webhookUrl;
   const what = `slack incoming webhook ${safeHost(webhookUrl)}`;
   const now = deps.now ?? Date.now;
+  const safeRequest = createSafeRequest(guard);
 
   const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
     const message = renderSlackMessage(notification.alert);
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
-      const response = await safeFetch(webhookUrl, {
+      const response = await safeRequest(webhookUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'user-agent': 'hookrelay' },
         body: JSON.stringify(webhookBody(message, options)),
         signal: deadline.signal,
       });
-      const excerpt = await readExcerpt(response.body);
       if (response.status === 200) {
         return context.image
           ? {
@@ -322,7 +320,8 @@ export function createSlackDestination(
             }
           : { ok: true };
       }
-      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), now());
+      const retryAfterMs = parseRetryAfterMs(headerValue(response, 'retry-after'), now());
+      const excerpt = excerptOf(response.bodyPrefix);
       const code = excerpt.trim();
       if (response.status === 429)
         return finish(fail('retry', 'rateLimited', `${what}: HTTP 429`, retryAfterMs));
@@ -342,7 +341,7 @@ export function createSlackDestination(
       deadline.dispose();
     }
   };
-  return { name, type: 'slack', send, close: () => safeFetch.close() };
+  return { name, type: 'slack', send, close: () => safeRequest.close() };
 }
 
 /** webhookBody is the incoming-webhook JSON (legacy hooks honour username/icon_emoji; app hooks ignore them). */

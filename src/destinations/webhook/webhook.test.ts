@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpReceiver, startHttpReceiver } from '../../../test/helpers/http-receiver.js';
 import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
@@ -229,6 +231,32 @@ describe('webhook destination', () => {
     const result = await destination({ url }).send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'network' });
     expectNoSecret(result);
+  });
+
+  it('reuses its keep-alive connections across sends, whatever the answer', async () => {
+    const answers = [204, 200, 503, 429, 404, 302];
+    let served = 0;
+    let connections = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const status = answers[served++ % answers.length] ?? 200;
+        res.writeHead(status, { location: '/elsewhere' }).end(`answer ${status}`);
+      });
+    });
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const d = destination({ url: `http://127.0.0.1:${port}${HOOK_PATH}` });
+      for (let i = 0; i < 24; i++) await d.send(makeNotification(), makeContext());
+      expect(served).toBe(24);
+      // undici opens a second socket for the second request before the first signals "drain", then reuses both.
+      expect(connections).toBeLessThanOrEqual(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('refuses loopback unless allowPrivateNetworks is set', async () => {

@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
 import type { Notification } from '../../domain/alert.js';
-import { createSafeFetch } from '../../lib/safe-fetch.js';
+import { createSafeRequest, headerValue } from '../../lib/safe-fetch.js';
 import {
   classifyHttpStatus,
   classifyThrown,
   createDeadline,
   createRedactor,
+  excerptOf,
   fail,
   parseRetryAfterMs,
-  readExcerpt,
   safeHost,
   serializeAlert,
   urlSecrets,
@@ -46,6 +46,8 @@ export function signStandardWebhook(secret: string, id: string, timestampSec: nu
  * received payload as it came (`body: event`), with `webhook-id` (the notification id, the same on every
  * attempt) and, when a secret is set, Standard Webhooks `webhook-timestamp` + `webhook-signature`.
  * It never follows a redirect and (unless `allowPrivateNetworks`) never connects to a private address.
+ * Requests go through one keep-alive connection pool per destination (undici `Dispatcher.request`, not
+ * fetch: a quarter of the CPU per request), closed by `close()`.
  */
 export function createWebhookDestination(
   name: string,
@@ -53,7 +55,7 @@ export function createWebhookDestination(
   deps: DestinationDeps,
 ): Destination {
   const now = deps.now ?? Date.now;
-  const safeFetch = createSafeFetch({
+  const safeRequest = createSafeRequest({
     allowPrivateNetworks: options.allowPrivateNetworks,
     timeoutMs: options.timeoutMs,
   });
@@ -97,7 +99,7 @@ export function createWebhookDestination(
     }
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
-      const response = await safeFetch(options.url, {
+      const response = await safeRequest(options.url, {
         method: options.method,
         headers,
         body,
@@ -105,14 +107,14 @@ export function createWebhookDestination(
       });
       const failure = classifyHttpStatus(
         response.status,
-        parseRetryAfterMs(response.headers.get('retry-after'), now()),
+        parseRetryAfterMs(headerValue(response, 'retry-after'), now()),
         what,
       );
-      const excerpt = await readExcerpt(response.body);
       if (!failure) return { ok: true };
-      const location = response.headers.get('location');
+      const location = headerValue(response, 'location');
+      const excerpt = excerptOf(response.bodyPrefix);
       const extra =
-        location !== null ? ` -> ${redirectHost(location, options.url)}` : excerpt ? `: ${excerpt}` : '';
+        location !== undefined ? ` -> ${redirectHost(location, options.url)}` : excerpt ? `: ${excerpt}` : '';
       return { ...failure, detail: redact(failure.detail + extra) };
     } catch (thrown) {
       const failure = classifyThrown(thrown, deadline, what);
@@ -122,7 +124,7 @@ export function createWebhookDestination(
     }
   }
 
-  return { name, type: 'webhook', send, close: () => safeFetch.close() };
+  return { name, type: 'webhook', send, close: () => safeRequest.close() };
 }
 
 /** redirectHost names where a redirect pointed (host only: the path or query may carry a token). */
