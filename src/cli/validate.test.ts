@@ -44,7 +44,7 @@ describe('hookrelay validate', () => {
   it('prints ok with counts and exits 0 for a valid file', async () => {
     const io = memoryIo(REPO);
     expect(await runValidate(['rules.example.yaml'], io)).toBe(0);
-    expect(io.out()).toBe('ok: rules.example.yaml (1 source, 1 destination, 4 rules)\n');
+    expect(io.out()).toBe('ok: rules.example.yaml (1 source, 1 destination, 5 rules)\n');
     expect(io.err()).toBe('');
   });
 
@@ -95,7 +95,7 @@ describe('hookrelay validate', () => {
     writeFileSync(join(dir, 'rules.example.yaml'), example);
     const fallback = memoryIo(dir);
     expect(await runValidate([], fallback)).toBe(0);
-    expect(fallback.out()).toBe('ok: rules.example.yaml (1 source, 1 destination, 4 rules)\n');
+    expect(fallback.out()).toBe('ok: rules.example.yaml (1 source, 1 destination, 5 rules)\n');
 
     writeFileSync(join(dir, 'rules.yaml'), 'version: 1\n');
     const own = memoryIo(dir);
@@ -105,7 +105,7 @@ describe('hookrelay validate', () => {
     writeFileSync(join(dir, 'custom.yaml'), example);
     const fromEnv = memoryIo(dir, { HOOKRELAY_CONFIG: 'custom.yaml' });
     expect(await runValidate([], fromEnv)).toBe(0);
-    expect(fromEnv.out()).toBe('ok: custom.yaml (1 source, 1 destination, 4 rules)\n');
+    expect(fromEnv.out()).toBe('ok: custom.yaml (1 source, 1 destination, 5 rules)\n');
   });
 
   it('explains how to provide a file when none is found', async () => {
@@ -139,7 +139,7 @@ describe('hookrelay validate', () => {
     writeFileSync(join(dir, '-rules.yaml'), readFileSync(join(REPO, 'rules.example.yaml'), 'utf8'));
     const io = memoryIo(dir);
     expect(await runValidate(['--', '-rules.yaml'], io)).toBe(0);
-    expect(io.out()).toBe('ok: -rules.yaml (1 source, 1 destination, 4 rules)\n');
+    expect(io.out()).toBe('ok: -rules.yaml (1 source, 1 destination, 5 rules)\n');
   });
 });
 
