@@ -41,6 +41,13 @@ export interface BenchResults {
     cpuModel: string;
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
+    /**
+     * Linux PSI: the share of the last 60 s (percent) in which some runnable task waited for a CPU, at the
+     * start and end. On a shared machine it says how much other work competed with the run (absent where
+     * /proc/pressure is not available).
+     */
+    cpuPressureAtStart?: number;
+    cpuPressureAtEnd?: number;
   };
   /** What "hookrelay" was: the real server, or the stub while the server did not exist. */
   hookrelayTarget: 'hookrelay' | 'stub';
@@ -80,7 +87,8 @@ export function formatReport(results: BenchResults): string {
   const out: string[] = [];
   const m = results.machine;
   out.push(
-    `hookrelay bench · node ${m.node} · ${m.platform}/${m.arch} · ${m.cpus} × ${m.cpuModel} · load average ${m.loadAverageAtStart.join(' ')} at start`,
+    `hookrelay bench · node ${m.node} · ${m.platform}/${m.arch} · ${m.cpus} × ${m.cpuModel} · load average ${m.loadAverageAtStart.join(' ')} at start` +
+      (m.cpuPressureAtStart === undefined ? '' : ` · CPU pressure ${m.cpuPressureAtStart}% at start`),
   );
   out.push(`${label}: ${results.hookrelayCommand}${results.quick ? ' · QUICK RUN (short durations)' : ''}`);
   out.push('');

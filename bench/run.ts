@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -89,6 +89,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   // Other work on the machine is the main source of error on a shared box; the record says how much.
   const loadAverageAtStart = loadavg().map((n) => Math.round(n * 100) / 100);
+  const cpuPressureAtStart = cpuPressure();
   const workDir = await mkdtemp(join(tmpdir(), 'hookrelay-bench-'));
   const servers: ServerHandle[] = [];
   const stopAll = async () => {
@@ -150,6 +151,12 @@ async function main(): Promise<number> {
     }
 
     const memory = { baseline: baseline.sample(), hookrelay: hookrelay.sample() };
+    const pressure = Math.max(cpuPressureAtStart ?? 0, cpuPressure() ?? 0);
+    if (pressure > 20) {
+      notes.push(
+        `other work kept runnable tasks waiting for a CPU ${pressure}% of the time (PSI avg60): hookrelay's two threads and the generator competed with it, so its figures are low; rerun on an idle machine before quoting them.`,
+      );
+    }
     for (const record of records) {
       const spread =
         record.roundRatios.length > 1 ? Math.max(...record.roundRatios) / Math.min(...record.roundRatios) : 1;
@@ -183,6 +190,8 @@ async function main(): Promise<number> {
         cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
         loadAverageAtStart,
         loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
+        ...optional('cpuPressureAtStart', cpuPressureAtStart),
+        ...optional('cpuPressureAtEnd', cpuPressure()),
       },
       hookrelayTarget: useStub ? 'stub' : 'hookrelay',
       hookrelayCommand,
@@ -220,6 +229,20 @@ async function main(): Promise<number> {
     if (args.keep) process.stderr.write(`bench: kept ${workDir}\n`);
     else await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** cpuPressure reads Linux PSI `some avg60` for CPUs (percent), or undefined where there is none. */
+function cpuPressure(): number | undefined {
+  try {
+    const match = /^some .*avg60=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
 }
 
 function parseOptions() {

@@ -20,7 +20,7 @@ interface SourceParams {
 
 /** Content types a webhook body may declare. A missing header is accepted: Trackpilots documents none. */
 function isJsonContentType(header: string | undefined): boolean {
-  if (header === undefined || header === '') return true;
+  if (header === undefined || header === '' || header === 'application/json') return true;
   const mediaType = header.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return (
     mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'))
@@ -70,23 +70,29 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
     return refuse(reply, 500, 'internal error');
   });
 
-  // Cheap refusals happen before the body is read.
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Cheap refusals happen before the body is read. A callback hook, not an async one: it runs for every
+  // request, and an async hook costs a promise and a microtask turn each time. A refusal sends the reply
+  // and does not call `done`, which ends the request there.
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const name = (request.params as SourceParams).source;
     const source = getSource(name);
     if (!source) {
       metrics.webhooksReceived.inc({ source: 'unknown', outcome: 'HR_ERR_INGEST_UNKNOWN_SOURCE' });
-      return refuse(reply, 404, 'unknown source');
+      refuse(reply, 404, 'unknown source');
+      return;
     }
     if (!isJsonContentType(request.headers['content-type'])) {
       metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_MEDIA_TYPE' });
-      return refuse(reply, 415, 'content type must be application/json');
+      refuse(reply, 415, 'content type must be application/json');
+      return;
     }
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > source.maxBodyBytes) {
       metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
-      return refuse(reply, 413, 'payload too large');
+      refuse(reply, 413, 'payload too large');
+      return;
     }
+    done();
   });
 
   fastify.post<{ Params: SourceParams; Body: Buffer | undefined }>(

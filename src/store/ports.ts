@@ -20,9 +20,10 @@ export interface AppendInput {
 /** AppendResult is what one append did. `stored + duplicates` always equals the number of items given. */
 export interface AppendResult {
   /**
-   * A fresh id for this request. The request row is kept only when `stored > 0`: a sender's retry whose
-   * items are all duplicates (or a request with no items) would only keep a second copy of the body, so
-   * `getRequest(requestId)` returns undefined for it. The id is still useful to correlate log lines.
+   * A fresh id for this request (a UUID; the SQLite engine makes time-ordered UUIDv7s). The request row is
+   * kept only when `stored > 0`: a sender's retry whose items are all duplicates (or a request with no
+   * items) would only keep a second copy of the body, so `getRequest(requestId)` returns undefined for it.
+   * The id is still useful to correlate log lines.
    */
   requestId: string;
   /** Items newly stored. */

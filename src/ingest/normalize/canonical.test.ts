@@ -43,6 +43,45 @@ describe('canonicalJson', () => {
   });
 });
 
+/** The first implementation, kept as the reference: stored dedupe keys were made with it. */
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'number' && !Number.isFinite(value) ? 'null' : (JSON.stringify(value) ?? 'null');
+  }
+  if (Array.isArray(value)) return `[${value.map((element) => referenceCanonicalJson(element)).join(',')}]`;
+  const entries = Object.entries(value)
+    .filter(([, property]) => property !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, property]) => `${JSON.stringify(key)}:${referenceCanonicalJson(property)}`).join(',')}}`;
+}
+
+describe('canonicalJson keeps the text of the first implementation (dedupe keys already stored)', () => {
+  it('for any JSON value, and values with undefined, NaN and odd keys', () => {
+    const odd = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(Number.NaN),
+      fc.constant(Number.NEGATIVE_INFINITY),
+      fc.constant(-0),
+      fc.string({ unit: 'binary' }),
+    );
+    const value = fc.letrec((tie) => ({
+      leaf: fc.oneof(fc.jsonValue(), odd),
+      node: fc.oneof(
+        { depthSize: 'small' },
+        tie('leaf'),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 6 }), tie('node'), { maxKeys: 5 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (input) => {
+        expect(canonicalJson(input)).toBe(referenceCanonicalJson(input));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('contentHash', () => {
   it('is the SHA-256 of the canonical text', () => {
     expect(contentHash({ b: 1, a: 2 })).toBe(createHash('sha256').update('{"a":2,"b":1}').digest('hex'));

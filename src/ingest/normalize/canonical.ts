@@ -9,11 +9,26 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     return typeof value === 'number' && !Number.isFinite(value) ? 'null' : (JSON.stringify(value) ?? 'null');
   }
-  if (Array.isArray(value)) return `[${value.map((element) => canonicalJson(element)).join(',')}]`;
-  const entries = Object.entries(value)
-    .filter(([, property]) => property !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, property]) => `${JSON.stringify(key)}:${canonicalJson(property)}`).join(',')}}`;
+  // Plain loops and string appends: this runs for every id-less item on the ingest hot path.
+  if (Array.isArray(value)) {
+    let text = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ',';
+      text += canonicalJson(value[index]);
+    }
+    return `${text}]`;
+  }
+  const object = value as Record<string, unknown>;
+  // The default sort compares UTF-16 code units, as the key order promises.
+  const keys = Object.keys(object).sort();
+  let text = '{';
+  for (const key of keys) {
+    const property = object[key];
+    if (property === undefined) continue;
+    if (text.length > 1) text += ',';
+    text += `${JSON.stringify(key)}:${canonicalJson(property)}`;
+  }
+  return `${text}}`;
 }
 
 /** contentHash is the hex SHA-256 of a value's canonical JSON: a dedupe key for items that carry no id. */

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { AppInfo, Item, ScreenshotInfo } from '../../domain/item.js';
 import { decodeImage, imageMarker } from './image.js';
 import { parseInstant } from './time.js';
@@ -14,65 +13,91 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** getPath reads a dotted path through nested objects, or returns undefined where the path leaves them. */
-export function getPath(value: unknown, path: string): unknown {
+/** KeyPath is a dotted path split into its keys once, so reading it on the hot path allocates nothing. */
+export type KeyPath = readonly string[];
+
+// Dotted paths are split once and kept: the normalisers read the same few dozen paths for every item (plus
+// the configured event fields). Capped, so a caller passing ever new paths cannot grow it without bound.
+const splitPaths = new Map<string, KeyPath>();
+const MAX_CACHED_PATHS = 1_000;
+
+/** keyPath returns `path` split at its dots (cached). */
+export function keyPath(path: string): KeyPath {
+  let keys = splitPaths.get(path);
+  if (keys === undefined) {
+    keys = path.split('.');
+    if (splitPaths.size < MAX_CACHED_PATHS) splitPaths.set(path, keys);
+  }
+  return keys;
+}
+
+/** getKeys reads a path of keys through nested objects (own properties only), or undefined where it leaves them. */
+export function getKeys(value: unknown, keys: KeyPath): unknown {
   let current = value;
-  for (const key of path.split('.')) {
+  for (const key of keys) {
     if (!isJsonObject(current) || !Object.hasOwn(current, key)) return undefined;
     current = current[key];
   }
   return current;
 }
 
-/** ID reads an id as a plain string: a non-empty string (trimmed) or a non-negative integer. */
-export const ID = z
-  .union([
-    z.string().trim().min(1).max(MAX_ID_CHARS),
-    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  ])
-  .transform((value) => String(value));
+/** getPath reads a dotted path through nested objects, or returns undefined where the path leaves them. */
+export function getPath(value: unknown, path: string): unknown {
+  return getKeys(value, keyPath(path));
+}
 
-const optString = z.string().optional().catch(undefined);
-const optBoolean = z.boolean().optional().catch(undefined);
-const optRecord = z.record(z.string(), z.unknown()).optional().catch(undefined);
-const optApp = z
-  .object({
-    name: optString,
-    type: optString,
-    category: optString,
-    domain: optString,
-    fullUrl: optString,
-    iconUrl: optString,
-    productivityStatus: optString,
-  })
-  .optional()
-  .catch(undefined);
+/**
+ * readId reads an id as a plain string: a string, trimmed, of 1 to MAX_ID_CHARS characters, or a
+ * non-negative safe integer; anything else is not an id (undefined).
+ */
+export function readId(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    return trimmed.length >= 1 && trimmed.length <= MAX_ID_CHARS ? trimmed : undefined;
+  }
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return undefined;
+}
 
-// Lenient on purpose: a field of the wrong type is dropped, not fatal, so one odd field never costs the item.
-const ITEM = z.looseObject({
-  tracking: z
-    .looseObject({ app: optApp, time: optRecord, trackingMode: optString, operatingSystem: optString })
-    .optional()
-    .catch(undefined),
-  screenshot: z
-    .looseObject({
-      imageBuffer: z.unknown().optional(),
-      app: optApp,
-      time: optRecord,
-      operatingSystem: optString,
-      workType: optString,
-      isIdle: optBoolean,
-    })
-    .optional()
-    .catch(undefined),
-  activity: optRecord,
-  time: optRecord,
-  app: optApp,
-  workType: optString,
-  workTime: z.unknown().optional(),
-  trackingMode: optString,
-  operatingSystem: optString,
-});
+/*
+ * The fields below are read leniently and by hand (no schema library on the hot path): a field of the wrong
+ * type is dropped, not fatal, so one odd field never costs the item. Each reader returns undefined for a
+ * value of the wrong type and never fails.
+ */
+
+function optString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function optBoolean(value: unknown): boolean | undefined {
+  return typeof value === 'boolean' ? value : undefined;
+}
+
+/** optRecord returns a shallow copy of an object (never an array), so the item never shares raw's objects. */
+function optRecord(value: unknown): Record<string, unknown> | undefined {
+  return isJsonObject(value) ? { ...value } : undefined;
+}
+
+/** optObject returns an object (never an array) to read fields from, or undefined. */
+function optObject(value: unknown): JsonObject | undefined {
+  return isJsonObject(value) ? value : undefined;
+}
+
+/**
+ * optApp reads the known app fields that are strings, in a fixed order. Any object gives an AppInfo (maybe
+ * empty, which the caller drops), so an `app` object in the documented place hides the fallbacks.
+ */
+function optApp(value: unknown): AppInfo | undefined {
+  if (!isJsonObject(value)) return undefined;
+  const app: AppInfo = {};
+  for (const key of APP_KEYS) {
+    const field = value[key];
+    if (typeof field === 'string') app[key] = field;
+  }
+  return app;
+}
+
+const APP_KEYS = ['name', 'type', 'category', 'domain', 'fullUrl', 'iconUrl', 'productivityStatus'] as const;
 
 /** USER_PATHS are where a user id may sit: nested as documented, flat, or as a bare value. */
 export const USER_PATHS = ['user.userId', 'user.id', 'user', 'userId', 'user_id'] as const;
@@ -131,31 +156,31 @@ export interface ExtractedItem {
 
 /** withoutUndefined copies an object without its undefined properties, so stored items hold no empty keys. */
 export function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(value).filter(([, property]) => property !== undefined),
-  ) as Partial<T>;
+  const kept: Partial<T> = {};
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && value[key] !== undefined) kept[key] = value[key];
+  }
+  return kept;
 }
 
 // Like withoutUndefined, but an object left empty becomes undefined (no `app: {}` on an item).
 function compact<T extends object>(value: T | undefined): T | undefined {
   if (value === undefined) return undefined;
   const kept = withoutUndefined(value);
-  return Object.keys(kept).length === 0 ? undefined : (kept as T);
+  for (const key in kept) if (Object.hasOwn(kept, key)) return kept as T;
+  return undefined;
 }
 
 /** firstId returns the first of `paths` holding a usable id. */
 export function firstId(value: unknown, paths: readonly string[]): string | undefined {
   for (const path of paths) {
-    const parsed = ID.safeParse(getPath(value, path));
-    if (parsed.success) return parsed.data;
+    const id = readId(getKeys(value, keyPath(path)));
+    if (id !== undefined) return id;
   }
   return undefined;
 }
 
-function stringAt(value: unknown, path: string): string | undefined {
-  const found = getPath(value, path);
-  return typeof found === 'string' ? found : undefined;
-}
+const SCREENSHOT_ID_PATHS = ['screenshot.screenshotId', 'screenshotId'] as const;
 
 /**
  * extractItem reads one data element into Item fields: ids (nested or flat, as strings), the item's own
@@ -165,15 +190,21 @@ function stringAt(value: unknown, path: string): string | undefined {
  */
 export function extractItem(value: JsonObject, options: ExtractOptions): ExtractedItem {
   const warnings: string[] = [];
-  const parsed = ITEM.safeParse(value);
-  const shape = parsed.success ? parsed.data : {};
-  const tracking = shape.tracking;
-  const screenshot = shape.screenshot;
-  const activity = shape.activity;
+  const tracking = optObject(value.tracking);
+  const screenshot = optObject(value.screenshot);
+  const activity = optRecord(value.activity);
+  const shape = {
+    app: optApp(value.app),
+    time: optRecord(value.time),
+    workType: optString(value.workType),
+    workTime: value.workTime,
+    trackingMode: optString(value.trackingMode),
+    operatingSystem: optString(value.operatingSystem),
+  };
 
   let at: number | undefined;
   for (const path of options.timePaths) {
-    const found = getPath(value, path);
+    const found = getKeys(value, keyPath(path));
     if (found === undefined || found === null || found === '') continue;
     at = parseInstant(found);
     if (at !== undefined) break;
@@ -186,9 +217,9 @@ export function extractItem(value: JsonObject, options: ExtractOptions): Extract
   let screenshotInfo: ScreenshotInfo | undefined;
   let image: Buffer | undefined;
   let raw: unknown = value;
-  const screenshotId = firstId(value, ['screenshot.screenshotId', 'screenshotId']);
+  const screenshotId = firstId(value, SCREENSHOT_ID_PATHS);
   if (screenshot !== undefined || screenshotId !== undefined) {
-    screenshotInfo = { id: screenshotId, isIdle: screenshot?.isIdle };
+    screenshotInfo = { id: screenshotId, isIdle: optBoolean(screenshot?.isIdle) };
     const original = value.screenshot;
     if (screenshot?.imageBuffer !== undefined && isJsonObject(original)) {
       const decoded = decodeImage(screenshot.imageBuffer);
@@ -219,17 +250,18 @@ export function extractItem(value: JsonObject, options: ExtractOptions): Extract
       user: firstId(value, USER_PATHS),
       team: firstId(value, TEAM_PATHS),
       org: firstId(value, ORG_PATHS),
-      app: compact<AppInfo>(tracking?.app ?? screenshot?.app ?? shape.app),
-      time: tracking?.time ?? screenshot?.time ?? shape.time,
+      app: compact(optApp(tracking?.app) ?? optApp(screenshot?.app) ?? shape.app),
+      time: optRecord(tracking?.time) ?? optRecord(screenshot?.time) ?? shape.time,
       screenshot: compact(screenshotInfo),
       activity: hasActivity ? compact({ ...activity, ...compact(flatActivity) }) : undefined,
       operatingSystem:
-        tracking?.operatingSystem ??
-        screenshot?.operatingSystem ??
+        optString(tracking?.operatingSystem) ??
+        optString(screenshot?.operatingSystem) ??
         shape.operatingSystem ??
-        stringAt(activity, 'operatingSystem'),
-      workType: screenshot?.workType ?? shape.workType ?? stringAt(activity, 'workType'),
-      trackingMode: tracking?.trackingMode ?? shape.trackingMode ?? stringAt(activity, 'trackingMode'),
+        optString(activity?.operatingSystem),
+      workType: optString(screenshot?.workType) ?? shape.workType ?? optString(activity?.workType),
+      trackingMode:
+        optString(tracking?.trackingMode) ?? shape.trackingMode ?? optString(activity?.trackingMode),
     },
     image,
     raw,

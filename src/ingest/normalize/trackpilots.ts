@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { Item } from '../../domain/item.js';
 import type { NewEvent } from '../../store/ports.js';
 import { createDedupeKeys } from './dedupe.js';
@@ -35,18 +34,10 @@ export const TRACKPILOTS_TIME_PATHS = [
   'activity.startDate',
 ] as const;
 
-/** EVENT_TYPE validates an event type wherever a normaliser finds one. */
-export const EVENT_TYPE = z
-  .string()
-  .max(MAX_EVENT_TYPE_CHARS)
-  .refine((value) => value.trim() !== '');
-
-const ENVELOPE = z.looseObject({
-  event: z.unknown().optional(),
-  timestamp: z.unknown().optional(),
-  data: z.unknown().optional(),
-  simulation: z.unknown().optional(),
-});
+/** isEventType says whether a value is usable as an event type: a string of at most MAX_EVENT_TYPE_CHARS, not blank. */
+export function isEventType(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_EVENT_TYPE_CHARS && value.trim() !== '';
+}
 
 /**
  * readEventType returns the validated event type, or the short reason it is unusable (safe to send back).
@@ -57,14 +48,13 @@ export function readEventType(
 ): { ok: true; event: string } | { ok: false; reason: string } {
   if (value === undefined || value === null)
     return { ok: false, reason: `payload has no event type (${where})` };
-  const parsed = EVENT_TYPE.safeParse(value);
-  if (!parsed.success) {
+  if (!isEventType(value)) {
     return {
       ok: false,
       reason: `event type (${where}) is not a non-empty string of at most ${MAX_EVENT_TYPE_CHARS} characters`,
     };
   }
-  return { ok: true, event: parsed.data };
+  return { ok: true, event: value };
 }
 
 /**
@@ -91,22 +81,21 @@ export function dataElements(data: unknown, warnings: string[]): unknown[] {
  * same simulation twice is not dropped as a duplicate.
  */
 export function normalizeTrackpilots(payload: unknown, ctx: NormalizeContext): NormalizeResult {
-  const envelope = ENVELOPE.safeParse(payload);
-  if (!envelope.success) return payloadInvalid('payload is not a JSON object');
-  const eventType = readEventType(envelope.data.event, 'event');
+  if (!isJsonObject(payload)) return payloadInvalid('payload is not a JSON object');
+  const eventType = readEventType(payload.event, 'event');
   if (!eventType.ok) return payloadInvalid(eventType.reason);
   const event = eventType.event;
 
   const warnings: string[] = [];
-  const { timestamp } = envelope.data;
+  const { timestamp } = payload;
   const envelopeAt = timestamp === undefined || timestamp === null ? undefined : parseInstant(timestamp);
   if (envelopeAt === undefined && timestamp !== undefined && timestamp !== null)
     warnings.push('timestamp is not a date');
-  const topSimulation = envelope.data.simulation === true;
+  const topSimulation = payload.simulation === true;
 
   const keys = createDedupeKeys();
   const events: NewEvent[] = [];
-  dataElements(envelope.data.data, warnings).forEach((element, index) => {
+  dataElements(payload.data, warnings).forEach((element, index) => {
     const path = `data[${index}]`;
     if (!isJsonObject(element)) {
       warnings.push(`${path} is not an object; skipped`);

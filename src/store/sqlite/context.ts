@@ -2,17 +2,30 @@ import type Database from 'better-sqlite3';
 import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import type { PreparedCommit } from '../validate.js';
+import type { EvaluatorStepOutcome } from './append-worker.js';
 
 /**
  * SqliteContext is what the SQLite port implementations share with the store that owns the connection.
- * better-sqlite3 is synchronous: a port method that runs its whole transaction in one call can never
- * interleave with a group-commit batch on the same connection, so none of them needs a lock of its own.
+ * better-sqlite3 is synchronous: a port method that runs its whole transaction in one call never
+ * interleaves with another on the same connection. Append batches may commit on the append worker's own
+ * connection, so every write on this one takes its turn through `exclusive`.
  */
 export interface SqliteContext {
   readonly db: Database.Database;
   readonly logger: Logger;
   /** assertOpen throws `HR_ERR_STORE_CLOSED` once the store is closing or closed. */
   assertOpen(): void;
+  /**
+   * exclusive runs `run` while no append batch is in flight (before the next is sent) and settles as it
+   * does: a write here never waits on the worker's lock with the event loop blocked, nor the worker on it.
+   */
+  exclusive<T>(run: () => T | Promise<T>): Promise<T>;
+  /**
+   * commitStep, with a database file, commits an evaluator step on the append worker in the same transaction
+   * as the next append batch (one fsync for both, none on the event loop). Undefined for `:memory:`.
+   */
+  readonly commitStep?: (step: PreparedCommit) => Promise<EvaluatorStepOutcome>;
 }
 
 /**
@@ -31,19 +44,20 @@ export function readWith<T>(context: SqliteContext, what: string, run: () => T):
 
 /**
  * writeWith runs `transaction` as an IMMEDIATE transaction (the write lock is taken at BEGIN, so another
- * process cannot make it fail halfway) on an open store. better-sqlite3 rolls it back whole when it throws:
- * a HookrelayError (a cursor conflict) passes through, anything else becomes `HR_ERR_STORE_WRITE_FAILED`.
- * It never leaves a transaction open on the connection.
+ * process cannot make it fail halfway) on an open store, in its turn between append batches (see
+ * `SqliteContext.exclusive`). better-sqlite3 rolls it back whole when it throws: a HookrelayError (a cursor
+ * conflict) passes through, anything else becomes `HR_ERR_STORE_WRITE_FAILED`. It never leaves a
+ * transaction open on the connection.
  */
-export function writeWith<A extends unknown[], T>(
+export async function writeWith<A extends unknown[], T>(
   context: SqliteContext,
   what: string,
   transaction: Database.Transaction<(...args: A) => T>,
   ...args: A
-): T {
+): Promise<T> {
   context.assertOpen();
   try {
-    return transaction.immediate(...args);
+    return await context.exclusive(() => transaction.immediate(...args));
   } catch (error) {
     const { db, logger } = context;
     // better-sqlite3 rolls back on a throw; this only guards the connection if a COMMIT itself failed.

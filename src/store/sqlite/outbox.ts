@@ -70,7 +70,7 @@ const NOTIFICATION_COLUMNS =
 
 /**
  * createSqliteOutbox implements Outbox on the store's connection. Every write is one IMMEDIATE transaction,
- * so it never interleaves with a group-commit batch and is durable (`synchronous = FULL`) when it resolves.
+ * taken between two append batches (`context.exclusive`), and is durable (`synchronous = FULL`) when it resolves.
  * `enqueued` are the onEnqueue listeners, shared with the evaluator store.
  */
 export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners): Outbox {
@@ -239,7 +239,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     allowed: readonly AttemptOutcome[],
     to: Transition,
     value: { dueAt?: number; reason?: string } = {},
-  ): boolean {
+  ): Promise<boolean> {
     context.assertOpen();
     if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
     const prepared = prepareAttempt(what, attempt, allowed);
@@ -276,14 +276,14 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
       if (!nonEmptyString(paused?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
       const at = epochMs(what, 'at', paused.at);
-      writeWith(context, what, pauseTx, destination, paused.reason, at);
+      await writeWith(context, what, pauseTx, destination, paused.reason, at);
     },
 
     async resumeDestination(destination: string): Promise<boolean> {
       const what = 'resumeDestination';
       context.assertOpen();
       if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
-      const resumed = writeWith(context, what, resumeTx, destination);
+      const resumed = await writeWith(context, what, resumeTx, destination);
       if (resumed) enqueued.notify();
       return resumed;
     },
@@ -309,7 +309,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
 
     async replayDead(query: ReplayQuery): Promise<number> {
       context.assertOpen();
-      const { replayed, resumed } = writeWith(context, 'replayDead', replayTx, prepareReplay(query));
+      const { replayed, resumed } = await writeWith(context, 'replayDead', replayTx, prepareReplay(query));
       if (replayed > 0 || resumed > 0) enqueued.notify();
       return replayed;
     },
@@ -341,7 +341,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
         context.assertOpen();
         let changes: number;
         try {
-          changes = pruneTx.immediate(cutoff);
+          changes = await context.exclusive(() => pruneTx.immediate(cutoff));
         } catch (error) {
           throw storeError(
             StoreErrorCode.pruneFailed,

@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Item } from '../../domain/item.js';
@@ -22,7 +23,7 @@ import {
 } from '../contract.js';
 import { StoreErrorCode } from '../errors.js';
 import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
-import type { AppendInput, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
+import type { AppendInput, AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
 import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
@@ -42,7 +43,10 @@ afterAll(() => {
 describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
+// :memory: commits on the main connection, a file through the append worker: both paths pass the contract.
+describeEvaluatorContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeOutboxContract('sqlite (file)', () => openSqliteStore(tempPath()));
+describeOutboxContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 
 function item(id: string, overrides: Partial<Item> = {}): Item {
   return {
@@ -239,6 +243,206 @@ describe('openSqliteStore', () => {
     const path = tempPath('garbage');
     writeFileSync(path, 'this is not a database, just text long enough to have a header '.repeat(20));
     await expect(openSqliteStore(path)).rejects.toMatchObject({ code: StoreErrorCode.openFailed });
+  });
+});
+
+describe('SQLite append worker (group commit off the event loop)', () => {
+  const opened: Store[] = [];
+  const lockers: Database.Database[] = [];
+  afterEach(async () => {
+    for (const locker of lockers.splice(0)) {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+  const open = async (path: string, workers: Worker[] = []): Promise<SqliteStore> => {
+    const store = await openSqliteStore(path, { onAppendWorker: (worker) => workers.push(worker) });
+    opened.push(store);
+    return store;
+  };
+  /** Another connection that holds the write lock, as another process would, until it is rolled back. */
+  const holdWriteLock = (path: string): Database.Database => {
+    const locker = new Database(path);
+    lockers.push(locker);
+    locker.exec('BEGIN IMMEDIATE');
+    return locker;
+  };
+  const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('keeps the event loop running while an append batch waits for the write lock', async () => {
+    const path = tempPath('loop');
+    const store = await open(path);
+    const locker = holdWriteLock(path);
+    let settled = false;
+    const append = store.events.append(appendOf(['a'])).finally(() => {
+      settled = true;
+    });
+    // The worker waits on the lock (busy_timeout); timers still fire here, so the loop is free.
+    await tick(100);
+    expect(settled).toBe(false);
+    locker.exec('ROLLBACK');
+    expect(await append).toMatchObject({ stored: 1, duplicates: 0 });
+  });
+
+  it('sends whatever arrived during a commit as the next batch: batch size follows commit latency', async () => {
+    const path = tempPath('adaptive');
+    const store = await open(path);
+    const locker = holdWriteLock(path);
+    const first = store.events.append(appendOf(['first']));
+    await tick(50);
+    // 500 appends arrive, one per turn of the loop, while the first batch cannot commit.
+    const later: Promise<AppendResult>[] = [];
+    for (let i = 0; i < 500; i += 1) {
+      later.push(store.events.append(appendOf([`later-${i}`])));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(store.stats().transactions).toBe(0);
+    locker.exec('ROLLBACK');
+    await first;
+    const results = await Promise.all(later);
+    expect(results.every((r) => r.stored === 1 && r.duplicates === 0)).toBe(true);
+    // The first batch alone, then all 500 in one transaction.
+    expect(store.stats()).toMatchObject({ transactions: 2, appendsCommitted: 501, itemsStored: 501 });
+    const seqs = (await store.events.readAfter(0, 1_000)).map((e) => e.dedupeKey);
+    expect(seqs).toEqual(['first', ...Array.from({ length: 500 }, (_, i) => `later-${i}`)]);
+  });
+
+  it('commits an evaluator step with the next batch and outbox writes between batches, never blocking', async () => {
+    const path = tempPath('turns');
+    const store = await open(path);
+    const locker = holdWriteLock(path);
+    const order: string[] = [];
+    const append = store.events.append(appendOf(['a'])).then(() => order.push('append'));
+    await tick(20);
+    const commit = store.evaluator
+      .commit({ fromCursor: 0, cursor: 0, upserts: [{ key: 'k', value: 1 }], deletes: [], notifications: [] })
+      .then(() => order.push('commit'));
+    const pause = store.outbox
+      .pauseDestination('team-slack', { reason: 'bad token', at: T0 })
+      .then(() => order.push('pause'));
+    const next = store.events.append(appendOf(['b'])).then(() => order.push('next append'));
+    await tick(50);
+    expect(order).toEqual([]);
+    locker.exec('ROLLBACK');
+    await Promise.all([append, commit, pause, next]);
+    // The outbox write ran on the main connection between the batches; the evaluator step rode with 'b'.
+    expect(order.slice(0, 2)).toEqual(['append', 'pause']);
+    expect(order.slice(2).sort()).toEqual(['commit', 'next append']);
+    expect(store.stats().transactions).toBe(2);
+    expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'k', value: 1 }] });
+    expect(await store.outbox.listPausedDestinations()).toMatchObject([{ destination: 'team-slack' }]);
+  });
+
+  it('isolates the parts of a shared transaction: failed appends never fail an evaluator step, nor the reverse', async () => {
+    const path = tempPath('isolation');
+    const store = await open(path);
+    const other = new Database(path);
+    lockers.push(other);
+    other.exec(
+      `CREATE TRIGGER fail_on_boom BEFORE INSERT ON events WHEN NEW.dedupe_key = 'boom'
+       BEGIN SELECT RAISE(ABORT, 'boom rejected'); END;
+       CREATE TRIGGER fail_on_bad_state BEFORE INSERT ON rule_state WHEN NEW.key = 'bad'
+       BEGIN SELECT RAISE(ABORT, 'bad state rejected'); END`,
+    );
+    const step = (fromCursor: number, key: string) =>
+      store.evaluator.commit({
+        fromCursor,
+        cursor: fromCursor,
+        upserts: [{ key, value: 1 }],
+        deletes: [],
+        notifications: [],
+      });
+
+    // One batch in flight holds the next writes back, so each pair below shares one transaction.
+    const locker = holdWriteLock(path);
+    const first = store.events.append(appendOf(['first']));
+    await tick(20);
+    const boom = store.events.append(appendOf(['boom']));
+    const good = step(0, 'good');
+    await tick(20);
+    locker.exec('ROLLBACK');
+    await first;
+    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    expect(await good).toEqual({ notificationsInserted: 0 });
+
+    locker.exec('BEGIN IMMEDIATE');
+    const second = store.events.append(appendOf(['second']));
+    await tick(20);
+    const fine = store.events.append(appendOf(['fine']));
+    const bad = step(0, 'bad');
+    await tick(20);
+    locker.exec('ROLLBACK');
+    await second;
+    expect(await fine).toMatchObject({ stored: 1 });
+    await expect(bad).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual([
+      'first',
+      'second',
+      'fine',
+    ]);
+    expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'good', value: 1 }] });
+  });
+
+  it('rejects the batch in flight when the worker dies, restarts it, and stays usable', async () => {
+    const path = tempPath('worker-crash');
+    const workers: Worker[] = [];
+    const store = await open(path, workers);
+    expect(workers).toHaveLength(1);
+    const locker = holdWriteLock(path);
+    const doomed = store.events.append(appendOf(['doomed']));
+    await tick(50);
+    const exited = workers[0]!.terminate();
+    locker.exec('ROLLBACK');
+    await exited;
+    await expect(doomed).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    expect(store.stats().failedTransactions).toBe(1);
+
+    // The sender retries: stored now (or counted as a duplicate had the dead worker committed it).
+    const retried = await store.events.append(appendOf(['doomed']));
+    expect(retried.stored + retried.duplicates).toBe(1);
+    expect(await store.events.append(appendOf(['after']))).toMatchObject({ stored: 1 });
+    expect(store.stats().appendWorkerRestarts).toBe(1);
+    expect(workers).toHaveLength(2);
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['doomed', 'after']);
+    expect(await store.checkWritable()).toBe(true);
+  });
+
+  it('gives up loudly after repeated crashes: appends reject at once and checkWritable says false', async () => {
+    const path = tempPath('worker-broken');
+    const workers: Worker[] = [];
+    const store = await open(path, workers);
+    for (let crash = 1; crash <= 4; crash += 1) {
+      await workers[workers.length - 1]!.terminate();
+      // An append waits for the restarted worker; after the fourth crash within a minute there is none.
+      const result = store.events.append(appendOf([`after-crash-${crash}`]));
+      if (crash <= 3) expect(await result).toMatchObject({ stored: 1 });
+      else await expect(result).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    }
+    expect(store.stats().appendWorkerRestarts).toBe(3);
+    await expect(store.events.append(appendOf(['x']))).rejects.toMatchObject({
+      code: StoreErrorCode.writeFailed,
+    });
+    expect(await store.checkWritable()).toBe(false);
+    // Reads still work: what was acknowledged stays visible.
+    expect(await store.events.readAfter(0, 10)).toHaveLength(3);
+  });
+
+  it('closes the worker with the store, after committing what was pending', async () => {
+    const path = tempPath('worker-close');
+    const workers: Worker[] = [];
+    const store = await open(path, workers);
+    let exitCode: number | undefined;
+    workers[0]!.once('exit', (code) => {
+      exitCode = code;
+    });
+    const pending = store.events.append(appendOf(['p']));
+    await store.close();
+    expect(await pending).toMatchObject({ stored: 1 });
+    expect(exitCode).toBe(0);
+    const reopened = await open(path);
+    expect((await reopened.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['p']);
   });
 });
 

@@ -1,0 +1,114 @@
+import type { Item } from '../../domain/item.js';
+import type { HookrelayError } from '../../lib/errors.js';
+import { StoreErrorCode, storeError } from '../errors.js';
+import { uuidV7 } from '../ids.js';
+import type { AppendInput } from '../ports.js';
+
+/** PreparedEvent is one item as its `events` row will hold it. */
+export interface PreparedEvent {
+  source: string;
+  type: string;
+  dedupeKey: string;
+  /** Integer epoch ms. */
+  at: number;
+  userId: string | null;
+  itemJson: string;
+  image: Buffer | null;
+}
+
+/** PreparedAppend is an append validated and serialised before it joins a batch, so one bad input cannot fail its batch. */
+export interface PreparedAppend {
+  requestId: string;
+  source: string;
+  event: string;
+  /** Integer epoch ms. */
+  receivedAt: number;
+  body: Buffer;
+  events: PreparedEvent[];
+  /** Body, item JSON and image bytes together: what the batch limits count. */
+  bytes: number;
+}
+
+function invalid(message: string, cause?: unknown): HookrelayError {
+  return storeError(StoreErrorCode.inputInvalid, `cannot append: ${message}`, cause);
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function asBuffer(value: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return undefined;
+}
+
+/**
+ * itemJson serialises an item as stored: without `person`, which comes from the directory at evaluation
+ * time (storing it would freeze a stale copy). The item is copied only when it carries a person.
+ */
+function itemJsonOf(item: Item): string {
+  if (item.person === undefined) return JSON.stringify(item);
+  const { person: _person, ...kept } = item;
+  return JSON.stringify(kept);
+}
+
+/**
+ * prepareAppend checks and serialises an append before it joins a batch. Everything that would make the
+ * INSERTs throw is caught here (`HR_ERR_STORE_INPUT_INVALID`), so the batch's other appends never fail
+ * because of this one. The request gets a fresh UUIDv7 (time-ordered, see ids.ts).
+ */
+export function prepareAppend(input: AppendInput): PreparedAppend {
+  const { request } = input;
+  if (!nonEmptyString(request?.source)) throw invalid('request.source must be a non-empty string');
+  if (typeof request.event !== 'string') throw invalid('request.event must be a string');
+  if (!Number.isFinite(request.receivedAt)) throw invalid('request.receivedAt must be a finite epoch ms');
+  const body = asBuffer(request.body);
+  if (!body) throw invalid('request.body must be a Buffer');
+  if (!Array.isArray(input.events)) throw invalid('events must be an array');
+  let bytes = body.length;
+  const events: PreparedEvent[] = new Array(input.events.length);
+  for (let index = 0; index < input.events.length; index++) {
+    const event = input.events[index];
+    if (!nonEmptyString(event?.dedupeKey))
+      throw invalid(`events[${index}].dedupeKey must be a non-empty string`);
+    const item = event.item;
+    if (typeof item !== 'object' || item === null) throw invalid(`events[${index}].item must be an object`);
+    if (!nonEmptyString(item.source))
+      throw invalid(`events[${index}].item.source must be a non-empty string`);
+    if (typeof item.event !== 'string') throw invalid(`events[${index}].item.event must be a string`);
+    if (!Number.isFinite(item.at)) throw invalid(`events[${index}].item.at must be a finite epoch ms`);
+    let image: Buffer | null = null;
+    if (event.image !== undefined) {
+      image = asBuffer(event.image) ?? null;
+      if (!image) throw invalid(`events[${index}].image must be a Buffer`);
+      bytes += image.length;
+    }
+    let itemJson: string;
+    try {
+      itemJson = itemJsonOf(item);
+    } catch (error) {
+      throw invalid(`events[${index}].item is not serialisable as JSON: ${(error as Error).message}`, error);
+    }
+    bytes += itemJson.length;
+    events[index] = {
+      source: item.source,
+      type: item.event,
+      dedupeKey: event.dedupeKey,
+      at: Math.round(item.at),
+      userId: typeof item.user === 'string' ? item.user : null,
+      itemJson,
+      image,
+    };
+  }
+  return {
+    requestId: uuidV7(),
+    source: request.source,
+    event: request.event,
+    // Integer ms: the column is a STRICT INTEGER, and events.received_at must match it exactly.
+    receivedAt: Math.round(request.receivedAt),
+    body,
+    events,
+    bytes,
+  };
+}
