@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { formatTimestamp, signTrackpilots } from '../src/cli/send.js';
+import { formatTimestamp } from '../src/cli/send.js';
 import {
   type AnySampleOptions,
   type SampleEvent,
   type SampleKind,
   sampleEvent,
 } from '../src/cli/send-samples.js';
+import { signTrackpilots } from '../src/ingest/verify/trackpilots.js';
 
 /** BenchRequest is one signed POST, ready to send. */
 export interface BenchRequest {

@@ -1,10 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, fetch } from 'undici';
+import { signTrackpilots } from '../ingest/verify/trackpilots.js';
 import type { CliIo } from './io.js';
 import {
   resolveSampleKind,
@@ -29,14 +29,6 @@ export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
 
 const MAX_COUNT = 1_000_000;
 const MAX_BODY_ECHO_CHARS = 500;
-
-/**
- * signTrackpilots returns the lower-case hex HMAC-SHA256 of `${timestamp}.${rawBody}` with `secret`,
- * the Trackpilots scheme. It signs the bytes exactly as given and never re-serialises the body.
- */
-export function signTrackpilots(rawBody: Uint8Array | string, secret: string, timestamp: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex');
-}
 
 /** formatTimestamp renders an epoch-ms instant as the header value in the chosen unit. */
 export function formatTimestamp(nowMs: number, unit: TimestampUnit): string {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent, sampleAppEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
 import { MAIN, type ServerProcess, startServer } from '../helpers/server-process.js';
 import { signedTrackpilotsHeaders } from '../helpers/sign.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const SECRET = 'e2e-secret-current-0123456789';
@@ -33,14 +34,6 @@ rules:
 interface Sent {
   status: number;
   body: string;
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<Sent> {
@@ -330,7 +323,9 @@ describe('hookrelay serve: durability and shutdown', () => {
     request.write(payload.slice(0, half));
     await new Promise((r) => setTimeout(r, 200));
     server.child.kill('SIGTERM');
-    await waitFor(() => server.lines.some((line) => line.includes('stopping: finishing requests in flight')));
+    await waitFor('the stopping log line', () =>
+      server.lines.some((line) => line.includes('stopping: finishing requests in flight')),
+    );
     const late = await fetch(`${server.url}/healthz`).then(
       (r) => r.status,
       () => 0,

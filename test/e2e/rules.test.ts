@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { sampleActivityEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
 import { MAIN, type ServerProcess, startServer, tempDir } from '../helpers/server-process.js';
 import { signedTrackpilotsHeaders } from '../helpers/sign.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const SECRET = 'rules-e2e-secret';
@@ -43,14 +44,6 @@ function alertsIn(server: ServerProcess): LoggedAlert[] {
     .map((line) => JSON.parse(line) as LoggedAlert);
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 async function post(server: ServerProcess, payload: unknown): Promise<number> {
   const body = JSON.stringify(payload);
   return fetch(`${server.url}/webhooks/trackpilots`, {
@@ -68,15 +61,22 @@ describe('rules in the running relay', () => {
     const server = await startServer({ rulesYaml: rulesWith(ACTIVITY_RULE) });
     try {
       await post(server, sampleActivityEvent({ userId: 'before-edit' }));
-      await waitFor(() => alertsIn(server).some((a) => a.key === 'before-edit'), 'the first alert');
+      await waitFor('the first alert', () => alertsIn(server).some((a) => a.key === 'before-edit'), {
+        timeoutMs: 8_000,
+      });
 
       writeFileSync(join(server.dir, 'rules.yaml'), rulesWith('  - name: broken\n    on: [\n'));
-      await waitFor(() => server.lines.some((l) => l.includes('reload refused')), 'the refusal');
+      await waitFor('the refusal', () => server.lines.some((l) => l.includes('reload refused')), {
+        timeoutMs: 8_000,
+      });
       expect(server.lines.join('\n')).toMatch(/rules\.yaml:\d+:\d+/);
       await post(server, sampleActivityEvent({ userId: 'after-bad-edit' }));
       await waitFor(
-        () => alertsIn(server).some((a) => a.key === 'after-bad-edit'),
         'an alert from the kept rules',
+        () => alertsIn(server).some((a) => a.key === 'after-bad-edit'),
+        {
+          timeoutMs: 8_000,
+        },
       );
 
       writeFileSync(
@@ -87,10 +87,14 @@ describe('rules in the running relay', () => {
     to: [console]
 `),
       );
-      await waitFor(() => server.lines.some((l) => l.includes('configuration reloaded')), 'the reload');
+      await waitFor('the reload', () => server.lines.some((l) => l.includes('configuration reloaded')), {
+        timeoutMs: 8_000,
+      });
       await post(server, sampleActivityEvent({ userId: 'after-good-edit' }));
       await post(server, sampleScreenshotEvent({ userId: 'shot-after-edit' }));
-      await waitFor(() => alertsIn(server).some((a) => a.key === 'shot-after-edit'), 'the new rule firing');
+      await waitFor('the new rule firing', () => alertsIn(server).some((a) => a.key === 'shot-after-edit'), {
+        timeoutMs: 8_000,
+      });
       expect(alertsIn(server).some((a) => a.key === 'after-good-edit')).toBe(false);
     } finally {
       await server.stop();
@@ -109,9 +113,11 @@ describe('rules in the running relay', () => {
 `),
       );
       server.child.kill('SIGHUP');
-      await waitFor(() => server.lines.some((l) => l.includes('configuration reloaded')), 'the reload');
+      await waitFor('the reload', () => server.lines.some((l) => l.includes('configuration reloaded')), {
+        timeoutMs: 8_000,
+      });
       await post(server, sampleActivityEvent({ userId: 'hup' }));
-      await waitFor(() => alertsIn(server).some((a) => a.key === 'hup'), 'the alert');
+      await waitFor('the alert', () => alertsIn(server).some((a) => a.key === 'hup'), { timeoutMs: 8_000 });
       expect(alertsIn(server).find((a) => a.key === 'hup')?.rule).toBe('renamed-rule');
     } finally {
       await server.stop();
@@ -124,7 +130,7 @@ describe('rules in the running relay', () => {
     // Control: an uninterrupted run over the same events.
     const control = await startServer({ rulesYaml: rulesWith(ACTIVITY_RULE) });
     for (const payload of payloads) expect(await post(control, payload)).toBe(200);
-    await waitFor(() => alertsIn(control).length >= 3, 'the control alerts');
+    await waitFor('the control alerts', () => alertsIn(control).length >= 3, { timeoutMs: 8_000 });
     await control.stop();
     const expected = alertsIn(control)
       .map((a) => a.id)
@@ -155,7 +161,7 @@ describe('rules in the running relay', () => {
     const restarted = await startServer({ dir, rulesYaml: rulesWith(ACTIVITY_RULE) });
     try {
       for (const payload of payloads) expect(await post(restarted, payload)).toBe(200);
-      await waitFor(() => alertsIn(restarted).length >= 3, 'the alerts after restart');
+      await waitFor('the alerts after restart', () => alertsIn(restarted).length >= 3, { timeoutMs: 8_000 });
       await new Promise((r) => setTimeout(r, 300));
       const after = alertsIn(restarted)
         .map((a) => a.id)

@@ -1,6 +1,6 @@
-import { createHmac } from 'node:crypto';
 import type { Notification } from '../../domain/alert.js';
 import { createSafeRequest, headerValue } from '../../lib/safe-fetch.js';
+import { standardWebhookSignature } from '../../lib/standard-webhooks.js';
 import {
   classifyHttpStatus,
   classifyThrown,
@@ -35,10 +35,7 @@ export function signingKey(secret: string): Buffer {
  * `${id}.${timestampSec}.${body}` (the exact bytes sent).
  */
 export function signStandardWebhook(secret: string, id: string, timestampSec: number, body: Buffer): string {
-  const mac = createHmac('sha256', signingKey(secret));
-  mac.update(`${id}.${timestampSec}.`);
-  mac.update(body);
-  return `v1,${mac.digest('base64')}`;
+  return standardWebhookSignature(signingKey(secret), id, timestampSec, body);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { HookrelayError } from '../../lib/errors.js';
+import { standardWebhookSignature } from '../../lib/standard-webhooks.js';
 import { decodeBase64 } from './encoding.js';
 import { readHeader } from './headers.js';
 import { createKeySet, verifySigned } from './hmac.js';
@@ -89,9 +89,5 @@ export function signStandardWebhook(message: {
   if (key === undefined || key.length === 0) {
     throw new HookrelayError('HR_ERR_CONFIG_INVALID', 'standard-webhooks secret is not base64 (whsec_…)');
   }
-  const digest = createHmac('sha256', key)
-    .update(`${message.id}.${message.timestamp}.`)
-    .update(message.body)
-    .digest('base64');
-  return `v1,${digest}`;
+  return standardWebhookSignature(key, message.id, message.timestamp, message.body);
 }

@@ -60,6 +60,6 @@ export function createTrackpilotsVerifier(config: TrackpilotsVerifierConfig): Ve
  * signTrackpilots returns the lower-case hex signature Trackpilots would send for `body` at `timestamp`
  * (the header string, used as is). For tests and tools; the verifier does not call it.
  */
-export function signTrackpilots(body: Buffer | string, secret: string, timestamp: string): string {
+export function signTrackpilots(body: Uint8Array | string, secret: string, timestamp: string): string {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${timestamp}.`).update(body).digest('hex');
 }
