@@ -70,8 +70,9 @@ export function createApp(deps: AppDeps): App {
   let closing = false;
   // A response finished after stop() began closes its connection, so shutdown need not wait for the
   // keep-alive timeout of connections that were busy when it started.
-  server.addHook('onSend', async (_request, reply) => {
+  server.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   server.get('/healthz', async () => ({ status: 'ok' }));
