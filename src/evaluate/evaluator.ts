@@ -27,7 +27,6 @@ export interface EvaluatorOptions {
   tickMs?: number;
   /** Test-only fault injection: called after evaluating, before the commit. */
   beforeCommit?: () => void;
-  onFirings?: (count: number) => void;
 }
 
 export interface Evaluator {
@@ -37,8 +36,6 @@ export interface Evaluator {
   stop(): Promise<void>;
   /** reload swaps the rule set; state of rules whose fingerprint is unchanged carries over. */
   reload(ruleSet: CompiledRuleSet, forwards: ForwardPolicy): Promise<void>;
-  /** idle resolves when every item appended so far has been evaluated and committed (for tests and bench). */
-  idle(): Promise<void>;
   readonly cursor: number;
 }
 
@@ -86,7 +83,6 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     const deletes = changes.filter((c) => c.value === undefined).map((c) => c.key);
     await store.evaluator.commit({ fromCursor, cursor: toCursor, upserts, deletes, notifications });
     cursor = toCursor;
-    if (notifications.length > 0) options.onFirings?.(notifications.length);
   };
 
   /** A failed commit leaves memory ahead of the store: reload so the next attempt starts from the truth. */
@@ -186,9 +182,6 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         await commit(cursor, cursor, []);
         scheduleCatchUp();
       });
-    },
-    idle() {
-      return serial(catchUp);
     },
   };
 }

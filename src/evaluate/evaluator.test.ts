@@ -1,0 +1,173 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { Item } from '../domain/item.js';
+import { createManualClock } from '../lib/clock.js';
+import { type CompiledRuleSet, compileRules } from '../rules/engine.js';
+import { type RuleConfig, ruleSchema } from '../rules/schema.js';
+import { ADA, appItem, GRACE, MINUTE, PEOPLE, REFERENCE_TIME } from '../rules/testdata/items.js';
+import type { Store } from '../store/ports.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { createEvaluator, type Evaluator } from './evaluator.js';
+
+const logger = pino({ level: 'silent' });
+const noForwards = { forwardsEvent: () => false };
+const opened: Array<{ store: Store; evaluator?: Evaluator }> = [];
+
+afterEach(async () => {
+  for (const { store, evaluator } of opened.splice(0)) {
+    await evaluator?.stop();
+    await store.close();
+  }
+});
+
+function rules(...configs: Array<Record<string, unknown>>): CompiledRuleSet {
+  const parsed: RuleConfig[] = configs.map((c) => ruleSchema.parse(c));
+  const set = compileRules({ rules: parsed, people: PEOPLE });
+  expect(set.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  return set;
+}
+
+async function openStore(path: string): Promise<Store> {
+  const store = await openSqliteStore(path);
+  opened.push({ store });
+  return store;
+}
+
+async function append(store: Store, items: Item[]): Promise<void> {
+  await store.events.append({
+    request: {
+      source: 'trackpilots',
+      event: items[0]?.event ?? 'x',
+      receivedAt: REFERENCE_TIME,
+      body: Buffer.from('{}'),
+    },
+    events: items.map((item) => ({ dedupeKey: item.id, item })),
+  });
+}
+
+/** pending returns the outbox's pending notifications of one destination (claimed far in the future). */
+async function pending(store: Store, destination = 'out'): Promise<string[]> {
+  const claimed = await store.outbox.claim({
+    now: REFERENCE_TIME + 365 * 24 * 60 * MINUTE,
+    leaseMs: 1,
+    limitPerDestination: 100,
+    destinations: [destination],
+  });
+  return claimed.map((n) => `${n.alert.rule}:${n.alert.key}`);
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const THREE_IN_AN_HOUR = {
+  name: 'busy',
+  on: 'desktop.app_tracking.captured',
+  threshold: { window: '1h', count: 3 },
+  to: ['out'],
+};
+
+describe('evaluator', () => {
+  test('evaluates what was appended, writes one notification per destination, and survives a restart without repeats', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite');
+    const store = await openStore(path);
+    const ruleSet = rules({ name: 'every-app', on: 'desktop.app_tracking.captured', to: ['out', 'other'] });
+    const evaluator = createEvaluator({
+      store,
+      ruleSet,
+      forwards: noForwards,
+      clock: createManualClock(REFERENCE_TIME),
+      logger,
+    });
+    opened[0] = { store, evaluator };
+    await evaluator.start();
+    await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: GRACE, t: MINUTE })]);
+    await until(async () => evaluator.cursor >= 2);
+    expect((await store.evaluator.load()).cursor).toBe(2);
+    await evaluator.stop();
+    await store.close();
+    opened.length = 0;
+
+    // A second run over the same database starts from the cursor: nothing is evaluated twice.
+    const again = await openStore(path);
+    const second = createEvaluator({
+      store: again,
+      ruleSet,
+      forwards: noForwards,
+      clock: createManualClock(REFERENCE_TIME),
+      logger,
+    });
+    opened[0] = { store: again, evaluator: second };
+    await second.start();
+    expect(second.cursor).toBe(2);
+    expect((await pending(again, 'out')).sort()).toEqual([`every-app:${ADA}`, `every-app:${GRACE}`]);
+    expect(await pending(again, 'other')).toHaveLength(2);
+  });
+
+  test('a reload keeps the window of an unchanged rule and drops that of a changed one', async () => {
+    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
+    const evaluator = createEvaluator({
+      store,
+      ruleSet: rules(THREE_IN_AN_HOUR),
+      forwards: noForwards,
+      clock: createManualClock(REFERENCE_TIME),
+      logger,
+    });
+    opened[0] = { store, evaluator };
+    await evaluator.start();
+    await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: ADA, t: MINUTE })]);
+    await until(async () => evaluator.cursor >= 2);
+
+    // Same rule, new wording: its state (two items in the window) carries over, the third item fires.
+    await evaluator.reload(rules({ ...THREE_IN_AN_HOUR, message: { title: 'Busy {{ user }}' } }), noForwards);
+    await append(store, [appItem({ user: ADA, t: 2 * MINUTE })]);
+    await until(async () => evaluator.cursor >= 3);
+    expect(await pending(store)).toEqual([`busy:${ADA}`]);
+
+    // A changed condition starts from nothing: three new items are needed again.
+    await evaluator.reload(
+      rules({ ...THREE_IN_AN_HOUR, if: { 'app.productivityStatus': 'productive' } }),
+      noForwards,
+    );
+    await append(store, [appItem({ user: GRACE, t: 3 * MINUTE }), appItem({ user: GRACE, t: 4 * MINUTE })]);
+    await until(async () => evaluator.cursor >= 5);
+    expect(await pending(store)).toEqual([]);
+  });
+
+  test('absence runs on the clock: a person who goes quiet is alerted once', async () => {
+    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
+    const clock = createManualClock(REFERENCE_TIME);
+    const evaluator = createEvaluator({
+      store,
+      ruleSet: rules({
+        name: 'quiet',
+        absent: { on: 'desktop.app_tracking.captured', for: '30m' },
+        users: [ADA],
+        to: ['out'],
+      }),
+      forwards: noForwards,
+      clock,
+      logger,
+      tickMs: 5,
+    });
+    opened[0] = { store, evaluator };
+    await evaluator.start();
+    await append(store, [appItem({ user: ADA, t: 0 })]);
+    await until(async () => evaluator.cursor >= 1);
+    clock.set(REFERENCE_TIME + 10 * MINUTE);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await pending(store)).toEqual([]);
+    clock.set(REFERENCE_TIME + 31 * MINUTE);
+    await until(async () => (await store.outbox.pendingCounts()).out === 1);
+    clock.set(REFERENCE_TIME + 45 * MINUTE);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await pending(store)).toEqual([`quiet:${ADA}`]);
+  });
+});
