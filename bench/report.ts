@@ -1,3 +1,7 @@
+import type { DeliveryRecord } from './delivery.js';
+import type { EndToEndRecord } from './e2e.js';
+import type { EvaluationResult } from './evaluate.js';
+import type { LatencySummary } from './latency.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { ProcessSample } from './servers.js';
 
@@ -28,6 +32,26 @@ export interface ScenarioRecord {
   target?: { label: string; met: boolean; value: string };
 }
 
+/** TargetCheck is one target of an issue, checked after the run (reported, never an exit status). */
+export interface TargetCheck {
+  /** Where the target comes from, e.g. `issue 3 §4`. */
+  issue: string;
+  label: string;
+  met: boolean;
+  value: string;
+}
+
+/**
+ * PhaseRecord is what every measurement after the ingest ones carries: its name and title, its targets,
+ * and how busy the machine was when it ended (each runs alone, so the figure is about other work).
+ */
+export interface PhaseRecord {
+  name: string;
+  title: string;
+  targets: TargetCheck[];
+  machineAtEnd: { loadAverage1m: number; cpuPressureAvg10?: number };
+}
+
 /** BenchResults is bench/results/latest.json. */
 export interface BenchResults {
   command: string;
@@ -53,8 +77,16 @@ export interface BenchResults {
   hookrelayTarget: 'hookrelay' | 'stub';
   hookrelayCommand: string;
   quick: boolean;
+  /** The ingest scenarios (issue 2 §7). */
   scenarios: ScenarioRecord[];
+  /** RSS of the ingest servers after the ingest scenarios. */
   memory: { baseline?: ProcessSample; hookrelay?: ProcessSample };
+  /** Rules engine items/s (issue 3 §4), when selected. */
+  evaluation?: EvaluationResult & PhaseRecord;
+  /** Deliveries/s and memory with a destination down (issue 4 §4), when selected. */
+  delivery?: DeliveryRecord & PhaseRecord;
+  /** POST → alert latency through a real server (issue 4 §4), when selected. */
+  endToEnd?: EndToEndRecord & PhaseRecord;
   notes: string[];
 }
 
@@ -92,25 +124,131 @@ export function formatReport(results: BenchResults): string {
   );
   out.push(`${label}: ${results.hookrelayCommand}${results.quick ? ' · QUICK RUN (short durations)' : ''}`);
   out.push('');
-  out.push(line(header));
-  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out.push(line(r));
-  out.push('');
-  const mem = (sample: ProcessSample | undefined) =>
-    sample ? `${mb(sample.rssBytes)} (peak ${mb(sample.peakRssBytes)})` : 'n/a';
-  out.push(
-    `RSS at the end: node:http ${mem(results.memory.baseline)}, ${label} ${mem(results.memory.hookrelay)}`,
-  );
-  const targets = results.scenarios.filter((s) => s.target);
+  if (rows.length > 0) {
+    out.push(`Ingest (issue 2 §7): ${label} vs a bare node:http server, same requests, interleaved rounds`);
+    out.push(line(header));
+    out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const r of rows) out.push(line(r));
+    const mem = (sample: ProcessSample | undefined) =>
+      sample ? `${mb(sample.rssBytes)} (peak ${mb(sample.peakRssBytes)})` : 'n/a';
+    out.push(
+      `RSS after the ingest runs: node:http ${mem(results.memory.baseline)}, ${label} ${mem(results.memory.hookrelay)}`,
+    );
+    out.push('');
+  }
+  if (results.evaluation) out.push(...formatEvaluation(results.evaluation), '');
+  if (results.delivery) out.push(...formatDelivery(results.delivery), '');
+  if (results.endToEnd) out.push(...formatEndToEnd(results.endToEnd), '');
+
+  const targets: TargetCheck[] = [
+    ...results.scenarios.flatMap((s) =>
+      s.target ? [{ issue: 'issue 2 §7', ...s.target, label: `${s.title}: ${s.target.label}` }] : [],
+    ),
+    ...(results.evaluation?.targets ?? []),
+    ...(results.delivery?.targets ?? []),
+    ...(results.endToEnd?.targets ?? []),
+  ];
   if (targets.length > 0) {
-    out.push('Targets (issue 2 §7):');
-    for (const s of targets) {
-      const t = s.target as NonNullable<ScenarioRecord['target']>;
-      out.push(`  ${t.met ? 'met    ' : 'MISSED '} ${s.title}: ${t.label} (measured ${t.value})`);
+    out.push('Targets:');
+    for (const t of targets) {
+      out.push(`  ${t.met ? 'met    ' : 'MISSED '} ${t.issue}  ${t.label} (measured ${t.value})`);
     }
   }
+  out.push(
+    `Machine at the end: load average ${m.loadAverageAtEnd.join(' ')}` +
+      (m.cpuPressureAtEnd === undefined ? '' : ` · CPU pressure ${m.cpuPressureAtEnd}% (PSI some avg60)`),
+  );
   for (const note of results.notes) out.push(`Note: ${note}`);
   return `${out.join('\n')}\n`;
+}
+
+/** table lays out rows under a header: the first column left-aligned, the others right-aligned. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+function formatEvaluation(e: EvaluationResult & PhaseRecord): string[] {
+  const out = [
+    `Evaluation (issue 3 §4): ${e.title} · ${n(e.itemsPerMeasurement)} timed items after ${n(e.warmupItems)} untimed, × ${e.rounds} rounds per rule count`,
+  ];
+  out.push(
+    ...table(
+      ['rules', 'items/s', 'items/CPU-s', 'items/s per round', 'compile ms', 'alerts', 'state keys'],
+      e.rows.map((r) => [
+        n(r.rules),
+        n(r.itemsPerSecond),
+        n(r.itemsPerCpuSecond),
+        r.roundItemsPerSecond.map(n).join(' / '),
+        n(r.compileMs),
+        n(r.firings),
+        n(r.stateKeys),
+      ]),
+    ),
+  );
+  out.push(`bare loop reading the same items' fields, no rules: ${n(e.bareLoopItemsPerSecond)} items/s`);
+  if (e.slowdown) {
+    const { fromRules, toRules, pooled, perRound, pooledWall } = e.slowdown;
+    out.push(
+      `${n(toRules)} rules vs ${n(fromRules)}: ${pooled}× slower per CPU-second (per round ${perRound.map((r) => `${r}×`).join(', ')}); ${pooledWall}× by wall-time items/s`,
+    );
+  }
+  out.push(
+    "items/CPU-s counts all of the process's threads (GC helpers too): what one core sustains, and unmoved by other work queueing for the CPUs; the targets are judged on it.",
+  );
+  return out;
+}
+
+function formatDelivery(d: DeliveryRecord & PhaseRecord): string[] {
+  const r = d.result;
+  const perDelivery = Object.entries(r.outboxTiming)
+    .filter(([, t]) => t.calls > 0)
+    .map(([method, t]) => `${method} ${t.calls.toLocaleString('en-US')} × ${t.meanMs.toFixed(3)} ms`)
+    .join(', ');
+  return [
+    `Delivery (issue 4 §4): ${d.title}`,
+    `  run as: ${d.command} (${d.wallSeconds} s)`,
+    `  deliveries/s, SQLite file store:    ${n(r.deliveriesPerSecond)}/s (${n(d.options.deliveries)} notifications, one webhook destination, default concurrency)`,
+    `  same on a :memory: store (no fsync): ${n(r.deliveriesPerSecondInMemory)}/s`,
+    `  outbox calls (file store):          ${perDelivery}`,
+    `  ${n(r.queued)} queued, destination down ${d.options.downForMs / 1000} s: RSS ${r.rssBeforeMb} → ${r.rssAfterMb} MB (${signed(r.rssAfterMb - r.rssBeforeMb)} MB), JS heap ${r.heapUsedBeforeMb} → ${r.heapUsedAfterMb} MB (${signed(r.heapUsedAfterMb - r.heapUsedBeforeMb)} MB)${r.gcForced ? ', GC forced before each reading' : ', GC NOT forced: heap figures are unreliable'}`,
+    `  one /metrics scrape with them queued: ${r.scrapeMs} ms`,
+  ];
+}
+
+function formatEndToEnd(e: EndToEndRecord & PhaseRecord): string[] {
+  const lat = (what: string, s: LatencySummary) => [
+    what,
+    n(s.count),
+    s.p50.toFixed(2),
+    s.p90.toFixed(2),
+    s.p99.toFixed(2),
+    s.max.toFixed(2),
+  ];
+  return [
+    `End-to-end (issue 4 §4): ${e.title} · ${e.load.durationMs / 1000} s, ${e.load.connections} connections, each event a new user`,
+    ...table(
+      ['measured from POST dispatch', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      [lat('→ alert at the sink', e.alertLatency), lat('→ POST response (round-trip alone)', e.post.latency)],
+    ),
+    `  sent ${n(e.sent)}, answered 2xx ${n(e.post.ok2xx)}, alerts received ${n(e.received)}, MISSING ${n(e.missing)}, duplicates ${n(e.duplicates)}, unexpected ${n(e.unexpected)}; last alert ${n(e.drainMs)} ms after the last POST` +
+      (e.serverCpuPercent === undefined ? '' : `; server CPU ${e.serverCpuPercent}%`) +
+      (e.server ? `, RSS ${mb(e.server.rssBytes)}` : '') +
+      (e.post.sendLagP99Ms === undefined ? '' : `; send lag p99 ${e.post.sendLagP99Ms} ms`),
+  ];
+}
+
+function n(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function signed(value: number): string {
+  const rounded = Math.round(value * 10) / 10;
+  return rounded >= 0 ? `+${rounded}` : String(rounded);
 }
 
 function row(title: string, server: string, run: RunRecord, ratio: string): string[] {

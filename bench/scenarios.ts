@@ -16,11 +16,11 @@ export type Target =
   | { kind: 'max-p99'; ms: number; label: string };
 
 /**
- * Scenario is one row pair of the report: the same requests, at the same load, sent to the baseline
- * and to hookrelay. Later scenarios (rule evaluation, delivery) are new entries in SCENARIOS; a
- * scenario that needs different rules will add a field here and run.ts will start a server for it.
+ * IngestScenario is one row pair of the ingest table: the same requests, at the same load, sent to the
+ * baseline and to hookrelay.
  */
-export interface Scenario {
+export interface IngestScenario {
+  kind: 'ingest';
   /** Stable key in results JSON and for `--only`. */
   name: string;
   title: string;
@@ -32,12 +32,60 @@ export interface Scenario {
   target?: Target;
 }
 
+/**
+ * EvaluateScenario measures the rules engine in this process (issue 3 §4): no HTTP, no store. `--quick`
+ * scales `count` and `warmup`.
+ */
+export interface EvaluateScenario {
+  kind: 'evaluate';
+  name: string;
+  title: string;
+  ruleCounts: number[];
+  /** Timed items per measurement, after `warmup` untimed ones. */
+  count: number;
+  warmup: number;
+  rounds: number;
+  /** ≥ `itemsPerSecond` with `rules` rules; the most rules no more than `maxSlowdown` × slower than the fewest. */
+  target: { rules: number; itemsPerSecond: number; maxSlowdown: number };
+}
+
+/** DeliverScenario runs benchDeliveries (bench/deliver.ts) for the file store (issue 4 §4). */
+export interface DeliverScenario {
+  kind: 'deliver';
+  name: string;
+  title: string;
+  deliveries: number;
+  queued: number;
+  downForMs: number;
+  /** Deliveries/s to a local webhook sink, file store. */
+  target: { deliveriesPerSecond: number };
+}
+
+/**
+ * EndToEndScenario POSTs at a fixed rate into a real `hookrelay serve` whose rule sends every event to a
+ * webhook sink in the bench process, and times POST → alert at the sink (issue 4 §4).
+ */
+export interface EndToEndScenario {
+  kind: 'e2e';
+  name: string;
+  title: string;
+  load: Extract<LoadSpec, { kind: 'rate' }>;
+  target: { p99Ms: number };
+}
+
+/** Scenario is anything `--only` can name. */
+export type Scenario = IngestScenario | EvaluateScenario | DeliverScenario | EndToEndScenario;
+
 /** BENCH_SOURCE is the source name in the bench rules file. */
 export const BENCH_SOURCE = 'bench';
 
-/** SCENARIOS run in this order; each against the baseline first, then hookrelay. */
+/**
+ * SCENARIOS run in this order: the ingest ones (against the baseline and hookrelay, interleaved), then
+ * evaluation, delivery and end-to-end latency, each alone on the machine.
+ */
 export const SCENARIOS: Scenario[] = [
   {
+    kind: 'ingest',
     name: 'activity-max',
     title: 'activity events (1 item), max throughput',
     source: BENCH_SOURCE,
@@ -46,6 +94,7 @@ export const SCENARIOS: Scenario[] = [
     target: { kind: 'min-ratio', ratio: 0.5, label: 'req/s ≥ 50% of bare node:http' },
   },
   {
+    kind: 'ingest',
     name: 'app-batch-max',
     title: 'app batches (12 items), max throughput',
     source: BENCH_SOURCE,
@@ -54,11 +103,40 @@ export const SCENARIOS: Scenario[] = [
     target: { kind: 'min-ratio', ratio: 0.5, label: 'req/s ≥ 50% of bare node:http' },
   },
   {
+    kind: 'ingest',
     name: 'activity-2000rps',
     title: 'activity events at a fixed 2,000 req/s',
     source: BENCH_SOURCE,
     load: { kind: 'rate', rps: 2_000, connections: 50, durationMs: 10_000 },
     requests: ({ secret }) => createRequestStream({ kind: 'activity', secret }),
     target: { kind: 'max-p99', ms: 20, label: 'p99 < 20 ms at 2,000 req/s' },
+  },
+  {
+    kind: 'evaluate',
+    name: 'evaluate',
+    title: 'rules engine, items/s on one core (in-process)',
+    ruleCounts: [10, 100, 1_000, 10_000],
+    count: 100_000,
+    warmup: 20_000,
+    // Two rounds (10 → 10,000, then back) are enough to see the spread and take about 20 s.
+    rounds: 2,
+    target: { rules: 100, itemsPerSecond: 100_000, maxSlowdown: 3 },
+  },
+  {
+    kind: 'deliver',
+    name: 'deliver',
+    title: 'deliveries/s to a local webhook sink (file store), memory with a destination down',
+    // benchDeliveries' own defaults, written out so latest.json says what was run.
+    deliveries: 20_000,
+    queued: 100_000,
+    downForMs: 5_000,
+    target: { deliveriesPerSecond: 5_000 },
+  },
+  {
+    kind: 'e2e',
+    name: 'e2e-latency',
+    title: 'POST → alert at a webhook sink, activity events at a fixed 500 events/s',
+    load: { kind: 'rate', rps: 500, connections: 50, durationMs: 10_000 },
+    target: { p99Ms: 50 },
   },
 ];
