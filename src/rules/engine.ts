@@ -4,6 +4,7 @@ import { checkQuiet, markSeen, newAbsenceState, quietContext, recordAbsenceAlert
 import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
 import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
 import { digestDue, digestText, digestTitle, foldIntoDigest } from './digest.js';
+import { DueQueue } from './due-queue.js';
 import { hashParts } from './hash.js';
 import { keyOf, numberOf, readPath, showValue } from './path.js';
 import { formatLocal } from './schedule.js';
@@ -477,8 +478,8 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
   const known = state.seenAt !== null && state.alertedAt === null;
   const { endedSpell } = markSeen(state, item.receivedAt);
   putKey(rs, key, state);
-  // A new key, or one whose spell just ended, may be due before the cached bound.
-  if (!known) lowerDueBound(rule, call.state, (state.seenAt ?? item.receivedAt) + absence.forMs);
+  // A new key, or one whose spell just ended, may be due before any entry it has in the due queue.
+  if (!known) noteDue(rule, call.state, (state.seenAt ?? item.receivedAt) + absence.forMs, key);
   if (endedSpell === undefined || !rule.resolve) {
     if (call.explain) {
       explain(
@@ -518,32 +519,34 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
 }
 
 /*
- * A tick looks at every key of an absence rule only when one may be due: the earliest time any key can
- * become due is remembered per rule and state. Seeing a key only moves its time later, so the bound
- * stays a lower bound, except for a new key or one whose spell ended (observeAbsenceRule lowers the
- * bound to their time) and a new stretch of the schedule (the bound remembers the stretch it was
- * computed in).
+ * A tick looks only at the keys of an absence rule that may be due: per rule and state, a queue holds a
+ * lower bound of every watched key's due time (see DueQueue). Seeing a key only moves its due time later,
+ * so its entry stays a lower bound; a new key or one whose spell ended gets a fresh entry
+ * (observeAbsenceRule), and a new stretch of the schedule (the memo remembers the stretch it was built
+ * in) or an explaining tick rebuilds the queue from every key.
  * It is a memo of the state, never part of it: without it every tick would give the same result.
  */
-const dueBounds = new WeakMap<
-  CompiledRule,
-  WeakMap<RuleStateMap, { bound: number; periodStart: number | undefined }>
->();
-
-function lowerDueBound(rule: CompiledRule, state: RuleStateMap, due: number): void {
-  const cached = dueBounds.get(rule)?.get(state);
-  if (cached && due < cached.bound) cached.bound = due;
+interface DueMemo {
+  periodStart: number | undefined;
+  queue: DueQueue;
+  /** The rule's directory keys: a popped key with no state is judged only when it is one of them. */
+  directory: ReadonlySet<string>;
 }
 
-function dueBoundsFor(
-  rule: CompiledRule,
-): WeakMap<RuleStateMap, { bound: number; periodStart: number | undefined }> {
-  let bounds = dueBounds.get(rule);
-  if (!bounds) {
-    bounds = new WeakMap();
-    dueBounds.set(rule, bounds);
+const dueMemos = new WeakMap<CompiledRule, WeakMap<RuleStateMap, DueMemo>>();
+
+/** noteDue gives a key that may now be due before its queued time (new, or its spell ended) an entry. */
+function noteDue(rule: CompiledRule, state: RuleStateMap, due: number, key: string): void {
+  dueMemos.get(rule)?.get(state)?.queue.push(due, key);
+}
+
+function dueMemosFor(rule: CompiledRule): WeakMap<RuleStateMap, DueMemo> {
+  let memos = dueMemos.get(rule);
+  if (!memos) {
+    memos = new WeakMap();
+    dueMemos.set(rule, memos);
   }
-  return bounds;
+  return memos;
 }
 
 function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
@@ -566,35 +569,57 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
     );
     return;
   }
-  const bounds = dueBoundsFor(rule);
-  const cached = bounds.get(call.state);
-  if (!call.explain && cached && cached.periodStart === context.periodStart && now < cached.bound) return;
-  let bound = Number.POSITIVE_INFINITY;
-
+  const memos = dueMemosFor(rule);
+  const memo = memos.get(call.state);
   const due: Array<{ key: string; quietSince: number; state: AbsenceState | undefined }> = [];
-  const consider = (key: string, state: AbsenceState | undefined) => {
-    const check = checkQuiet(absence.forMs, context, state, meta.armedAt, now);
-    if (check.kind === 'due') {
-      due.push({ key, quietSince: check.quietSince, state });
-      // A due key that stays unsent (silenced) must be looked at again next tick.
-      bound = now;
-    } else if (check.kind === 'active') bound = Math.min(bound, now + check.remainingMs);
-    if (call.explain && check.kind !== 'due') {
-      explain(
-        call,
-        rule,
-        check.kind === 'alerted' ? 'holding' : 'seen',
-        () =>
-          check.kind === 'alerted'
-            ? `${key} quiet since ${iso(check.quietSince)}; already alerted`
-            : `${key} quiet since ${iso(check.quietSince)}; alerts in ${formatMs(check.remainingMs)}`,
-        { key },
-      );
+  let queue: DueQueue;
+  if (!call.explain && memo && memo.periodStart === context.periodStart) {
+    queue = memo.queue;
+    if (now < queue.nextDue()) return;
+    // Every key due now has an entry at or before now; a key may have several, so each is judged once.
+    const popped = new Set<string>();
+    while (queue.nextDue() <= now) popped.add(queue.popKey() as string);
+    for (const key of popped) {
+      const stored = rs.keys.get(key);
+      // The same keys the full scan below judges: absence state, or a directory key never seen.
+      if (stored === undefined ? !memo.directory.has(key) : stored.t !== 'absence') continue;
+      const value = stored?.t === 'absence' ? stored : undefined;
+      const check = checkQuiet(absence.forMs, context, value, meta.armedAt, now);
+      if (check.kind === 'due') due.push({ key, quietSince: check.quietSince, state: value });
+      else if (check.kind === 'active') queue.push(now + check.remainingMs, key);
+      // An alerted key needs no entry: it can only become due again once seen (noteDue) or in a new stretch.
     }
-  };
-  for (const [key, value] of rs.keys) if (value.t === 'absence') consider(key, value);
-  for (const key of absence.directoryKeys) if (!rs.keys.has(key)) consider(key, undefined);
-  bounds.set(call.state, { bound, periodStart: context.periodStart });
+  } else {
+    queue = new DueQueue();
+    const fresh = queue;
+    const consider = (key: string, state: AbsenceState | undefined) => {
+      const check = checkQuiet(absence.forMs, context, state, meta.armedAt, now);
+      if (check.kind === 'due') due.push({ key, quietSince: check.quietSince, state });
+      else if (check.kind === 'active') fresh.push(now + check.remainingMs, key);
+      if (call.explain && check.kind !== 'due') {
+        explain(
+          call,
+          rule,
+          check.kind === 'alerted' ? 'holding' : 'seen',
+          () =>
+            check.kind === 'alerted'
+              ? `${key} quiet since ${iso(check.quietSince)}; already alerted`
+              : `${key} quiet since ${iso(check.quietSince)}; alerts in ${formatMs(check.remainingMs)}`,
+          { key },
+        );
+      }
+    };
+    for (const [key, value] of rs.keys) if (value.t === 'absence') consider(key, value);
+    for (const key of absence.directoryKeys) if (!rs.keys.has(key)) consider(key, undefined);
+    memos.set(call.state, {
+      periodStart: context.periodStart,
+      queue,
+      directory: memo?.directory ?? new Set(absence.directoryKeys),
+    });
+  }
+  // A due key that stays unsent (silenced) must be looked at again next tick; once alerted, the next
+  // tick drops its entry.
+  for (const entry of due) queue.push(entry.quietSince + absence.forMs, entry.key);
   // Sorted, so the order of alerts never depends on the order state was restored in.
   due.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const { key, quietSince, state } of due) {
