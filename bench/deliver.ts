@@ -2,7 +2,8 @@
  * Measurements of the deliver stage (issue 4 §4), run in-process against a real SQLite file store:
  *
  * 1. Deliveries per second to a local webhook sink over one keep-alive connection, with the outbox calls
- *    timed, and the same run on a `:memory:` store (no fsync) for comparison.
+ *    timed, the same run on a `:memory:` store (no fsync), and the adapter alone (the ceiling at the
+ *    default concurrency of 1) for comparison.
  * 2. Memory while 100,000 alerts are queued for a destination that is down: they must wait on disk.
  *
  * `benchDeliveries(options)` is what bench/run.ts calls; `node dist/bench/deliver.js [--quick]` runs it
@@ -38,7 +39,11 @@ export interface BenchDeliveriesOptions {
   log?: (line: string) => void;
 }
 
-/** OutboxTiming is where the deliverer's time went in the store, per kind of call. */
+/**
+ * OutboxTiming is how long the deliverer's outbox calls took to resolve (to be durable), per kind of call.
+ * The deliverer waits for a claim, but not for a transition (recordDelivered…) before its next send, so a
+ * transition's time here is latency, not time the deliveries waited.
+ */
 export interface OutboxTiming {
   calls: number;
   totalMs: number;
@@ -52,6 +57,17 @@ export interface BenchDeliveriesResult {
   deliveriesPerSecondInMemory: number;
   /** Outbox calls during the file-store run, by method. */
   outboxTiming: Record<string, OutboxTiming>;
+  /**
+   * The ceiling at the default concurrency of 1: the same adapter sending to the same sink one at a time,
+   * with no store and no deliverer.
+   */
+  adapterAlonePerSecond: number;
+  /** Share of the file-store run the main thread was busy (event loop utilisation, 0–1). */
+  eventLoopUtilization: number;
+  /** Main-thread busy time per delivery in the file-store run, µs (what the adapter alone needs is the floor). */
+  mainThreadUsPerDelivery: number;
+  /** Claims and transitions per worker transaction in the file-store run (group commit). */
+  outboxWritesPerTransaction: number;
   rssBeforeMb: number;
   rssAfterMb: number;
   heapUsedBeforeMb: number;
@@ -199,12 +215,21 @@ function timedOutbox(outbox: Outbox, timing: Record<string, OutboxTiming>): Outb
   };
 }
 
+/** Throughput is what one measureThroughput run found. */
+interface Throughput {
+  perSecond: number;
+  eventLoopUtilization: number;
+  mainThreadUsPerDelivery: number;
+  /** 0 for `:memory:`, which has no append worker. */
+  outboxWritesPerTransaction: number;
+}
+
 /** measureThroughput delivers `count` queued notifications to the sink and returns deliveries/s. */
 async function measureThroughput(
   path: string,
   count: number,
   timing: Record<string, OutboxTiming>,
-): Promise<number> {
+): Promise<Throughput> {
   const store = await openSqliteStore(path);
   const sink = await startSink();
   const destination = webhookTo(sink.url);
@@ -228,18 +253,52 @@ async function measureThroughput(
       metrics: createMetrics(),
       onEvent,
     });
+    const statsBefore = store.stats();
+    const loopBefore = performance.eventLoopUtilization();
     const started = performance.now();
     await deliverer.start();
     await finished;
     const seconds = (performance.now() - started) / 1000;
+    const loop = performance.eventLoopUtilization(loopBefore);
+    const stats = store.stats();
     await deliverer.stop();
     const received = await sink.received();
     if (received !== count) throw new Error(`the sink received ${received} of ${count}`);
-    return Math.round(count / seconds);
+    const transactions = stats.outboxTransactions - statsBefore.outboxTransactions;
+    return {
+      perSecond: Math.round(count / seconds),
+      eventLoopUtilization: Math.round(loop.utilization * 100) / 100,
+      mainThreadUsPerDelivery: Math.round((loop.active * 1000) / count),
+      outboxWritesPerTransaction:
+        transactions === 0
+          ? 0
+          : Math.round(((stats.outboxWrites - statsBefore.outboxWrites) / transactions) * 10) / 10,
+    };
   } finally {
     await destination.close();
     await sink.close();
     await store.close();
+  }
+}
+
+/** measureAdapterAlone sends `count` alerts through the webhook adapter one at a time: the ceiling. */
+async function measureAdapterAlone(count: number): Promise<number> {
+  const sink = await startSink();
+  const destination = webhookTo(sink.url);
+  try {
+    const now = Date.now();
+    const signal = new AbortController().signal;
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      const id = `a-${i}`;
+      const notification = { id, destination: 'sink', alert: alert(id, now), createdAt: now, attempts: 1 };
+      const result = await destination.send(notification, { signal, attempt: 1 });
+      if (!result.ok) throw new Error(`the sink refused a send: ${result.detail}`);
+    }
+    return Math.round(count / ((performance.now() - started) / 1000));
+  } finally {
+    await destination.close();
+    await sink.close();
   }
 }
 
@@ -297,15 +356,21 @@ export async function benchDeliveries(options: BenchDeliveriesOptions = {}): Pro
       await deliverer.stop();
       const outboxTiming: Record<string, OutboxTiming> = {};
       log(`delivering ${count} notifications to a local webhook sink (SQLite file)…`);
-      const deliveriesPerSecond = await measureThroughput(join(dir, 'throughput.db'), count, outboxTiming);
-      log(`… ${deliveriesPerSecond}/s; again on :memory: (no fsync)…`);
-      const deliveriesPerSecondInMemory = await measureThroughput(':memory:', count, {});
-      log(`… ${deliveriesPerSecondInMemory}/s`);
+      const file = await measureThroughput(join(dir, 'throughput.db'), count, outboxTiming);
+      log(`… ${file.perSecond}/s; again on :memory: (no fsync)…`);
+      const inMemory = await measureThroughput(':memory:', count, {});
+      log(`… ${inMemory.perSecond}/s; the adapter alone (no store, no deliverer)…`);
+      const adapterAlonePerSecond = await measureAdapterAlone(count);
+      log(`… ${adapterAlonePerSecond}/s`);
 
       return {
-        deliveriesPerSecond,
-        deliveriesPerSecondInMemory,
+        deliveriesPerSecond: file.perSecond,
+        deliveriesPerSecondInMemory: inMemory.perSecond,
         outboxTiming,
+        adapterAlonePerSecond,
+        eventLoopUtilization: file.eventLoopUtilization,
+        mainThreadUsPerDelivery: file.mainThreadUsPerDelivery,
+        outboxWritesPerTransaction: file.outboxWritesPerTransaction,
         rssBeforeMb: round(before.rss),
         rssAfterMb: round(after.rss),
         heapUsedBeforeMb: round(before.heapUsed),

@@ -90,6 +90,7 @@ function deliverer(
     policies?: Map<string, DeliveryPolicy>;
     random?: () => number;
     pollMs?: number;
+    releaseLeasesAtStart?: boolean;
   } = {},
 ): Harness {
   const monitor = createEventMonitor();
@@ -108,6 +109,9 @@ function deliverer(
     // No jitter: a retry is due at once, or exactly when the peer's Retry-After says.
     random: options.random ?? (() => 0),
     onEvent: monitor.listener,
+    ...(options.releaseLeasesAtStart === undefined
+      ? {}
+      : { releaseLeasesAtStart: options.releaseLeasesAtStart }),
   });
   cleanups.push(() => created.stop());
   return { deliverer: created, monitor, metrics, log };
@@ -516,7 +520,11 @@ describe('deliverer: independence, crashes and shutdown', () => {
     expect(claimed.map((n) => n.id)).toEqual(['n1', 'n2']);
     await hook.send(claimed[0] as (typeof claimed)[0], { signal: new AbortController().signal, attempt: 1 });
 
-    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', hook]]), { clock });
+    // As with a store several processes deliver from: the claim may be a live peer's, so it runs out.
+    const { deliverer: d, monitor } = deliverer(temp, new Map([['hook', hook]]), {
+      clock,
+      releaseLeasesAtStart: false,
+    });
     await d.start();
     clock.advance(LEASE_MS - 1);
     d.wake();
@@ -537,6 +545,149 @@ describe('deliverer: independence, crashes and shutdown', () => {
       ['n1', 2],
       ['n2', 2],
     ]);
+  });
+
+  it('releases at start what a crashed run had claimed, and sends it at once: no lease to wait out', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const clock = createManualClock(T0);
+    const hook = webhook('hook', sink);
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    // The crashed run (this store has one process at a time): it claimed both, sent n1 and died.
+    const claimed = await temp.store.outbox.claim({
+      now: clock.now(),
+      leaseMs: LEASE_MS,
+      limitPerDestination: 10,
+      destinations: ['hook'],
+    });
+    await hook.send(claimed[0] as (typeof claimed)[0], { signal: new AbortController().signal, attempt: 1 });
+
+    const { deliverer: d, monitor, log } = deliverer(temp, new Map([['hook', hook]]), { clock });
+    await d.start();
+    // The clock never moves: the leases were ended, not run out.
+    await monitor.count(is('delivery:delivered'), 2);
+    expect(webhookIds(sink)).toEqual(['n1', 'n1', 'n2']);
+    expect(monitor.of('delivery:delivered').map((e) => [e.id, e.attempts])).toEqual([
+      ['n1', 2],
+      ['n2', 2],
+    ]);
+    expect(log.lines().filter((line) => 'released' in line)).toMatchObject([{ released: 2 }]);
+  });
+
+  it('sends the next notification while the previous one is being recorded, and records each', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { outbox } = temp.store;
+    // A store whose commits are slow: nothing is recorded until the gate opens.
+    const slowStore: TempStore = {
+      ...temp,
+      store: {
+        ...temp.store,
+        outbox: {
+          ...outbox,
+          recordDelivered: async (id, attempt) => {
+            await gate;
+            return outbox.recordDelivered(id, attempt);
+          },
+        },
+      },
+    };
+    const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
+    // Runs before the deliverer's stop (cleanups run last first), so a failed test never hangs on the gate.
+    cleanups.push(async () => openGate());
+    await enqueue(temp.store, 'hook', ['n1', 'n2', 'n3']);
+    await d.start();
+
+    // One at a time (concurrency 1), in order, each without waiting for the previous one's write.
+    await sink.waitForRequests(3);
+    expect(webhookIds(sink)).toEqual(['n1', 'n2', 'n3']);
+    expect(monitor.of('delivery:delivered')).toEqual([]);
+    openGate();
+    await monitor.count(is('delivery:delivered'), 3);
+    expect(monitor.of('delivery:delivered').map((e) => e.id)).toEqual(['n1', 'n2', 'n3']);
+    expect(await temp.store.outbox.pendingCounts()).toEqual({});
+  });
+
+  it('holds the queue behind a retry from the moment it is decided, before its write is durable', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 503, body: 'busy' });
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { outbox } = temp.store;
+    const slowStore: TempStore = {
+      ...temp,
+      store: {
+        ...temp.store,
+        outbox: {
+          ...outbox,
+          scheduleRetry: async (id, retry) => {
+            await gate;
+            return outbox.scheduleRetry(id, retry);
+          },
+        },
+      },
+    };
+    const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
+    // Runs before the deliverer's stop (cleanups run last first), so a failed test never hangs on the gate.
+    cleanups.push(async () => openGate());
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    await d.start();
+
+    await sink.waitForRequests(1);
+    // n2 must not overtake n1 while n1's retry is still being written.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(webhookIds(sink)).toEqual(['n1']);
+    openGate();
+    await monitor.until(is('delivery:retry', 'n1'));
+    d.wake();
+    await monitor.count(is('delivery:delivered'), 2);
+    expect(webhookIds(sink)).toEqual(['n1', 'n1', 'n2']);
+  });
+
+  it('stays paused while the pause is still being written, sending nothing more', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    sink.script({ status: 410, body: 'gone' });
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { outbox } = temp.store;
+    const slowStore: TempStore = {
+      ...temp,
+      store: {
+        ...temp.store,
+        outbox: {
+          ...outbox,
+          pauseDestination: async (destination, pause) => {
+            await gate;
+            return outbox.pauseDestination(destination, pause);
+          },
+        },
+      },
+    };
+    const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
+    cleanups.push(async () => openGate());
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    await d.start();
+
+    await sink.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    openGate();
+    await monitor.until(is('destination:paused'));
+    d.wake();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Not "resumed" by a look at the paused list made before the pause was written, and n2 never sent.
+    expect(monitor.of('destination:resumed')).toEqual([]);
+    expect(webhookIds(sink)).toEqual(['n1']);
+    expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 2 });
   });
 
   it('stop waits for the send in flight and hands back what it held, so a restart sends it at once', async () => {

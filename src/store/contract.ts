@@ -807,6 +807,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
       );
       await expect(store.outbox.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(closed);
       await expect(store.outbox.resumeDestination('d')).rejects.toMatchObject(closed);
+      await expect(store.outbox.releaseLeases()).rejects.toMatchObject(closed);
       await expect(store.outbox.listPausedDestinations()).rejects.toMatchObject(closed);
       await expect(store.outbox.listDead({ limit: 1 })).rejects.toMatchObject(closed);
       await expect(store.outbox.replayDead({ all: true, now: T0 })).rejects.toMatchObject(closed);
@@ -943,6 +944,86 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
         deadAt: T0 + MINUTE,
         attempts: [retry(T0, 'timeout'), dead(T0 + MINUTE), delivered(T0 + 2 * MINUTE)],
       });
+    });
+
+    it('applies claims and transitions in the order they are called, before the earlier ones resolve', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('a'), notificationOf('b'), notificationOf('c')]);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack'], 1)))).toEqual(['a']);
+      // None awaited before the next call: each sees what the calls made before it did. Were the claim
+      // applied before 'a' was recorded, it would stop at a's lease and return nothing.
+      const recorded = store.outbox.recordDelivered('a', delivered(T0 + 1));
+      const claimed = store.outbox.claim(claimQuery(T0 + 1, ['team-slack'], 1));
+      const retried = store.outbox.scheduleRetry('b', { dueAt: T0 + MINUTE, attempt: retry(T0 + 2) });
+      const held = store.outbox.claim(claimQuery(T0 + 2, ['team-slack']));
+      expect(await recorded).toBe(true);
+      expect(ids(await claimed)).toEqual(['b']);
+      expect(await retried).toBe(true);
+      // b waits for its retry and holds c back.
+      expect(await held).toEqual([]);
+      expect(ids(await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack'])))).toEqual(['b', 'c']);
+    });
+
+    it('settles a row once when transitions race, returning each its own result and keeping every attempt', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('n'), notificationOf('other')]);
+      await store.outbox.claim(claimQuery(T0, ['team-slack']));
+      const results = await Promise.all([
+        store.outbox.scheduleRetry('n', { dueAt: T0, attempt: retry(T0) }),
+        store.outbox.deadLetter('n', { reason: 'refused', attempt: dead(T0 + 1) }),
+        store.outbox.recordDelivered('n', delivered(T0 + 2)),
+        store.outbox.scheduleRetry('n', { dueAt: T0, attempt: retry(T0 + 3, 'timeout') }),
+        store.outbox.recordDelivered('other', delivered(T0 + 4)),
+        store.outbox.recordDelivered('unknown', delivered(T0 + 5)),
+      ]);
+      expect(results).toEqual([true, true, false, false, true, false]);
+      expect(await store.outbox.pendingCounts()).toEqual({});
+      const [letter] = await store.outbox.listDead({ limit: 10 });
+      expect(letter?.notification.id).toBe('n');
+      expect(letter?.deadAt).toBe(T0 + 1);
+      // In call order, the late ones included: the history says what happened.
+      expect(letter?.attempts).toEqual([
+        retry(T0),
+        dead(T0 + 1),
+        delivered(T0 + 2),
+        retry(T0 + 3, 'timeout'),
+      ]);
+    });
+
+    it('releaseLeases ends every lease on a pending row, keeping its place and its attempts', async () => {
+      const store = await open();
+      let wakes = 0;
+      store.outbox.onEnqueue(() => {
+        wakes += 1;
+      });
+      await enqueue(store, [
+        notificationOf('a'),
+        notificationOf('b', 'team-slack', { createdAt: T0 + 1 }),
+        notificationOf('c', 'team-slack', { createdAt: T0 + 2 }),
+        notificationOf('d', 'discord'),
+      ]);
+      wakes = 0;
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack', 'discord'], 2)))).toEqual([
+        'a',
+        'b',
+        'd',
+      ]);
+      await store.outbox.recordDelivered('a', delivered(T0));
+      // The worker holding b and d died: their leases would hold them for a minute.
+      expect(await store.outbox.claim(claimQuery(T0 + 1, ['team-slack', 'discord']))).toEqual([]);
+      expect(await store.outbox.releaseLeases()).toBe(2);
+      expect(wakes).toBe(1);
+      const again = await store.outbox.claim(claimQuery(T0 + 1, ['team-slack', 'discord']));
+      expect(again.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([
+        ['b', 2, T0],
+        ['c', 1, T0 + 1],
+        ['d', 2, T0],
+      ]);
+      expect(await store.outbox.releaseLeases()).toBe(3);
+      expect(await store.outbox.releaseLeases()).toBe(0);
+      // Woken only when something became claimable.
+      expect(wakes).toBe(2);
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2, discord: 1 });
     });
 
     it('refuses an attempt whose outcome does not fit the transition, changing nothing', async () => {

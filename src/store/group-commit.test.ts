@@ -157,6 +157,30 @@ describe('GroupCommit', () => {
     expect(batches).toEqual([[1, 2], [3], [4]]);
   });
 
+  it('lets a rider set its own wait; the shortest wait in the queue decides', async () => {
+    const batches: number[][] = [];
+    const group = groupCommit({
+      riderWaitMs: 20,
+      commit: (batch) => {
+        batches.push([...batch]);
+        return batch.map((n) => `ok-${n}`);
+      },
+    });
+    // A patient rider alone waits its own 150 ms, not the default 20.
+    let started = performance.now();
+    expect(await group.submit(1, { ...COST, rider: true, waitMs: 150 })).toBe('ok-1');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+    // A default rider after it brings the commit forward to its own 20 ms, for both.
+    started = performance.now();
+    const both = await Promise.all([
+      group.submit(2, { ...COST, rider: true, waitMs: 1_000 }),
+      new Promise((resolve) => setTimeout(resolve, 5)).then(() => group.submit(3, { ...COST, rider: true })),
+    ]);
+    expect(both).toEqual(['ok-2', 'ok-3']);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
   it('drain commits what is queued and waits for what is in flight', async () => {
     const manual = manualCommit();
     const group = groupCommit({ commit: manual.commit, offLoop: true });

@@ -39,7 +39,7 @@ export interface GroupCommitOptions<I, R> {
   offLoop?: boolean;
   /**
    * riderWaitMs: how long a batch made only of riders (see `submit`) waits for another submission to ride
-   * with before it is committed alone. 0 (the default) never waits.
+   * with before it is committed alone, for a rider that does not set its own. 0 (the default) never waits.
    */
   riderWaitMs?: number;
   /**
@@ -61,8 +61,8 @@ interface Pending<I, R> {
   rows: number;
   bytes: number;
   rider: boolean;
-  /** When it was submitted (performance.now()), for riders. */
-  at: number;
+  /** For a rider: when (performance.now()) its wait for company is over. */
+  flushBy: number;
   resolve(result: R): void;
   reject(error: Error): void;
 }
@@ -95,6 +95,8 @@ export class GroupCommit<I, R> {
   private readonly turns: Turn[] = [];
   private settledWaiters: (() => void)[] = [];
   private riderTimer: NodeJS.Timeout | undefined;
+  /** When the rider timer fires (performance.now()). */
+  private riderTimerAt = Number.POSITIVE_INFINITY;
   private draining = false;
 
   constructor(private readonly options: GroupCommitOptions<I, R>) {}
@@ -102,13 +104,14 @@ export class GroupCommit<I, R> {
   /**
    * submit queues `input` and resolves with its own result once its batch has committed. A `rider` (a
    * write nobody waits on for a reply, such as an evaluator step) prefers to share a transaction: a batch of
-   * riders alone waits up to `riderWaitMs` for another submission before it is committed by itself.
+   * riders alone is committed by itself once the shortest of their waits is over (each rider's `waitMs`,
+   * default `riderWaitMs`, counted from its submission), unless another submission comes first.
    */
-  submit(input: I, cost: { rows: number; bytes: number; rider?: boolean }): Promise<R> {
+  submit(input: I, cost: { rows: number; bytes: number; rider?: boolean; waitMs?: number }): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const rider = cost.rider ?? false;
-      const at = rider ? performance.now() : 0;
-      this.queue.push({ input, rows: cost.rows, bytes: cost.bytes, rider, at, resolve, reject });
+      const flushBy = rider ? performance.now() + (cost.waitMs ?? this.options.riderWaitMs ?? 0) : 0;
+      this.queue.push({ input, rows: cost.rows, bytes: cost.bytes, rider, flushBy, resolve, reject });
       if (!this.busy) this.schedule();
     });
   }
@@ -194,6 +197,7 @@ export class GroupCommit<I, R> {
     if (this.riderTimer) {
       clearTimeout(this.riderTimer);
       this.riderTimer = undefined;
+      this.riderTimerAt = Number.POSITIVE_INFINITY;
     }
     const batch = this.take();
     this.busy = true;
@@ -220,12 +224,21 @@ export class GroupCommit<I, R> {
    * their transaction with, and arms a timer that commits them when their wait is over.
    */
   private waitForCompany(): boolean {
-    const waitMs = this.options.riderWaitMs ?? 0;
-    if (waitMs <= 0 || this.draining || this.queue.some((pending) => !pending.rider)) return false;
-    const remaining = (this.queue[0]?.at ?? 0) + waitMs - performance.now();
+    if (this.draining) return false;
+    let flushBy = Number.POSITIVE_INFINITY;
+    for (const pending of this.queue) {
+      if (!pending.rider) return false;
+      if (pending.flushBy < flushBy) flushBy = pending.flushBy;
+    }
+    const remaining = flushBy - performance.now();
     if (remaining <= 0) return false;
-    this.riderTimer ??= setTimeout(() => {
+    // A rider with a shorter wait than those queued before it brings the timer forward.
+    if (this.riderTimer && this.riderTimerAt <= flushBy) return true;
+    if (this.riderTimer) clearTimeout(this.riderTimer);
+    this.riderTimerAt = flushBy;
+    this.riderTimer = setTimeout(() => {
       this.riderTimer = undefined;
+      this.riderTimerAt = Number.POSITIVE_INFINITY;
       this.flush();
     }, remaining);
     return true;

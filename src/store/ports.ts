@@ -237,9 +237,14 @@ export interface StoredImage {
 /**
  * Outbox holds the notifications the evaluator decided and delivers them at least once, in creation
  * order per destination. A claim leases rows for a while; a worker that crashes lets its lease run out
- * and the rows are claimed again (with the same id, so receivers can deduplicate). Every method rejects
- * with `HR_ERR_STORE_CLOSED` after `Store.close()` and with `HR_ERR_STORE_INPUT_INVALID` for a malformed
- * argument; a failed write rejects with `HR_ERR_STORE_WRITE_FAILED` and changes nothing.
+ * (or, where one process owns the store, `releaseLeases` ends it at the next start) and the rows are
+ * claimed again (with the same id, so receivers can deduplicate). Every write resolves only once it is
+ * durable. Claims and transitions (recordDelivered, scheduleRetry, deadLetter) made by one process take
+ * effect in the order they are called, even before the earlier ones resolve: a claim called after
+ * `recordDelivered(x)` sees x settled, so a caller need not wait for one write before making the next.
+ * Every method rejects with `HR_ERR_STORE_CLOSED` after `Store.close()` and with
+ * `HR_ERR_STORE_INPUT_INVALID` for a malformed argument; a failed write rejects with
+ * `HR_ERR_STORE_WRITE_FAILED` and changes nothing.
  */
 export interface Outbox {
   /**
@@ -271,6 +276,16 @@ export interface Outbox {
    */
   deadLetter(id: string, dead: { reason: string; attempt: AttemptRecord }): Promise<boolean>;
   /**
+   * releaseLeases ends every lease on a pending notification, so the next claim takes those rows at once
+   * (in their place in the queue; the attempt each claim counted is kept, as the send may have gone out),
+   * and resolves with how many leases it ended. It is for a process starting up: leases left by a run that
+   * crashed mid-send would otherwise hold their rows until they run out. It is only safe where one process
+   * owns the store and calls it before claiming (the SQLite engine: one relay process per file); an engine
+   * that several delivering processes share must not call it, since it would end leases that live peers
+   * hold and their notifications would be sent twice.
+   */
+  releaseLeases(): Promise<number>;
+  /**
    * pauseDestination records that a destination is broken: its notifications stay pending and are not
    * claimed until it is resumed. Pausing a paused destination replaces its reason and time. Persisted, so
    * every process sharing the database sees it at its next claim.
@@ -299,7 +314,7 @@ export interface Outbox {
   getImage(eventSeq: number): Promise<StoredImage | undefined>;
   /**
    * onEnqueue calls `listener` after each evaluator commit that stored at least one notification, and after
-   * a replay or resume in this process (wakes delivery without polling). A throwing listener is logged and
+   * a replay, a resume or a lease release in this process (wakes delivery without polling). A throwing listener is logged and
    * never affects the commit. Returns an unsubscribe function.
    */
   onEnqueue(listener: () => void): () => void;

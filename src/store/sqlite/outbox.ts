@@ -1,4 +1,5 @@
 import type { Alert, Notification } from '../../domain/alert.js';
+import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type {
   AttemptOutcome,
@@ -32,7 +33,29 @@ const PRUNE_CHUNK_ROWS = 1_000;
 /** A notification's outcome ends in one of these states; `pending` is the only one a transition leaves. */
 type Transition = 'delivered' | 'retry' | 'dead';
 
-interface NotificationRow {
+/**
+ * OutboxWrite is a claim or a transition, checked, for the append worker to commit in the transaction of
+ * its next batch (append-worker.ts runs the same steps as `claimTx` and `transitionTx` below, with the
+ * statements of OUTBOX_SQL).
+ */
+export type OutboxWrite =
+  | { kind: 'claim'; claim: PreparedClaim }
+  | {
+      kind: 'transition';
+      id: string;
+      to: Transition;
+      attempt: PreparedAttempt;
+      /** For `retry`: when the row is due again. */
+      dueAt: number | null;
+      /** For `dead`: the dead letter's reason. */
+      reason: string | null;
+    };
+
+/** OutboxWriteOutcome is what an OutboxWrite did: the rows a claim leased (as read before), or a transition's result. */
+export type OutboxWriteOutcome = { claimed: NotificationRow[] } | { changed: boolean };
+
+/** NotificationRow is a notifications row as claims and dead letters read it. */
+export interface NotificationRow {
   seq: number;
   id: string;
   destination: string;
@@ -68,50 +91,57 @@ interface PausedRow {
 const NOTIFICATION_COLUMNS =
   'seq, id, destination, alert, request_id, event_seq, created_at, due_at, lease_until, attempts, first_attempt_at';
 
+/** The statements of claims and transitions, shared with the append worker (append-worker.ts), which runs them too. */
+export const OUTBOX_SQL = {
+  isPaused: 'SELECT 1 FROM paused_destinations WHERE destination = ?',
+  // The head of one destination's queue, in delivery order (served by the notifications_pending index).
+  headOf: `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
+     WHERE destination = ? AND status = 'pending'
+     ORDER BY created_at, order_key, seq
+     LIMIT ?`,
+  lease: `UPDATE notifications
+     SET lease_until = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?)
+     WHERE seq = ?`,
+  findById: 'SELECT seq, status FROM notifications WHERE id = ?',
+  insertAttempt: `INSERT INTO notification_attempts (notification_seq, at, duration_ms, outcome, reason, detail)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  markDelivered: `UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_until = NULL
+     WHERE seq = ? AND status = 'pending'`,
+  markRetry: `UPDATE notifications SET due_at = ?, lease_until = NULL WHERE seq = ? AND status = 'pending'`,
+  markDead: `UPDATE notifications SET status = 'dead', dead_reason = ?, dead_at = ?, lease_until = NULL
+     WHERE seq = ? AND status = 'pending'`,
+} as const;
+
 /**
- * createSqliteOutbox implements Outbox on the store's connection. Every write is one IMMEDIATE transaction,
- * taken between two append batches (`context.exclusive`), and is durable (`synchronous = FULL`) when it resolves.
+ * createSqliteOutbox implements Outbox. Every write is durable (`synchronous = FULL`) when it resolves.
+ * With a database file, claims and transitions (recordDelivered, scheduleRetry, deadLetter) ride in the
+ * append worker's next batch transaction (`context.commitOutbox`): those made while a batch commits share
+ * the next one, and its single fsync, off the event loop; they are applied in the order they were called.
+ * Every other write, and every write on `:memory:`, is one IMMEDIATE transaction on the store's
+ * connection, taken between two append batches (`context.exclusive`). Reads run on the store's connection.
  * `enqueued` are the onEnqueue listeners, shared with the evaluator store.
  */
 export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners): Outbox {
   const { db } = context;
 
-  const isPaused = db
-    .prepare<[string], number>('SELECT 1 FROM paused_destinations WHERE destination = ?')
-    .pluck();
-  // The head of one destination's queue, in delivery order (served by the notifications_pending index).
-  const headOf = db.prepare<[string, number], NotificationRow>(
-    `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
-     WHERE destination = ? AND status = 'pending'
-     ORDER BY created_at, order_key, seq
-     LIMIT ?`,
-  );
-  const lease = db.prepare<[number, number, number]>(
-    `UPDATE notifications
-     SET lease_until = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?)
-     WHERE seq = ?`,
-  );
-  const findById = db.prepare<[string], { seq: number; status: string }>(
-    'SELECT seq, status FROM notifications WHERE id = ?',
-  );
+  const isPaused = db.prepare<[string], number>(OUTBOX_SQL.isPaused).pluck();
+  const headOf = db.prepare<[string, number], NotificationRow>(OUTBOX_SQL.headOf);
+  const lease = db.prepare<[number, number, number]>(OUTBOX_SQL.lease);
+  const findById = db.prepare<[string], { seq: number; status: string }>(OUTBOX_SQL.findById);
   const insertAttempt = db.prepare<[number, number, number, string, string | null, string | null]>(
-    `INSERT INTO notification_attempts (notification_seq, at, duration_ms, outcome, reason, detail)
-     VALUES (?, ?, ?, ?, ?, ?)`,
+    OUTBOX_SQL.insertAttempt,
   );
-  const markDelivered = db.prepare<[number, number]>(
-    `UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_until = NULL
-     WHERE seq = ? AND status = 'pending'`,
-  );
-  const markRetry = db.prepare<[number, number]>(
-    `UPDATE notifications SET due_at = ?, lease_until = NULL WHERE seq = ? AND status = 'pending'`,
-  );
-  const markDead = db.prepare<[string, number, number]>(
-    `UPDATE notifications SET status = 'dead', dead_reason = ?, dead_at = ?, lease_until = NULL
-     WHERE seq = ? AND status = 'pending'`,
-  );
+  const markDelivered = db.prepare<[number, number]>(OUTBOX_SQL.markDelivered);
+  const markRetry = db.prepare<[number, number]>(OUTBOX_SQL.markRetry);
+  const markDead = db.prepare<[string, number, number]>(OUTBOX_SQL.markDead);
   const pause = db.prepare<[string, string, number]>(
     `INSERT INTO paused_destinations (destination, reason, paused_at) VALUES (?, ?, ?)
      ON CONFLICT (destination) DO UPDATE SET reason = excluded.reason, paused_at = excluded.paused_at`,
+  );
+  // Scans the pending rows (measured: ~40 ms for 100,000). No index on lease_until: every claim and
+  // transition would pay to maintain it, for a statement that runs once per start, before the relay listens.
+  const releaseAll = db.prepare(
+    `UPDATE notifications SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`,
   );
   const resume = db.prepare<[string]>('DELETE FROM paused_destinations WHERE destination = ?');
   const resumeAll = db.prepare('DELETE FROM paused_destinations');
@@ -155,11 +185,13 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     pause.run(destination, reason, at);
   });
   const resumeTx = db.transaction((destination: string) => resume.run(destination).changes > 0);
+  const releaseTx = db.transaction(() => releaseAll.run().changes);
   // Attempts go with their notification (ON DELETE CASCADE).
   const pruneTx = db.transaction((cutoff: number) => pruneDelivered.run(cutoff, PRUNE_CHUNK_ROWS).changes);
 
-  const claimTx = db.transaction((query: PreparedClaim): ClaimedNotification[] => {
-    const claimed: ClaimedNotification[] = [];
+  // The steps of a claim and of a transition; append-worker.ts runs the same on its connection.
+  const claimTx = db.transaction((query: PreparedClaim): NotificationRow[] => {
+    const claimed: NotificationRow[] = [];
     if (query.limit === 0) return claimed;
     for (const destination of query.destinations) {
       if (isPaused.get(destination) !== undefined) continue;
@@ -168,29 +200,29 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
         if (row.due_at > query.now) break;
         if (row.lease_until !== null && row.lease_until > query.now) break;
         lease.run(query.leaseUntil, query.now, row.seq);
-        claimed.push(toClaimed(row, query.now));
+        claimed.push(row);
       }
     }
     return claimed;
   });
 
-  const transitionTx = db.transaction(
-    (id: string, attempt: PreparedAttempt, to: Transition, value: { dueAt?: number; reason?: string }) => {
-      const row = findById.get(id);
-      if (!row) return false;
-      insertAttempt.run(
-        row.seq,
-        attempt.at,
-        attempt.durationMs,
-        attempt.outcome,
-        attempt.reason,
-        attempt.detail,
-      );
-      if (to === 'delivered') return markDelivered.run(attempt.at, row.seq).changes > 0;
-      if (to === 'retry') return markRetry.run(value.dueAt ?? attempt.at, row.seq).changes > 0;
-      return markDead.run(value.reason ?? '', attempt.at, row.seq).changes > 0;
-    },
-  );
+  const transitionTx = db.transaction((write: Extract<OutboxWrite, { kind: 'transition' }>): boolean => {
+    const { attempt } = write;
+    const row = findById.get(write.id);
+    if (!row) return false;
+    // The attempt is kept even when the row was settled meanwhile: the history says what happened.
+    insertAttempt.run(
+      row.seq,
+      attempt.at,
+      attempt.durationMs,
+      attempt.outcome,
+      attempt.reason,
+      attempt.detail,
+    );
+    if (write.to === 'delivered') return markDelivered.run(attempt.at, row.seq).changes > 0;
+    if (write.to === 'retry') return markRetry.run(write.dueAt ?? attempt.at, row.seq).changes > 0;
+    return markDead.run(write.reason ?? '', attempt.at, row.seq).changes > 0;
+  });
 
   const replayTx = db.transaction((query: PreparedReplay): { replayed: number; resumed: number } => {
     if (query.by === 'all') {
@@ -232,7 +264,29 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     });
   });
 
-  function transition(
+  /**
+   * onWorker commits a claim or a transition in the append worker's next batch transaction (a database
+   * file): it shares that transaction, and its fsync, with the appends, evaluator steps and other outbox
+   * writes made meanwhile, off the event loop. Its errors are those writeWith gives.
+   */
+  async function onWorker(
+    commit: (write: OutboxWrite) => Promise<OutboxWriteOutcome>,
+    what: string,
+    write: OutboxWrite,
+  ): Promise<OutboxWriteOutcome> {
+    try {
+      return await commit(write);
+    } catch (error) {
+      if (error instanceof HookrelayError) throw error;
+      throw storeError(
+        StoreErrorCode.writeFailed,
+        `${what} failed and wrote nothing: ${(error as Error).message}`,
+        error,
+      );
+    }
+  }
+
+  async function transition(
     what: string,
     id: string,
     attempt: AttemptRecord,
@@ -242,14 +296,33 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
   ): Promise<boolean> {
     context.assertOpen();
     if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
-    const prepared = prepareAttempt(what, attempt, allowed);
-    return writeWith(context, what, transitionTx, id, prepared, to, value);
+    const write = {
+      kind: 'transition',
+      id,
+      to,
+      attempt: prepareAttempt(what, attempt, allowed),
+      dueAt: value.dueAt ?? null,
+      reason: value.reason ?? null,
+    } as const;
+    if (!context.commitOutbox) return writeWith(context, what, transitionTx, write);
+    const outcome = await onWorker(context.commitOutbox, what, write);
+    if (!('changed' in outcome)) throw unexpectedOutcome(what);
+    return outcome.changed;
   }
 
   return {
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
       context.assertOpen();
-      return writeWith(context, 'claim', claimTx, prepareClaim(query));
+      const prepared = prepareClaim(query);
+      let rows: NotificationRow[];
+      if (context.commitOutbox) {
+        const outcome = await onWorker(context.commitOutbox, 'claim', { kind: 'claim', claim: prepared });
+        if (!('claimed' in outcome)) throw unexpectedOutcome('claim');
+        rows = outcome.claimed;
+      } else {
+        rows = await writeWith(context, 'claim', claimTx, prepared);
+      }
+      return rows.map((row) => toClaimed(row, prepared.now));
     },
 
     async recordDelivered(id: string, attempt: AttemptRecord): Promise<boolean> {
@@ -268,6 +341,12 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       context.assertOpen();
       if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
       return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason });
+    },
+
+    async releaseLeases(): Promise<number> {
+      const released = await writeWith(context, 'releaseLeases', releaseTx);
+      if (released > 0) enqueued.notify();
+      return released;
     },
 
     async pauseDestination(destination: string, paused: { reason: string; at: number }): Promise<void> {
@@ -356,6 +435,13 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       }
     },
   };
+}
+
+function unexpectedOutcome(what: string): Error {
+  return storeError(
+    StoreErrorCode.writeFailed,
+    `${what}: the append worker answered with the wrong kind of result`,
+  );
 }
 
 function toNotification(row: NotificationRow): Notification {

@@ -385,6 +385,113 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'good', value: 1 }] });
   });
 
+  /** enqueueAll stores one notification per id for team-slack and claims them all (leased for a minute). */
+  const enqueueAndClaim = async (store: Store, ids: string[]): Promise<void> => {
+    await store.evaluator.commit({
+      fromCursor: 0,
+      cursor: 0,
+      upserts: [],
+      deletes: [],
+      notifications: ids.map((id) => notification(id)),
+    });
+    const claimed = await store.outbox.claim({
+      now: T0,
+      leaseMs: 60_000,
+      limitPerDestination: ids.length,
+      destinations: ['team-slack'],
+    });
+    expect(claimed.map((n) => n.id)).toEqual(ids);
+  };
+  const deliveredAt = (at: number, detail?: string) => ({
+    at,
+    durationMs: 1,
+    outcome: 'delivered' as const,
+    ...(detail === undefined ? {} : { detail }),
+  });
+
+  it('commits outbox writes made during a commit together with the next batch, in one transaction', async () => {
+    const path = tempPath('outbox-batch');
+    const store = await open(path);
+    const ids = Array.from({ length: 50 }, (_, i) => `n-${i}`);
+    await enqueueAndClaim(store, [...ids, 'next']);
+    const before = store.stats();
+    const locker = holdWriteLock(path);
+    const first = store.events.append(appendOf(['first']));
+    await tick(20);
+    // While that batch waits for the lock: 50 transitions, a claim and an append, none blocking the loop.
+    const recorded = ids.map((id, i) => store.outbox.recordDelivered(id, deliveredAt(T0 + i)));
+    const claim = store.outbox.claim({
+      now: T0,
+      leaseMs: 1,
+      limitPerDestination: 10,
+      destinations: ['team-slack'],
+    });
+    const second = store.events.append(appendOf(['second']));
+    await tick(20);
+    expect(store.stats().outboxWrites).toBe(before.outboxWrites);
+    locker.exec('ROLLBACK');
+    await first;
+    expect(await Promise.all(recorded)).toEqual(ids.map(() => true));
+    // Applied after the transitions made before it: 'next' is the only pending row, and still leased.
+    expect(await claim).toEqual([]);
+    expect(await second).toMatchObject({ stored: 1 });
+    expect(store.stats()).toMatchObject({
+      transactions: before.transactions + 2,
+      outboxWrites: before.outboxWrites + 51,
+      outboxTransactions: before.outboxTransactions + 1,
+    });
+    expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+  });
+
+  it('isolates an outbox write that fails in a shared transaction: the others commit', async () => {
+    const path = tempPath('outbox-isolation');
+    const store = await open(path);
+    await enqueueAndClaim(store, ['a', 'b']);
+    const other = new Database(path);
+    lockers.push(other);
+    other.exec(
+      `CREATE TRIGGER fail_on_boom BEFORE INSERT ON notification_attempts WHEN NEW.detail = 'boom'
+       BEGIN SELECT RAISE(ABORT, 'boom rejected'); END`,
+    );
+    const locker = holdWriteLock(path);
+    const first = store.events.append(appendOf(['first']));
+    await tick(20);
+    const boom = store.outbox.recordDelivered('a', deliveredAt(T0, 'boom'));
+    const fine = store.outbox.recordDelivered('b', deliveredAt(T0));
+    const append = store.events.append(appendOf(['second']));
+    await tick(20);
+    locker.exec('ROLLBACK');
+    await first;
+    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    expect(await fine).toBe(true);
+    expect(await append).toMatchObject({ stored: 1 });
+    // 'a' is untouched: still pending, and its failed attempt is not in its history.
+    expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
+    expect(await store.outbox.recordDelivered('a', deliveredAt(T0 + 1))).toBe(true);
+  });
+
+  it('fails every part of a batch at once when the database stays busy, instead of waiting again per part', async () => {
+    const path = tempPath('busy');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 100 });
+    opened.push(store);
+    const ids = Array.from({ length: 20 }, (_, i) => `n-${i}`);
+    await enqueueAndClaim(store, ids);
+    const locker = holdWriteLock(path);
+    const first = store.events.append(appendOf(['first'])).catch((error: unknown) => error);
+    await tick(20);
+    const parts = [
+      store.events.append(appendOf(['second'])),
+      ...ids.map((id) => store.outbox.recordDelivered(id, deliveredAt(T0))),
+    ].map((part) => part.catch((error: unknown) => error));
+    // Retried part by part (100 ms each), the parts after the first ten would find the lock free.
+    await tick(1_000);
+    locker.exec('ROLLBACK');
+    expect(await first).toMatchObject({ code: StoreErrorCode.writeFailed });
+    const results = await Promise.all(parts);
+    expect(results).toEqual(results.map(() => expect.objectContaining({ code: StoreErrorCode.writeFailed })));
+    expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 20 });
+  });
+
   it('rejects the batch in flight when the worker dies, restarts it, and stays usable', async () => {
     const path = tempPath('worker-crash');
     const workers: Worker[] = [];
