@@ -110,7 +110,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     catchUpQueued = false;
     if (!running || !state) return;
     for (;;) {
-      const events = await store.events.readAfter(cursor, batchSize);
+      const events = await store.events.readAfter(cursor, batchSize, { images: false });
       if (events.length === 0) return;
       const now = clock.now();
       const notifications: NewNotification[] = [];

@@ -164,6 +164,10 @@ export function describeEventLogContract(name: string, makeStore: () => Promise<
       expect(read[0]?.image?.equals(image)).toBe(true);
       expect(read[1]?.item).toEqual(app);
       expect(read[1]?.image).toBeUndefined();
+
+      const withoutImages = await store.events.readAfter(0, 10, { images: false });
+      expect(withoutImages.map((e) => e.item)).toEqual([shotWithoutPerson, app]);
+      for (const event of withoutImages) expect(event.image).toBeUndefined();
     });
 
     it('counts an item whose source and key are already stored as a duplicate across calls', async () => {

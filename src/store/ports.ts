@@ -56,8 +56,11 @@ export interface EventLog {
   append(input: AppendInput): Promise<AppendResult>;
   /** list returns stored items newest first, without image bytes. It never returns more than `limit`. */
   list(query: ListQuery): Promise<StoredEvent[]>;
-  /** readAfter returns up to `limit` items with seq > `afterSeq`, oldest first, images included. */
-  readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * readAfter returns up to `limit` items with seq > `afterSeq`, oldest first, images included unless
+   * `images: false` (the evaluator never reads screenshot bytes, so it skips loading them).
+   */
+  readAfter(afterSeq: number, limit: number, options?: { images?: boolean }): Promise<StoredEvent[]>;
   /** getRequest returns a received request by id, or undefined once pruned (or never kept, see AppendResult). */
   getRequest(id: string): Promise<ReceivedRequest | undefined>;
   /**

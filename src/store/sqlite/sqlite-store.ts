@@ -260,6 +260,9 @@ function createSqliteStore(
   const readAfterStmt = db.prepare<[number, number], EventRow>(
     'SELECT seq, request_id, dedupe_key, item, image FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
   );
+  const readAfterWithoutImagesStmt = db.prepare<[number, number], EventRow>(
+    'SELECT seq, request_id, dedupe_key, item, NULL AS image FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
   const getRequestStmt = db.prepare<[string], RequestRow>(
     'SELECT id, source, event, received_at, body FROM requests WHERE id = ?',
   );
@@ -455,7 +458,11 @@ function createSqliteStore(
       return rows.map(toStoredEvent);
     },
 
-    async readAfter(afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    async readAfter(
+      afterSeq: number,
+      limit: number,
+      options: { images?: boolean } = {},
+    ): Promise<StoredEvent[]> {
       if (!Number.isSafeInteger(afterSeq)) {
         throw storeError(
           StoreErrorCode.inputInvalid,
@@ -463,7 +470,8 @@ function createSqliteStore(
         );
       }
       assertCount('readAfter limit', limit);
-      return read('readAfter', () => readAfterStmt.all(afterSeq, limit)).map(toStoredEvent);
+      const statement = options.images === false ? readAfterWithoutImagesStmt : readAfterStmt;
+      return read('readAfter', () => statement.all(afterSeq, limit)).map(toStoredEvent);
     },
 
     async getRequest(id: string): Promise<ReceivedRequest | undefined> {
