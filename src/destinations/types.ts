@@ -116,6 +116,11 @@ export interface EmailOptions {
   from: string;
   to: string[];
   cc?: string[];
+  /**
+   * Also send to the alert's person and/or their manager, with the email addresses of the `people:`
+   * directory (never addresses from a payload). Someone without an email is skipped.
+   */
+  toPeople?: Array<'person' | 'manager'>;
   /** Put before `[severity] title` in the subject, e.g. `[hookrelay]`. */
   subjectPrefix?: string;
   /** Upper bound for one send, queueing in the pool included. */

@@ -19,6 +19,8 @@ export interface Alert {
   key: string;
   user?: string;
   person?: Person;
+  /** The directory entry of `person.manager`, when there is one (for routing, e.g. email the manager). */
+  manager?: Person;
   /** Event type of the triggering item. */
   event?: string;
   /** When it happened, epoch ms: the triggering item's own time, or the clock for absence and digests. */

@@ -67,6 +67,8 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   }
 }
 
+const HOUR_LATER = 60 * MINUTE;
+
 const THREE_IN_AN_HOUR = {
   name: 'busy',
   on: 'desktop.app_tracking.captured',
@@ -109,6 +111,38 @@ describe('evaluator', () => {
     expect(second.cursor).toBe(2);
     expect((await pending(again, 'out')).sort()).toEqual([`every-app:${ADA}`, `every-app:${GRACE}`]);
     expect(await pending(again, 'other')).toHaveLength(2);
+  });
+
+  test("alerts carry the person's manager from the directory, for routing", async () => {
+    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
+    const people = [
+      { id: ADA, name: 'Ada Lovelace', email: 'ada@example.com', manager: GRACE },
+      { id: GRACE, name: 'Grace Hopper', email: 'grace@example.com' },
+    ];
+    const ruleSet = compileRules({
+      rules: [ruleSchema.parse({ name: 'every-app', on: 'desktop.app_tracking.captured', to: ['out'] })],
+      people,
+    });
+    const evaluator = createEvaluator({
+      store,
+      ruleSet,
+      forwards: noForwards,
+      clock: createManualClock(REFERENCE_TIME),
+      logger,
+    });
+    opened[0] = { store, evaluator };
+    await evaluator.start();
+    await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: GRACE, t: MINUTE })]);
+    await until(async () => evaluator.cursor >= 2);
+    const claimed = await store.outbox.claim({
+      now: REFERENCE_TIME + HOUR_LATER,
+      leaseMs: 1,
+      limitPerDestination: 10,
+      destinations: ['out'],
+    });
+    const byUser = new Map(claimed.map((n) => [n.alert.user, n.alert]));
+    expect(byUser.get(ADA)?.manager).toEqual({ id: GRACE, name: 'Grace Hopper', email: 'grace@example.com' });
+    expect(byUser.get(GRACE)?.manager).toBeUndefined();
   });
 
   test('a reload keeps the window of an unchanged rule and drops that of a changed one', async () => {

@@ -102,6 +102,10 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
   ) => {
     let order = out.length;
     for (const firing of evaluation.firings) {
+      // Routing such as "email the person's manager" needs the manager's directory entry with the alert.
+      const managerId = firing.alert.person?.manager;
+      const manager = managerId === undefined ? undefined : ruleSet.people.get(managerId);
+      if (manager !== undefined) firing.alert.manager = manager;
       out.push(...notificationsFor(firing, event, forwards, now, () => order++));
     }
   };

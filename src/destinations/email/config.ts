@@ -21,6 +21,11 @@ export const emailConfigSchema = z.strictObject({
   from: address.describe('Sender, e.g. "hookrelay <alerts@example.com>".'),
   to: z.array(address).min(1, 'at least one address'),
   cc: z.array(address).optional(),
+  toPeople: z
+    .array(z.enum(['person', 'manager']))
+    .min(1)
+    .optional()
+    .describe("Also email the alert's person and/or their manager (addresses from people:)."),
   subjectPrefix: z.string().optional().describe('Text put before every subject, e.g. "[hookrelay]".'),
   timeout: durationMs
     .prefault(DEFAULT_EMAIL_TIMEOUT)
@@ -38,6 +43,7 @@ export function emailOptionsFromConfig(config: EmailConfig): EmailOptions {
     from: config.from,
     to: config.to,
     ...(config.cc ? { cc: config.cc } : {}),
+    ...(config.toPeople ? { toPeople: config.toPeople } : {}),
     ...(config.subjectPrefix !== undefined ? { subjectPrefix: config.subjectPrefix } : {}),
     timeoutMs: config.timeout,
   };

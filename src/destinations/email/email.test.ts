@@ -67,6 +67,27 @@ describe('email destination', () => {
     expect(mail?.html).toContain('<th align="left" style="padding:2px 12px 2px 0;color:#555">Value</th>');
   });
 
+  it("adds the person's and the manager's directory addresses with toPeople, skipping people without one", async () => {
+    const notification = makeNotification({
+      person: { id: 'u-ada', name: 'Ada Lovelace', email: 'ada@example.com', manager: 'u-grace' },
+      manager: { id: 'u-grace', name: 'Grace Hopper', email: 'grace@example.com' },
+    });
+    expect(await destination({ toPeople: ['person', 'manager'] }).send(notification, makeContext())).toEqual({
+      ok: true,
+    });
+    expect(smtp.messages[0]?.envelope.to).toEqual([
+      'lead@example.com',
+      'ada@example.com',
+      'grace@example.com',
+    ]);
+
+    const withoutManager = makeNotification({ person: { id: 'u-alan', name: 'Alan Turing' } });
+    expect(
+      await destination({ toPeople: ['person', 'manager'] }).send(withoutManager, makeContext()),
+    ).toEqual({ ok: true });
+    expect(smtp.messages[1]?.envelope.to).toEqual(['lead@example.com']);
+  });
+
   it('puts the subject prefix first', async () => {
     await destination({ subjectPrefix: '[hookrelay]' }).send(
       makeNotification({ severity: 'critical' }),

@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import type { Notification } from '../../domain/alert.js';
+import type { Alert, Notification } from '../../domain/alert.js';
 import { createDeadline, createRedactor, fail, urlSecrets } from '../shared.js';
 import type {
   Destination,
@@ -143,7 +143,7 @@ export function createEmailDestination(
     try {
       const info = (await transport.sendMail({
         from: options.from,
-        to: options.to,
+        to: recipientsOf(notification.alert, options),
         ...(options.cc && options.cc.length > 0 ? { cc: options.cc } : {}),
         subject: content.subject,
         text: content.text,
@@ -180,6 +180,22 @@ export function createEmailDestination(
       transport.close();
     },
   };
+}
+
+// The same shape config validation accepts for `to:`; directory entries come from a CSV too, so check.
+const ADDRESS = /^(?:[^<>,;@\r\n]*<[^\s@<>,;]+@[^\s@<>,;]+>|[^\s@<>,;]+@[^\s@<>,;]+)$/;
+
+/**
+ * recipientsOf is `to` plus, with `toPeople`, the alert's person's and manager's addresses from the
+ * directory. Payload text never becomes a recipient: only `people:` entries are read.
+ */
+export function recipientsOf(alert: Alert, options: EmailOptions): string[] {
+  const recipients = [...options.to];
+  for (const who of options.toPeople ?? []) {
+    const email = (who === 'manager' ? alert.manager : alert.person)?.email;
+    if (email !== undefined && ADDRESS.test(email) && !recipients.includes(email)) recipients.push(email);
+  }
+  return recipients;
 }
 
 /** partialDetail reports recipients the server refused while accepting others (the message is delivered). */
