@@ -101,7 +101,10 @@ export function buildAlert(draft: AlertDraft): Alert {
     };
     if (rule.title) {
       const rendered = rule.title.render(scope);
-      if (rendered.error === undefined && rendered.text.trim() !== '') title = rendered.text;
+      // A title is one line everywhere (subject, header block, embed title), so a line break from a
+      // payload field becomes a space here rather than surprising a consumer of the alert JSON.
+      if (rendered.error === undefined && rendered.text.trim() !== '')
+        title = rendered.text.replace(/\s*[\r\n]+\s*/g, ' ');
     }
     if (rule.text) {
       const rendered = rule.text.render(scope);

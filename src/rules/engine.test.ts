@@ -73,6 +73,15 @@ describe('plain rules', () => {
     });
   });
 
+  it('a title stays on one line when a payload field carries line breaks', () => {
+    const rules = compileTestRules([
+      { name: 'shot', on: SHOT, message: { title: 'On {{ app.name }}' }, to: ['team-discord'] },
+    ]);
+    const item = screenshotItem({ t: 0 });
+    item.app = { ...item.app, name: 'Evil\r\nBcc: someone\n\nmore' };
+    expect(run(rules, [item]).firings[0]?.alert.title).toBe('On Evil Bcc: someone more');
+  });
+
   it('cooldown: at most one alert per key within the duration, also for late items', () => {
     const rules = compileTestRules([
       { name: 'games', on: APP, if: { 'app.name': 'Steam' }, cooldown: '30m', to: ['team-slack'] },

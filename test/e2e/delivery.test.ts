@@ -284,8 +284,9 @@ rules:
       rule: 'screenshot-seen',
       status: 'firing',
       severity: 'warning',
-      // The alert JSON carries values as rendered (JSON-escaped only); each medium escapes for itself.
-      title: `Ada Lovelace on ${INJECTED_APP}`,
+      // The alert JSON carries values as rendered (JSON-escaped only; a title is one line); each medium
+      // escapes for itself.
+      title: `Ada Lovelace on ${INJECTION} Bcc: victim@example.com`,
       text: `Active app: ${INJECTED_APP}`,
       key: ADA,
       user: ADA,
