@@ -11,7 +11,7 @@ import { renderSlackMessage } from '../destinations/slack/render.js';
 import type { Alert } from '../domain/alert.js';
 import type { Item } from '../domain/item.js';
 import { ruleSetFromConfig } from '../evaluate/from-config.js';
-import { createIngestSource } from '../ingest/source.js';
+import { createIngestSource, type IngestSource } from '../ingest/source.js';
 import { ingestConfigOf } from '../ingest/source-config.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
@@ -52,14 +52,11 @@ async function readPayload(ref: string | Record<string, unknown>, baseDir: strin
   }
 }
 
-/** itemsOf normalises one webhook payload with the named source's normaliser, as ingest would. */
-function itemsOf(config: Config, sourceName: string, payload: unknown, label: string): Item[] {
-  const source = config.sources[sourceName];
-  if (!source) throw new InputError(`no source named "${sourceName}" in the rules file`);
-  const ingest = createIngestSource(sourceName, ingestConfigOf(source));
+/** itemsOf normalises one webhook payload with the source's normaliser, as ingest would. */
+function itemsOf(ingest: IngestSource, payload: unknown, label: string): Item[] {
   const envelopeTime = (payload as { timestamp?: unknown } | null)?.timestamp;
   const receivedAt = typeof envelopeTime === 'number' ? envelopeTime : Date.now();
-  const result = ingest.normalize(payload, { source: sourceName, receivedAt, headers: {} });
+  const result = ingest.normalize(payload, { source: ingest.name, receivedAt, headers: {} });
   if (!result.ok) throw new InputError(`event ${label}: ${result.reason}`);
   return result.events.map((event) => event.item);
 }
@@ -107,13 +104,13 @@ async function runEvents(
   config: Config,
   ruleSet: CompiledRuleSet,
   refs: string[],
-  sourceName: string,
+  ingest: IngestSource,
   explain: boolean,
   io: CliIo,
 ): Promise<number> {
   const baseDir = io.cwd;
   const items: Item[] = [];
-  for (const ref of refs) items.push(...itemsOf(config, sourceName, await readPayload(ref, baseDir), ref));
+  for (const ref of refs) items.push(...itemsOf(ingest, await readPayload(ref, baseDir), ref));
   const evaluation = replay(
     ruleSet,
     createState(),
@@ -138,7 +135,7 @@ async function runFileTests(
   config: Config,
   ruleSet: CompiledRuleSet,
   file: string,
-  sourceName: string,
+  ingest: IngestSource,
   explain: boolean,
   io: CliIo,
 ): Promise<number> {
@@ -153,7 +150,7 @@ async function runFileTests(
     const items: Item[] = [];
     for (const ref of test.events) {
       const label = typeof ref === 'string' ? ref : 'inline event';
-      items.push(...itemsOf(config, sourceName, await readPayload(ref, baseDir), label));
+      items.push(...itemsOf(ingest, await readPayload(ref, baseDir), label));
     }
     const advanceMs = test.advance === undefined ? undefined : parseDurationMs(test.advance);
     const result = runRuleTest(ruleSet, { items, advanceMs, expect: test.expect }, { explain });
@@ -202,15 +199,22 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   }
   const config = loaded.config;
   const sourceName = values.source ?? Object.keys(config.sources)[0];
-  if (sourceName === undefined) {
-    io.stderr('hookrelay test: the rules file has no sources to normalise events with\n');
+  const source = sourceName === undefined ? undefined : config.sources[sourceName];
+  if (sourceName === undefined || source === undefined) {
+    io.stderr(
+      sourceName === undefined
+        ? 'hookrelay test: the rules file has no sources to normalise events with\n'
+        : `hookrelay test: no source named "${sourceName}" in the rules file\n`,
+    );
     return 1;
   }
+  // Built once: the verifier keys and normaliser serve every event of the run.
+  const ingest = createIngestSource(sourceName, ingestConfigOf(source));
   const ruleSet = ruleSetFromConfig(config);
   try {
     return values.event && values.event.length > 0
-      ? await runEvents(config, ruleSet, values.event, sourceName, values.explain ?? false, io)
-      : await runFileTests(config, ruleSet, file, sourceName, values.explain ?? false, io);
+      ? await runEvents(config, ruleSet, values.event, ingest, values.explain ?? false, io)
+      : await runFileTests(config, ruleSet, file, ingest, values.explain ?? false, io);
   } catch (error) {
     if (error instanceof InputError) {
       io.stderr(`hookrelay test: ${error.message}\n`);
