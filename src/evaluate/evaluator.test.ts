@@ -10,7 +10,7 @@ import { type RuleConfig, ruleSchema } from '../rules/schema.js';
 import { ADA, appItem, GRACE, MINUTE, PEOPLE, REFERENCE_TIME } from '../rules/testdata/items.js';
 import type { Store } from '../store/ports.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import { createEvaluator, type Evaluator } from './evaluator.js';
+import { createEvaluator, type Evaluator, type EvaluatorOptions } from './evaluator.js';
 
 const logger = pino({ level: 'silent' });
 const noForwards = { forwardsEvent: () => false };
@@ -34,6 +34,30 @@ async function openStore(path: string): Promise<Store> {
   const store = await openSqliteStore(path);
   opened.push({ store });
   return store;
+}
+
+/** startEvaluator runs an evaluator over `store` (closed after the test) with a manual clock by default. */
+async function startEvaluator(
+  store: Store,
+  ruleSet: CompiledRuleSet,
+  options: Partial<EvaluatorOptions> = {},
+): Promise<Evaluator> {
+  const evaluator = createEvaluator({
+    store,
+    ruleSet,
+    forwards: noForwards,
+    clock: createManualClock(REFERENCE_TIME),
+    logger,
+    ...options,
+  });
+  const entry = opened.find((o) => o.store === store);
+  if (entry) entry.evaluator = evaluator;
+  await evaluator.start();
+  return evaluator;
+}
+
+function freshDbPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite');
 }
 
 async function append(store: Store, items: Item[]): Promise<void> {
@@ -78,18 +102,10 @@ const THREE_IN_AN_HOUR = {
 
 describe('evaluator', () => {
   test('evaluates what was appended, writes one notification per destination, and survives a restart without repeats', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite');
+    const path = freshDbPath();
     const store = await openStore(path);
     const ruleSet = rules({ name: 'every-app', on: 'desktop.app_tracking.captured', to: ['out', 'other'] });
-    const evaluator = createEvaluator({
-      store,
-      ruleSet,
-      forwards: noForwards,
-      clock: createManualClock(REFERENCE_TIME),
-      logger,
-    });
-    opened[0] = { store, evaluator };
-    await evaluator.start();
+    const evaluator = await startEvaluator(store, ruleSet);
     await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: GRACE, t: MINUTE })]);
     await until(async () => evaluator.cursor >= 2);
     expect((await store.evaluator.load()).cursor).toBe(2);
@@ -99,22 +115,14 @@ describe('evaluator', () => {
 
     // A second run over the same database starts from the cursor: nothing is evaluated twice.
     const again = await openStore(path);
-    const second = createEvaluator({
-      store: again,
-      ruleSet,
-      forwards: noForwards,
-      clock: createManualClock(REFERENCE_TIME),
-      logger,
-    });
-    opened[0] = { store: again, evaluator: second };
-    await second.start();
+    const second = await startEvaluator(again, ruleSet);
     expect(second.cursor).toBe(2);
     expect((await pending(again, 'out')).sort()).toEqual([`every-app:${ADA}`, `every-app:${GRACE}`]);
     expect(await pending(again, 'other')).toHaveLength(2);
   });
 
   test("alerts carry the person's manager from the directory, for routing", async () => {
-    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
+    const store = await openStore(freshDbPath());
     const people = [
       { id: ADA, name: 'Ada Lovelace', email: 'ada@example.com', manager: GRACE },
       { id: GRACE, name: 'Grace Hopper', email: 'grace@example.com' },
@@ -123,15 +131,7 @@ describe('evaluator', () => {
       rules: [ruleSchema.parse({ name: 'every-app', on: 'desktop.app_tracking.captured', to: ['out'] })],
       people,
     });
-    const evaluator = createEvaluator({
-      store,
-      ruleSet,
-      forwards: noForwards,
-      clock: createManualClock(REFERENCE_TIME),
-      logger,
-    });
-    opened[0] = { store, evaluator };
-    await evaluator.start();
+    const evaluator = await startEvaluator(store, ruleSet);
     await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: GRACE, t: MINUTE })]);
     await until(async () => evaluator.cursor >= 2);
     const claimed = await store.outbox.claim({
@@ -146,16 +146,8 @@ describe('evaluator', () => {
   });
 
   test('a reload keeps the window of an unchanged rule and drops that of a changed one', async () => {
-    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
-    const evaluator = createEvaluator({
-      store,
-      ruleSet: rules(THREE_IN_AN_HOUR),
-      forwards: noForwards,
-      clock: createManualClock(REFERENCE_TIME),
-      logger,
-    });
-    opened[0] = { store, evaluator };
-    await evaluator.start();
+    const store = await openStore(freshDbPath());
+    const evaluator = await startEvaluator(store, rules(THREE_IN_AN_HOUR));
     await append(store, [appItem({ user: ADA, t: 0 }), appItem({ user: ADA, t: MINUTE })]);
     await until(async () => evaluator.cursor >= 2);
 
@@ -176,23 +168,18 @@ describe('evaluator', () => {
   });
 
   test('absence runs on the clock: a person who goes quiet is alerted once', async () => {
-    const store = await openStore(join(mkdtempSync(join(tmpdir(), 'hookrelay-eval-')), 'db.sqlite'));
+    const store = await openStore(freshDbPath());
     const clock = createManualClock(REFERENCE_TIME);
-    const evaluator = createEvaluator({
+    const evaluator = await startEvaluator(
       store,
-      ruleSet: rules({
+      rules({
         name: 'quiet',
         absent: { on: 'desktop.app_tracking.captured', for: '30m' },
         users: [ADA],
         to: ['out'],
       }),
-      forwards: noForwards,
-      clock,
-      logger,
-      tickMs: 5,
-    });
-    opened[0] = { store, evaluator };
-    await evaluator.start();
+      { clock, tickMs: 5 },
+    );
     await append(store, [appItem({ user: ADA, t: 0 })]);
     await until(async () => evaluator.cursor >= 1);
     clock.set(REFERENCE_TIME + 10 * MINUTE);
