@@ -5,6 +5,7 @@
  * backoff, Retry-After caps, pacing, the attempt ledger and the metrics live here (style.md §6.6 habit 3).
  */
 import { performance } from 'node:perf_hooks';
+import type { Counter, Histogram } from 'prom-client';
 import type { Destination, SendContext, SendFailure, SendResult } from '../destinations/index.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
@@ -69,9 +70,10 @@ export interface DelivererOptions {
    */
   pollMs?: number;
   /**
-   * Most notifications one claim takes per destination (default 256; fewer for a paced destination, see
+   * Most notifications one claim takes per destination (default 1024; fewer for a paced destination, see
    * batchLimit); they wait on disk, not here. Each claim costs the loop a round trip to the store
-   * between two sends: at 64, measured, about 8% fewer deliveries/s to a fast receiver.
+   * between two sends: measured against a fast receiver, 64 gave about 8% fewer deliveries/s than 256,
+   * and 256 about 5% fewer than 1024.
    */
   maxBatch?: number;
   /** Random source for retry jitter, [0, 1); Math.random by default. */
@@ -119,7 +121,7 @@ export interface Deliverer {
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_POLL_MS = 1_000;
-const DEFAULT_MAX_BATCH = 256;
+const DEFAULT_MAX_BATCH = 1024;
 /** A send is aborted this long before its lease ends, so no other claim can overlap it. */
 const MAX_LEASE_MARGIN_MS = 1_000;
 /** First guess of one send's duration, until sends are measured. */
@@ -391,6 +393,9 @@ class DestinationWorker {
   private loop: Promise<void> | undefined;
   private bucket: TokenBucket;
   private sendEstimateMs = INITIAL_SEND_ESTIMATE_MS;
+  // The labelled series every send touches, looked up once (prom-client hashes the labels on each call).
+  private readonly sendSeconds: Histogram.Internal<'destination'>;
+  private readonly deliveredCount: Counter.Internal;
 
   constructor(
     private readonly name: string,
@@ -399,6 +404,12 @@ class DestinationWorker {
     private readonly shared: Shared,
   ) {
     this.bucket = createTokenBucket(policy.pacing, shared.clock.now());
+    this.sendSeconds = shared.metrics.deliverySeconds.labels({ destination: name });
+    this.deliveredCount = shared.metrics.deliveries.labels({
+      destination: name,
+      outcome: 'delivered',
+      reason: 'ok',
+    });
   }
 
   start(): void {
@@ -613,7 +624,7 @@ class DestinationWorker {
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.sendEstimateMs += SEND_ESTIMATE_WEIGHT * (durationMs - this.sendEstimateMs);
-    this.shared.metrics.deliverySeconds.observe({ destination: this.name }, durationMs / 1000);
+    this.sendSeconds.observe(durationMs / 1000);
     return { notification, at, durationMs, result };
   }
 
@@ -644,7 +655,7 @@ class DestinationWorker {
 
     if (result.ok) {
       const recorded = await outbox.recordDelivered(id, attempt('delivered', undefined, result.detail));
-      count('delivered', 'ok');
+      this.deliveredCount.inc();
       if (!recorded) logger.debug({ destination: name, id }, 'delivered, but another worker had finished it');
       if (result.detail)
         logger.info({ destination: name, id, detail: result.detail }, 'delivered, with a note');

@@ -73,14 +73,37 @@ export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): De
  * a deadline is `retry/timeout`, anything else on the wire is `retry/network`. `what` names the peer
  * (host only) for the detail.
  */
-export function classifyThrown(thrown: unknown, deadline: Deadline, what: string): SendFailure {
+export function classifyThrown(
+  thrown: unknown,
+  deadline: Pick<Deadline, 'signal' | 'timedOut'>,
+  what: string,
+): SendFailure {
   const refused = findAddressRefused(thrown);
   if (refused) return fail('broken', 'refused', refused.message);
   if (isInvalidUrl(thrown))
     return fail('broken', 'clientError', `${what}: invalid URL (${(thrown as Error).message})`);
-  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.timedOut() || isTransportTimeout(thrown))
+    return fail('retry', 'timeout', `${what}: no response in time`);
   if (deadline.signal.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
+}
+
+/** The codes undici gives its own connect, headers and body timeouts (the Agent's options). */
+const TRANSPORT_TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** isTransportTimeout tells whether undici's connection pool gave up waiting (anywhere in the cause chain). */
+function isTransportTimeout(thrown: unknown): boolean {
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSPORT_TIMEOUT_CODES.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** isInvalidUrl tells whether a fetch failed before sending because the configured URL is unusable. */
