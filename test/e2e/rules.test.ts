@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -172,3 +172,49 @@ describe('rules in the running relay', () => {
     }
   });
 });
+
+describe('hookrelay test --event -', () => {
+  test('reads the payload from standard input and shows the alert it would send', async () => {
+    const dir = tempDir();
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, rulesWith(ACTIVITY_RULE));
+    const payload = JSON.stringify(sampleActivityEvent({ userId: 'user-from-stdin' }));
+    const { code, stdout } = await runWithStdin([MAIN, 'test', rules, '--event', '-'], payload);
+    expect(code).toBe(0);
+    expect(stdout).toContain('1 item(s) from 1 event(s)');
+    expect(stdout).toMatch(/ALERT activity-seen \(firing, warning\)/);
+    expect(stdout).toContain('user-from-stdin');
+  });
+
+  test('invalid JSON on standard input is an input error, not a crash', async () => {
+    const dir = tempDir();
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(rules, rulesWith(ACTIVITY_RULE));
+    const { code, stdout, stderr } = await runWithStdin([MAIN, 'test', rules, '--event', '-'], '{"data": [');
+    expect(code).toBe(1);
+    expect(stderr).toContain('event - is not valid JSON');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toBe('');
+  });
+});
+
+/** runWithStdin runs node with `args`, writes `input` to its standard input and closes it. */
+function runWithStdin(
+  args: string[],
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
