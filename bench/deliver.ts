@@ -29,8 +29,13 @@ import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
 /** BenchDeliveriesOptions size the two measurements. */
 export interface BenchDeliveriesOptions {
-  /** Notifications delivered for the throughput figure (default 20,000). */
+  /** Notifications delivered in each throughput round (default 10,000). */
   deliveries?: number;
+  /**
+   * Throughput rounds (default 5), each a file-store run then an adapter-alone run, so other work on a
+   * shared machine falls on both alike; the figures are the medians.
+   */
+  rounds?: number;
   /** Notifications queued for a down destination for the memory figure (default 100,000). */
   queued?: number;
   /** How long the deliverer keeps retrying the down destination before memory is read (default 5 s). */
@@ -52,20 +57,27 @@ export interface OutboxTiming {
 
 /** BenchDeliveriesResult holds the figures; rates are per second, memory in MB. */
 export interface BenchDeliveriesResult {
+  /** Median over the rounds, file store. */
   deliveriesPerSecond: number;
+  /** Each round's file-store figure, in order, to show the spread. */
+  roundDeliveriesPerSecond: number[];
+  /** Each round's adapter-alone figure, in order. */
+  roundAdapterAlonePerSecond: number[];
   /** The same run on `:memory:` (no fsync): the ceiling without per-transition durability. */
   deliveriesPerSecondInMemory: number;
   /** Outbox calls during the file-store run, by method. */
   outboxTiming: Record<string, OutboxTiming>;
   /**
    * The ceiling at the default concurrency of 1: the same adapter sending to the same sink one at a time,
-   * with no store and no deliverer.
+   * with no store and no deliverer (median over the rounds).
    */
   adapterAlonePerSecond: number;
-  /** Share of the file-store run the main thread was busy (event loop utilisation, 0–1). */
+  /** Share of the file-store run the main thread was busy (event loop utilisation, 0–1; median). */
   eventLoopUtilization: number;
-  /** Main-thread busy time per delivery in the file-store run, µs (what the adapter alone needs is the floor). */
+  /** Main-thread busy time per delivery in the file-store run, µs (median; the adapter alone's is the floor). */
   mainThreadUsPerDelivery: number;
+  /** Main-thread busy time per send of the adapter alone, µs (median). */
+  adapterAloneMainThreadUsPerSend: number;
   /** Claims and transitions per worker transaction in the file-store run (group commit). */
   outboxWritesPerTransaction: number;
   rssBeforeMb: number;
@@ -282,12 +294,15 @@ async function measureThroughput(
 }
 
 /** measureAdapterAlone sends `count` alerts through the webhook adapter one at a time: the ceiling. */
-async function measureAdapterAlone(count: number): Promise<number> {
+async function measureAdapterAlone(
+  count: number,
+): Promise<{ perSecond: number; mainThreadUsPerSend: number }> {
   const sink = await startSink();
   const destination = webhookTo(sink.url);
   try {
     const now = Date.now();
     const signal = new AbortController().signal;
+    const loopBefore = performance.eventLoopUtilization();
     const started = performance.now();
     for (let i = 0; i < count; i++) {
       const id = `a-${i}`;
@@ -295,7 +310,9 @@ async function measureAdapterAlone(count: number): Promise<number> {
       const result = await destination.send(notification, { signal, attempt: 1 });
       if (!result.ok) throw new Error(`the sink refused a send: ${result.detail}`);
     }
-    return Math.round(count / ((performance.now() - started) / 1000));
+    const perSecond = Math.round(count / ((performance.now() - started) / 1000));
+    const loop = performance.eventLoopUtilization(loopBefore);
+    return { perSecond, mainThreadUsPerSend: Math.round((loop.active * 1000) / count) };
   } finally {
     await destination.close();
     await sink.close();
@@ -320,7 +337,8 @@ async function settledMemory(): Promise<{ rss: number; heapUsed: number }> {
  * returns the figures. It never throws for a missed target; it throws when the harness itself fails.
  */
 export async function benchDeliveries(options: BenchDeliveriesOptions = {}): Promise<BenchDeliveriesResult> {
-  const count = options.deliveries ?? 20_000;
+  const count = options.deliveries ?? 10_000;
+  const rounds = Math.max(1, options.rounds ?? 5);
   const queuedTarget = options.queued ?? 100_000;
   const log = options.log ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'hookrelay-bench-deliver-'));
@@ -355,22 +373,30 @@ export async function benchDeliveries(options: BenchDeliveriesOptions = {}): Pro
       log(`… ${queued} waiting; RSS ${before.rss.toFixed(1)} → ${after.rss.toFixed(1)} MB`);
       await deliverer.stop();
       const outboxTiming: Record<string, OutboxTiming> = {};
-      log(`delivering ${count} notifications to a local webhook sink (SQLite file)…`);
-      const file = await measureThroughput(join(dir, 'throughput.db'), count, outboxTiming);
-      log(`… ${file.perSecond}/s; again on :memory: (no fsync)…`);
+      const files: Throughput[] = [];
+      const alone: Array<{ perSecond: number; mainThreadUsPerSend: number }> = [];
+      for (let round = 1; round <= rounds; round++) {
+        log(`round ${round}/${rounds}: ${count} notifications to a local webhook sink (SQLite file)…`);
+        files.push(await measureThroughput(join(dir, `throughput-${round}.db`), count, outboxTiming));
+        log(`… ${files.at(-1)?.perSecond}/s; the adapter alone (no store, no deliverer)…`);
+        alone.push(await measureAdapterAlone(count));
+        log(`… ${alone.at(-1)?.perSecond}/s`);
+      }
+      log('once more on :memory: (no fsync)…');
       const inMemory = await measureThroughput(':memory:', count, {});
-      log(`… ${inMemory.perSecond}/s; the adapter alone (no store, no deliverer)…`);
-      const adapterAlonePerSecond = await measureAdapterAlone(count);
-      log(`… ${adapterAlonePerSecond}/s`);
+      log(`… ${inMemory.perSecond}/s`);
 
       return {
-        deliveriesPerSecond: file.perSecond,
+        deliveriesPerSecond: median(files.map((f) => f.perSecond)),
+        roundDeliveriesPerSecond: files.map((f) => f.perSecond),
+        roundAdapterAlonePerSecond: alone.map((a) => a.perSecond),
         deliveriesPerSecondInMemory: inMemory.perSecond,
         outboxTiming,
-        adapterAlonePerSecond,
-        eventLoopUtilization: file.eventLoopUtilization,
-        mainThreadUsPerDelivery: file.mainThreadUsPerDelivery,
-        outboxWritesPerTransaction: file.outboxWritesPerTransaction,
+        adapterAlonePerSecond: median(alone.map((a) => a.perSecond)),
+        adapterAloneMainThreadUsPerSend: median(alone.map((a) => a.mainThreadUsPerSend)),
+        eventLoopUtilization: median(files.map((f) => f.eventLoopUtilization)),
+        mainThreadUsPerDelivery: median(files.map((f) => f.mainThreadUsPerDelivery)),
+        outboxWritesPerTransaction: median(files.map((f) => f.outboxWritesPerTransaction)),
         rssBeforeMb: round(before.rss),
         rssAfterMb: round(after.rss),
         heapUsedBeforeMb: round(before.heapUsed),
@@ -389,6 +415,13 @@ export async function benchDeliveries(options: BenchDeliveriesOptions = {}): Pro
   }
 }
 
+/** median of a non-empty list (the mean of the middle two for an even count). */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
 function round(mb: number): number {
   return Math.round(mb * 10) / 10;
 }
@@ -396,7 +429,7 @@ function round(mb: number): number {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
   benchDeliveries({
-    ...(quick ? { deliveries: 5_000, queued: 20_000, downForMs: 2_000 } : {}),
+    ...(quick ? { deliveries: 5_000, rounds: 2, queued: 20_000, downForMs: 2_000 } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   }).then(
     (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),

@@ -212,8 +212,9 @@ function formatDelivery(d: DeliveryRecord & PhaseRecord): string[] {
   return [
     `Delivery (issue 4 §4): ${d.title}`,
     `  run as: ${d.command} (${d.wallSeconds} s)`,
-    `  deliveries/s, SQLite file store:    ${n(r.deliveriesPerSecond)}/s (${n(d.options.deliveries)} notifications, one webhook destination, default concurrency)`,
-    `  same on a :memory: store (no fsync): ${n(r.deliveriesPerSecondInMemory)}/s`,
+    `  deliveries/s, SQLite file store:    ${n(r.deliveriesPerSecond)}/s median (rounds: ${r.roundDeliveriesPerSecond.map(n).join(', ')}; ${n(d.options.deliveries)} notifications each, one webhook destination, default concurrency)`,
+    `  the adapter alone (the ceiling):     ${n(r.adapterAlonePerSecond)}/s median (rounds: ${r.roundAdapterAlonePerSecond.map(n).join(', ')}), main thread ${r.adapterAloneMainThreadUsPerSend} µs/send against ${r.mainThreadUsPerDelivery} µs/delivery with the store and deliverer`,
+    `  same on a :memory: store (no fsync): ${n(r.deliveriesPerSecondInMemory)}/s (one run)`,
     `  outbox calls (file store):          ${perDelivery}`,
     `  ${n(r.queued)} queued, destination down ${d.options.downForMs / 1000} s: RSS ${r.rssBeforeMb} → ${r.rssAfterMb} MB (${signed(r.rssAfterMb - r.rssBeforeMb)} MB), JS heap ${r.heapUsedBeforeMb} → ${r.heapUsedAfterMb} MB (${signed(r.heapUsedAfterMb - r.heapUsedBeforeMb)} MB)${r.gcForced ? ', GC forced before each reading' : ', GC NOT forced: heap figures are unreliable'}`,
     `  one /metrics scrape with them queued: ${r.scrapeMs} ms`,
