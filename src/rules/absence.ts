@@ -18,14 +18,14 @@ export function newAbsenceState(): AbsenceState {
   return { t: 'absence', seenAt: null, alertedAt: null, spell: null };
 }
 
-/** markSeen records a received matching item; it returns the alerted spell it ends, if any. */
-export function markSeen(state: AbsenceState, receivedAt: number): { endedSpell?: number } {
+/** markSeen records a received matching item; it returns the start of the alerted spell it ends, if any. */
+export function markSeen(state: AbsenceState, receivedAt: number): number | undefined {
   state.seenAt = state.seenAt === null ? receivedAt : Math.max(state.seenAt, receivedAt);
-  if (state.alertedAt === null) return {};
+  if (state.alertedAt === null) return undefined;
   const endedSpell = state.spell ?? state.alertedAt;
   state.alertedAt = null;
   state.spell = null;
-  return { endedSpell };
+  return endedSpell;
 }
 
 /** QuietContext is what the rule's schedule says at one tick (judged once per tick, not per key). */

@@ -15,7 +15,11 @@ export const SIMULATION_PREFIX = '[simulation] ';
 /** RESOLVED_PREFIX starts the title of every resolved alert, so plain-text destinations show it too. */
 export const RESOLVED_PREFIX = '[resolved] ';
 
-/** AlertDraft is what the engine knows when it decides to alert. */
+/**
+ * AlertDraft is what the engine knows when it decides to alert. The engine writes every field but
+ * `digest`, unset ones as undefined, so all drafts share one hidden class and buildAlert's reads stay
+ * monomorphic.
+ */
 export interface AlertDraft {
   rule: CompiledRule;
   id: string;

@@ -155,23 +155,23 @@ function compileThreshold(
     ((aggregate === 'count' || aggregate === 'sum' || aggregate === 'max') &&
       (op === 'gt' || op === 'gte')) ||
     (aggregate === 'min' && needsData);
-  const compiled: CompiledThreshold = {
+  // Unset fields are written as undefined so every threshold has one hidden class (as for rules).
+  return {
     per: compilePath(per),
     windowMs,
     latenessMs,
     aggregate,
+    field: fieldText === undefined ? undefined : compilePath(fieldText),
     op,
     bound,
+    minCount: config.minCount,
+    repeatMs,
     resolve: config.resolve ?? rule.resolve ?? false,
     eager: monotoneUp,
     needsData,
     label: fieldText === undefined ? 'count' : `${aggregate}(${fieldText})`,
     windowText: config.window,
   };
-  if (fieldText !== undefined) compiled.field = compilePath(fieldText);
-  if (config.minCount !== undefined) compiled.minCount = config.minCount;
-  if (repeatMs !== undefined) compiled.repeatMs = repeatMs;
-  return compiled;
 }
 
 function compileTemplateAt(source: string | undefined, path: Array<string | number>, problem: Problem) {
@@ -328,7 +328,10 @@ function compileRule(
     }),
   );
 
-  const rule: CompiledRule = {
+  // Every field is written, unset ones as undefined, so all rules share one hidden class: the engine's
+  // per-item loop then reads rules through monomorphic inline caches instead of megamorphic lookups
+  // (measured: several % of evaluation time at 100 rules).
+  return {
     index,
     name: config.name,
     fingerprint,
@@ -337,24 +340,23 @@ function compileRule(
     on,
     condition,
     hasCondition: conditions.length > 0,
+    users,
+    teams,
     simulation: config.simulation ?? 'include',
+    threshold,
+    absence,
     per: compilePath(config.per ?? 'user'),
+    cooldownMs,
     resolve: absent ? (config.resolve ?? true) : (config.resolve ?? false),
+    during,
+    outside,
+    digestEveryMs,
     severity: config.severity ?? 'warning',
     attachScreenshot: config.attach === 'screenshot',
     to: config.to,
+    title,
+    text,
   };
-  if (users) rule.users = users;
-  if (teams) rule.teams = teams;
-  if (threshold) rule.threshold = threshold;
-  if (absence) rule.absence = absence;
-  if (cooldownMs !== undefined) rule.cooldownMs = cooldownMs;
-  if (during) rule.during = during;
-  if (outside) rule.outside = outside;
-  if (digestEveryMs !== undefined) rule.digestEveryMs = digestEveryMs;
-  if (title) rule.title = title;
-  if (text) rule.text = text;
-  return rule;
 }
 
 interface Bucket {

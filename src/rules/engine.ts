@@ -22,6 +22,7 @@ import {
   ruleState,
   setDigest,
   setMeta,
+  storeKey,
   type ThresholdState,
 } from './state.js';
 import {
@@ -124,7 +125,12 @@ interface Trace {
   resolved: number;
 }
 
-const newTrace = (): Trace => ({ alertIds: [], fired: 0, resolved: 0 });
+/**
+ * newTrace returns a trace only when the call explains: nothing else reads one, and one per alert and
+ * threshold rule was a measurable share of the garbage of plain evaluation.
+ */
+const newTrace = (call: Call): Trace | undefined =>
+  call.explain ? { alertIds: [], fired: 0, resolved: 0 } : undefined;
 
 /** explain records an explanation; `reason` is a thunk so the hot path never builds the words. */
 function explain(
@@ -145,10 +151,12 @@ function alertOutcome(rule: CompiledRule, trace: Trace): Outcome {
 }
 
 /** deliver routes a built alert: into the rule's digest bucket, or out as a firing to its destinations. */
-function deliver(call: Call, rule: CompiledRule, alert: Alert, trace: Trace): void {
-  trace.alertIds.push(alert.id);
-  if (alert.status === 'resolved') trace.resolved++;
-  else trace.fired++;
+function deliver(call: Call, rule: CompiledRule, alert: Alert, trace: Trace | undefined): void {
+  if (trace) {
+    trace.alertIds.push(alert.id);
+    if (alert.status === 'resolved') trace.resolved++;
+    else trace.fired++;
+  }
   if (rule.digestEveryMs !== undefined) {
     const rs = ruleState(call.state, rule.fingerprint);
     setDigest(rs, foldIntoDigest(rs.digest, alert, call.clockMs, displayName(alert.key, alert.person)));
@@ -256,20 +264,25 @@ function evaluateMatchRule(call: Call, rule: CompiledRule, item: Item): void {
         key,
         at: item.at,
         item,
+        person,
+        user: undefined,
+        value: undefined,
         simulation: item.simulation,
         defaultTitle: defaultTitle(rule, name),
         defaultText: `${itemSentence(item, name)} no longer matches`,
+        vars: undefined,
       };
-      if (person) draft.person = person;
       state.active = false;
       state.alertId = null;
       if (rs) putKey(rs, key, state);
-      const trace = newTrace();
+      const trace = newTrace(call);
       deliver(call, rule, buildAlert(draft), trace);
-      explain(call, rule, alertOutcome(rule, trace), () => 'the condition no longer holds for this key', {
-        key,
-        alertIds: trace.alertIds,
-      });
+      if (trace) {
+        explain(call, rule, alertOutcome(rule, trace), () => 'the condition no longer holds for this key', {
+          key,
+          alertIds: trace.alertIds,
+        });
+      }
       return;
     }
     // Guarded here (and below) because these run for nearly every item: no closure when not explaining.
@@ -283,7 +296,7 @@ function evaluateMatchRule(call: Call, rule: CompiledRule, item: Item): void {
   const state: MatchState | undefined = rs ? (keyState(rs, key, 'match') ?? newMatchState()) : undefined;
   const blocked = gate(call, rule, key, item, item.at, state?.lastAlertAt ?? null);
   if (blocked) {
-    explain(call, rule, blocked.outcome, blocked.reason, { key });
+    if (call.explain) explain(call, rule, blocked.outcome, blocked.reason, { key });
     return;
   }
   const person = personFor(call, rule.per.text, key, item);
@@ -295,19 +308,21 @@ function evaluateMatchRule(call: Call, rule: CompiledRule, item: Item): void {
     key,
     at: item.at,
     item,
+    person,
+    user: rule.per.text === 'user' && key !== '' ? key : undefined,
+    value: undefined,
     simulation: item.simulation,
     defaultTitle: defaultTitle(rule, name),
     defaultText: itemSentence(item, name),
+    vars: undefined,
   };
-  if (person) draft.person = person;
-  if (rule.per.text === 'user' && key !== '') draft.user = key;
   if (rs && state) {
     recordAlert(state, item.at, draft.id);
     putKey(rs, key, state);
   }
-  const trace = newTrace();
+  const trace = newTrace(call);
   deliver(call, rule, buildAlert(draft), trace);
-  if (call.explain) {
+  if (trace) {
     explain(
       call,
       rule,
@@ -327,7 +342,7 @@ class KeyHooks implements ThresholdHooks {
     private readonly rule: CompiledRule,
     private readonly key: string,
     private readonly item: Item | undefined,
-    readonly trace: Trace,
+    readonly trace: Trace | undefined,
   ) {}
 
   gate(at: number, lastNotifiedAt: number | null): Blocked | undefined {
@@ -346,17 +361,18 @@ class KeyHooks implements ThresholdHooks {
       status: kind === 'resolved' ? 'resolved' : 'firing',
       key,
       at: point.at,
+      item,
+      person,
+      user: threshold.per.text === 'user' ? key : undefined,
+      value: point.value,
       simulation: point.simulation,
       defaultTitle: defaultTitle(rule, name),
       defaultText:
         kind === 'resolved'
           ? `back to normal: ${thresholdSentence(threshold, point.value)}`
           : thresholdSentence(threshold, point.value),
+      vars: undefined,
     };
-    if (item) draft.item = item;
-    if (person) draft.person = person;
-    if (threshold.per.text === 'user') draft.user = key;
-    if (point.value !== undefined) draft.value = point.value;
     deliver(call, rule, buildAlert(draft), this.trace);
   }
 }
@@ -384,8 +400,9 @@ function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item): void
   if (threshold.field) value = numberOf(readPath(item, threshold.field)) ?? null;
   const flags = (matched ? MATCHED : 0) | (item.simulation ? SIMULATED : 0);
   const rs = ruleState(call.state, rule.fingerprint);
-  const state: ThresholdState = keyState(rs, key, 'threshold') ?? newThresholdState();
-  const trace = newTrace();
+  const stored = keyState(rs, key, 'threshold');
+  const state: ThresholdState = stored ?? newThresholdState();
+  const trace = newTrace(call);
   const result = observeThreshold(
     threshold,
     state,
@@ -409,8 +426,8 @@ function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item): void
     explain(call, rule, 'duplicate', () => `item ${item.id} was already counted for ${key}`, { key });
     return;
   }
-  putKey(rs, key, state);
-  if (!call.explain) return;
+  storeKey(rs, key, state, stored);
+  if (!trace) return;
 
   const judgement = result.judgement;
   const extra: Partial<RuleExplanation> = { key };
@@ -474,10 +491,11 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
     return;
   }
   const rs = ruleState(call.state, rule.fingerprint);
-  const state: AbsenceState = keyState(rs, key, 'absence') ?? newAbsenceState();
+  const stored = keyState(rs, key, 'absence');
+  const state: AbsenceState = stored ?? newAbsenceState();
   const known = state.seenAt !== null && state.alertedAt === null;
-  const { endedSpell } = markSeen(state, item.receivedAt);
-  putKey(rs, key, state);
+  const endedSpell = markSeen(state, item.receivedAt);
+  storeKey(rs, key, state, stored);
   // A new key, or one whose spell just ended, may be due before any entry it has in the due queue.
   if (!known) noteDue(rule, call.state, (state.seenAt ?? item.receivedAt) + absence.forMs, key);
   if (endedSpell === undefined || !rule.resolve) {
@@ -496,7 +514,7 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
   }
   const person = personFor(call, absence.per.text, key, item);
   const name = displayName(key, person);
-  const trace = newTrace();
+  const trace = newTrace(call);
   const draft: AlertDraft = {
     rule,
     id: hashParts(rule.fingerprint, key, 'absent-resolved', endedSpell),
@@ -504,18 +522,21 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
     key,
     at: item.at,
     item,
+    person,
+    user: absence.per.text === 'user' ? key : undefined,
+    value: undefined,
     simulation: item.simulation,
     defaultTitle: defaultTitle(rule, name),
     defaultText: `${name} is active again (${item.event})`,
     vars: { for: absence.forText },
   };
-  if (person) draft.person = person;
-  if (absence.per.text === 'user') draft.user = key;
   deliver(call, rule, buildAlert(draft), trace);
-  explain(call, rule, alertOutcome(rule, trace), () => `${name} is active again`, {
-    key,
-    alertIds: trace.alertIds,
-  });
+  if (trace) {
+    explain(call, rule, alertOutcome(rule, trace), () => `${name} is active again`, {
+      key,
+      alertIds: trace.alertIds,
+    });
+  }
 }
 
 /*
@@ -642,25 +663,29 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
     const next: AbsenceState = state ?? newAbsenceState();
     recordAbsenceAlert(next, quietSince, now);
     putKey(rs, key, next);
-    const trace = newTrace();
+    const trace = newTrace(call);
     const draft: AlertDraft = {
       rule,
       id: hashParts(rule.fingerprint, key, 'absent', quietSince),
       status: 'firing',
       key,
       at: now,
+      item: undefined,
+      person,
+      user: absence.per.text === 'user' ? key : undefined,
+      value: undefined,
       simulation: false,
       defaultTitle: defaultTitle(rule, name),
       defaultText: `${name} went quiet: no ${rule.on.describe()} for ${absence.forText} (since ${iso(quietSince)})`,
       vars: { for: absence.forText, quietSince },
     };
-    if (person) draft.person = person;
-    if (absence.per.text === 'user') draft.user = key;
     deliver(call, rule, buildAlert(draft), trace);
-    explain(call, rule, alertOutcome(rule, trace), () => `${name} quiet since ${iso(quietSince)}`, {
-      key,
-      alertIds: trace.alertIds,
-    });
+    if (trace) {
+      explain(call, rule, alertOutcome(rule, trace), () => `${name} quiet since ${iso(quietSince)}`, {
+        key,
+        alertIds: trace.alertIds,
+      });
+    }
   }
 }
 
@@ -711,20 +736,27 @@ function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean
 const IDLE_MARGIN_MS = 86_400_000;
 // Pruning scans a rule's keys; once per hour of item time is plenty.
 const PRUNE_EVERY_MS = 3_600_000;
-const newestItemAt = new WeakMap<RuleStateMap, number>();
-const lastPrunedAt = new WeakMap<RuleStateMap, number>();
+/** PruneClock is what pruning remembers per state map: the newest item time seen, and the last prune. */
+interface PruneClock {
+  newestItemAt: number | undefined;
+  lastPrunedAt: number | undefined;
+}
+// A mutable record per state, so noting an item's time is one WeakMap read, not a read and a write.
+const pruneClocks = new WeakMap<RuleStateMap, PruneClock>();
 
 function noteItemTime(state: RuleStateMap, at: number): void {
-  const newest = newestItemAt.get(state);
-  if (newest === undefined || at > newest) newestItemAt.set(state, at);
+  const clock = pruneClocks.get(state);
+  if (clock === undefined) pruneClocks.set(state, { newestItemAt: at, lastPrunedAt: undefined });
+  else if (clock.newestItemAt === undefined || at > clock.newestItemAt) clock.newestItemAt = at;
 }
 
 function pruneIdleKeys(call: Call): void {
-  const newest = newestItemAt.get(call.state);
-  if (newest === undefined) return;
-  const last = lastPrunedAt.get(call.state);
+  const clock = pruneClocks.get(call.state);
+  const newest = clock?.newestItemAt;
+  if (clock === undefined || newest === undefined) return;
+  const last = clock.lastPrunedAt;
   if (last !== undefined && newest - last < PRUNE_EVERY_MS) return;
-  lastPrunedAt.set(call.state, newest);
+  clock.lastPrunedAt = newest;
   for (const rule of call.ruleSet.keyedRules) {
     const rs = call.state.rules.get(rule.fingerprint);
     if (!rs) continue;
@@ -826,9 +858,10 @@ export function settleAll(
     for (const key of [...rs.keys.keys()].sort()) {
       const keyState = rs.keys.get(key);
       if (keyState?.t !== 'threshold' || keyState.sn >= keyState.at.length) continue;
-      const trace = newTrace();
+      const trace = newTrace(call);
       const blocked = settleThreshold(threshold, keyState, new KeyHooks(call, rule, key, undefined, trace));
       putKey(rs, key, keyState);
+      if (!trace) continue;
       if (trace.alertIds.length > 0) {
         explain(call, rule, alertOutcome(rule, trace), () => 'settled at the end of the stream', {
           key,

@@ -144,6 +144,20 @@ export function putKey(rule: RuleState, key: string, value: PerKeyState): void {
   rule.dirtyKeys.add(key);
 }
 
+/**
+ * storeKey is putKey for a value that may have been read from the rule (`stored`) and changed in place:
+ * then only the change is marked. It saves a map write per rule and item on the hot path.
+ */
+export function storeKey(
+  rule: RuleState,
+  key: string,
+  value: PerKeyState,
+  stored: PerKeyState | undefined,
+): void {
+  if (stored !== value) rule.keys.set(key, value);
+  rule.dirtyKeys.add(key);
+}
+
 /** deleteKey removes one key's value and marks the deletion. */
 export function deleteKey(rule: RuleState, key: string): void {
   if (rule.keys.delete(key)) rule.dirtyKeys.add(key);

@@ -1,7 +1,7 @@
 import { COMPARE } from './match.js';
 import type { ThresholdState } from './state.js';
 import type { CompiledThreshold } from './types.js';
-import { aggregateAt, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from './window.js';
+import { aggregateInto, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from './window.js';
 
 /*
  * One threshold key's state machine, on the items' own time.
@@ -82,15 +82,29 @@ export function newThresholdState(): ThresholdState {
   };
 }
 
+const newJudgement = (): Judgement => ({
+  value: undefined,
+  matched: 0,
+  total: 0,
+  ready: false,
+  holds: false,
+});
+
 /** judgeAt evaluates the condition over the window ending at entry i. */
 export function judgeAt(t: CompiledThreshold, s: ThresholdState, i: number): Judgement {
-  const window = aggregateAt(s, i, t.windowMs, t.aggregate);
+  return judgeInto(t, s, i, newJudgement());
+}
+
+/** judgeInto is judgeAt writing into `out`, so the sweep judges point after point without garbage. */
+function judgeInto(t: CompiledThreshold, s: ThresholdState, i: number, out: Judgement): Judgement {
+  const window = aggregateInto(s, i, t.windowMs, t.aggregate, out);
   let ready = true;
   if (t.needsData) {
     ready = t.minCount !== undefined ? window.total >= t.minCount : coveredAt(s, i, t.windowMs, s.tail);
   }
-  const holds = ready && window.value !== undefined && COMPARE[t.op](window.value, t.bound);
-  return { value: window.value, matched: window.matched, total: window.total, ready, holds };
+  out.ready = ready;
+  out.holds = ready && window.value !== undefined && COMPARE[t.op](window.value, t.bound);
+  return out;
 }
 
 const before = (at: number, id: string, other: [number, string]): boolean =>
@@ -108,6 +122,8 @@ function point(s: ThresholdState, i: number, judgement: Judgement): PointInfo {
 /** Machine runs the settled sweep and the eager check for one key during one call. */
 class Machine {
   blocked: Blocked | undefined;
+  // Reused for every point this machine judges (judgeInto); a judgement never outlives its step.
+  private readonly judgement: Judgement = newJudgement();
 
   constructor(
     private readonly t: CompiledThreshold,
@@ -140,7 +156,7 @@ class Machine {
   /** step judges entry i for good and moves the episode state. */
   step(i: number): void {
     const { t, s } = this;
-    const judgement = judgeAt(t, s, i);
+    const judgement = judgeInto(t, s, i, this.judgement);
     const at = s.at[i] as number;
     if (judgement.holds) {
       if (!s.firing) {
@@ -177,7 +193,7 @@ class Machine {
     if (s.eager !== null || (s.firing && s.notified)) return;
     const n = s.at.length;
     for (let j = Math.max(from, s.sn); j < n && (s.at[j] as number) < itemAt + t.windowMs; j++) {
-      const judgement = judgeAt(t, s, j);
+      const judgement = judgeInto(t, s, j, this.judgement);
       if (!judgement.holds) continue;
       const at = s.at[j] as number;
       const blocked = this.hooks.gate(at, s.lastNotifiedAt);

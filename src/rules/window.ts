@@ -101,6 +101,20 @@ export function aggregateAt(
   windowMs: number,
   aggregate: Aggregate,
 ): WindowValue {
+  return aggregateInto(w, i, windowMs, aggregate, { value: undefined, matched: 0, total: 0 });
+}
+
+/**
+ * aggregateInto is aggregateAt writing into `out`: a threshold judges a point or two per item and rule,
+ * and a fresh result object for each was a measurable share of the garbage the engine makes.
+ */
+export function aggregateInto<T extends WindowValue>(
+  w: WindowEntries,
+  i: number,
+  windowMs: number,
+  aggregate: Aggregate,
+  out: T,
+): T {
   const lo = firstAfter(w, (w.at[i] as number) - windowMs, i);
   let matched = 0;
   let numeric = 0;
@@ -122,7 +136,6 @@ export function aggregateAt(
     if (value < min) min = value;
     if (value > max) max = value;
   }
-  const total = i - lo + 1;
   let value: number | undefined;
   switch (aggregate) {
     case 'count':
@@ -144,7 +157,10 @@ export function aggregateAt(
       value = all === 0 ? undefined : sum / all;
       break;
   }
-  return { value, matched, total };
+  out.value = value;
+  out.matched = matched;
+  out.total = i - lo + 1;
+  return out;
 }
 
 /**
