@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../lib/log.js';
 import type { PreparedCommit } from '../validate.js';
-import type { OutboxWrite, OutboxWriteOutcome } from './outbox.js';
+import type { NotificationRow, OutboxWrite, OutboxWriteOutcome } from './outbox.js';
 import type { PreparedAppend } from './prepare-append.js';
 
 /*
@@ -33,6 +33,7 @@ let batch;
 let appendsTx;
 let stepTx;
 let outboxTx;
+let transitionTx;
 
 function describe(error) {
   return { message: String((error && error.message) || error), code: error && error.code };
@@ -121,8 +122,21 @@ try {
     return { inserted };
   });
 
-  // One outbox write: a claim or a transition (outbox.ts runs the same for :memory:). A claim returns the
-  // rows it leased as they were read; a transition whether it changed the row.
+  // One transition (outbox.ts runs the same for :memory:): whether it changed the row.
+  const transition = (write) => {
+    const a = write.attempt;
+    const row = findById.get(write.id);
+    if (!row) return false;
+    insertAttempt.run(row.seq, a.at, a.durationMs, a.outcome, a.reason, a.detail);
+    let changes;
+    if (write.to === 'delivered') changes = markDelivered.run(a.at, row.seq).changes;
+    else if (write.to === 'retry') changes = markRetry.run(write.dueAt ?? a.at, row.seq).changes;
+    else changes = markDead.run(write.reason ?? '', a.at, row.seq).changes;
+    return changes > 0;
+  };
+
+  // One outbox write: a claim or a group of transitions (outbox.ts runs the same for :memory:). A claim
+  // returns the rows it leased as they were read; a group, per transition, whether it changed its row.
   const outboxWrite = (write) => {
     if (write.kind === 'claim') {
       const query = write.claim;
@@ -140,17 +154,10 @@ try {
       }
       return { claimed };
     }
-    const a = write.attempt;
-    const row = findById.get(write.id);
-    if (!row) return { changed: false };
-    insertAttempt.run(row.seq, a.at, a.durationMs, a.outcome, a.reason, a.detail);
-    let changes;
-    if (write.to === 'delivered') changes = markDelivered.run(a.at, row.seq).changes;
-    else if (write.to === 'retry') changes = markRetry.run(write.dueAt ?? a.at, row.seq).changes;
-    else changes = markDead.run(write.reason ?? '', a.at, row.seq).changes;
-    return { changed: changes > 0 };
+    return { changed: write.transitions.map(transition) };
   };
   outboxTx = db.transaction(outboxWrite);
+  transitionTx = db.transaction(transition);
 
   // The appends, the evaluator steps and the outbox writes of a batch share ONE transaction (one fsync).
   // Called inside it, appendsTx and stepTx run as savepoints; the outbox writes, many small ones, run in
@@ -209,6 +216,19 @@ function run(fields, bytes, steps, writes) {
     }
   }
   for (const write of writes) {
+    if (write.kind === 'transitions') {
+      // Alone, each transition of a group: one that fails fails no other.
+      const changed = write.transitions.map((one) => {
+        try {
+          return transitionTx.immediate(one);
+        } catch (error) {
+          rollback();
+          return describe(error);
+        }
+      });
+      result.outbox.push({ changed });
+      continue;
+    }
     try {
       result.outbox.push(outboxTx.immediate(write));
     } catch (error) {
@@ -336,9 +356,18 @@ type WorkerMessage =
       result: {
         stored: number[] | WorkerError;
         steps: Array<EvaluatorStepOutcome | WorkerError>;
-        outbox: Array<OutboxWriteOutcome | WorkerError>;
+        outbox: Array<WorkerOutboxOutcome | WorkerError>;
       };
     };
+
+/** What the worker reports for an outbox write: as OutboxWriteOutcome, with errors as WorkerErrors. */
+type WorkerOutboxOutcome = { claimed: NotificationRow[] } | { changed: Array<boolean | WorkerError> };
+
+function toOutboxOutcome(reported: WorkerOutboxOutcome | WorkerError): OutboxWriteOutcome | Error {
+  if (isWorkerError(reported)) return toError(reported);
+  if ('claimed' in reported) return reported;
+  return { changed: reported.changed.map((one) => (typeof one === 'boolean' ? one : toError(one))) };
+}
 
 function toError(reported: WorkerError): Error {
   const error = new Error(reported.message) as Error & { code?: string };
@@ -454,7 +483,7 @@ export async function startAppendWorker(options: AppendWorkerOptions): Promise<A
     current.resolve({
       stored: Array.isArray(stored) ? stored : toError(stored),
       steps: steps.map((step) => (isWorkerError(step) ? toError(step) : step)),
-      outbox: outbox.map((write) => (isWorkerError(write) ? toError(write) : write)),
+      outbox: outbox.map(toOutboxOutcome),
     });
   };
 

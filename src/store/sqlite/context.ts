@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { PreparedCommit } from '../validate.js';
 import type { EvaluatorStepOutcome } from './append-worker.js';
-import type { OutboxWrite, OutboxWriteOutcome } from './outbox.js';
+import type { OutboxSubmission, OutboxWriteOutcome } from './outbox.js';
 
 /**
  * SqliteContext is what the SQLite port implementations share with the store that owns the connection.
@@ -28,10 +28,10 @@ export interface SqliteContext {
    */
   readonly commitStep?: (step: PreparedCommit) => Promise<EvaluatorStepOutcome>;
   /**
-   * commitOutbox, with a database file, commits a claim or a transition on the append worker in the
-   * transaction of the next batch, after the writes submitted before it. Undefined for `:memory:`.
+   * commitOutbox, with a database file, commits a claim or a group of transitions on the append worker in
+   * the transaction of the next batch, after the writes submitted before it. Undefined for `:memory:`.
    */
-  readonly commitOutbox?: (write: OutboxWrite) => Promise<OutboxWriteOutcome>;
+  readonly commitOutbox?: (submission: OutboxSubmission) => Promise<OutboxWriteOutcome>;
 }
 
 /**

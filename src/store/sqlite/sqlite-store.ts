@@ -19,7 +19,14 @@ import {
 import { Listeners, type SqliteContext } from './context.js';
 import { createSqliteEvaluatorStore, EVALUATOR_SQL } from './evaluator-store.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
-import { createSqliteOutbox, OUTBOX_SQL, type OutboxWrite, type OutboxWriteOutcome } from './outbox.js';
+import {
+  createSqliteOutbox,
+  MAX_TRANSITION_GROUP,
+  OUTBOX_SQL,
+  type OutboxSubmission,
+  type OutboxWrite,
+  type OutboxWriteOutcome,
+} from './outbox.js';
 import { type PreparedAppend, prepareAppend } from './prepare-append.js';
 
 /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
@@ -48,6 +55,8 @@ const STEP_RIDE_WAIT_MS = 5;
  * on a busy 2-core machine).
  */
 const TRANSITION_RIDE_WAIT_MS = 15;
+/** Bytes one transition may carry (its detail is an excerpt of a few hundred characters at most). */
+const TRANSITION_BYTES_ESTIMATE = 512;
 
 /** Rows deleted per prune transaction: small enough that appends are never held up for long. */
 const PRUNE_CHUNK_ROWS = 1_000;
@@ -344,7 +353,10 @@ function createSqliteStore(
     for (const entry of batch) {
       if (entry.kind === 'append') appends.push(entry.append);
       else if (entry.kind === 'step') steps.push(entry.step);
-      else writes.push(entry.write);
+      // A group of transitions is closed here: later ones ride in the next batch.
+      else if (entry.write.kind === 'transitions') {
+        writes.push({ kind: 'transitions', transitions: entry.write.take() });
+      } else writes.push(entry.write);
     }
     let result: WriteBatchResult;
     try {
@@ -365,7 +377,10 @@ function createSqliteStore(
           : committed(appends.map((append, index) => appendResult(append, stored[index] ?? 0)));
     }
     let outboxCommitted = 0;
-    for (const outcome of result.outbox) if (!(outcome instanceof Error)) outboxCommitted += 1;
+    for (const outcome of result.outbox) {
+      if (outcome instanceof Error) continue;
+      outboxCommitted += 'changed' in outcome ? outcome.changed.length : 1;
+    }
     if (outboxCommitted > 0) {
       counters.outboxWrites += outboxCommitted;
       counters.outboxTransactions += 1;
@@ -539,10 +554,10 @@ function createSqliteStore(
               { kind: 'step', step },
               { ...stepCost(step), rider: true },
             )) as EvaluatorStepOutcome,
-          commitOutbox: async (write: OutboxWrite) =>
+          commitOutbox: async (write: OutboxSubmission) =>
             (await batcher.submit(
               { kind: 'outbox', write },
-              write.kind === 'transition'
+              write.kind === 'transitions'
                 ? { ...outboxCost(write), rider: true, waitMs: TRANSITION_RIDE_WAIT_MS }
                 : outboxCost(write),
             )) as OutboxWriteOutcome,
@@ -602,7 +617,7 @@ function createSqliteStore(
 type WriteEntry =
   | { kind: 'append'; append: PreparedAppend }
   | { kind: 'step'; step: PreparedCommit }
-  | { kind: 'outbox'; write: OutboxWrite };
+  | { kind: 'outbox'; write: OutboxSubmission };
 type WriteResult = AppendResult | EvaluatorStepOutcome | OutboxWriteOutcome;
 
 function appendResult(append: PreparedAppend, stored: number): AppendResult {
@@ -616,12 +631,12 @@ function stepCost(step: PreparedCommit): { rows: number; bytes: number } {
   return { rows: 1 + step.upserts.length + step.deletes.length + step.notifications.length, bytes };
 }
 
-function outboxCost(write: OutboxWrite): { rows: number; bytes: number } {
+function outboxCost(write: OutboxSubmission): { rows: number; bytes: number } {
   if (write.kind === 'claim') {
     return { rows: Math.max(1, write.claim.limit * write.claim.destinations.length), bytes: 0 };
   }
-  const { reason, detail } = write.attempt;
-  return { rows: 2, bytes: (reason?.length ?? 0) + (detail?.length ?? 0) + (write.reason?.length ?? 0) };
+  // A group grows until its batch is sent: count it at its largest (an attempt row and an update each).
+  return { rows: 2 * MAX_TRANSITION_GROUP, bytes: MAX_TRANSITION_GROUP * TRANSITION_BYTES_ESTIMATE };
 }
 
 function unexpectedEntry(): never {
