@@ -24,7 +24,9 @@ export const webhookConfigSchema = z.strictObject({
       secret: z.string().min(1).describe('Signs requests the Standard Webhooks way (webhook-signature).'),
     })
     .optional(),
-  timeout: durationMs.prefault(DEFAULT_WEBHOOK_TIMEOUT).describe('Per-attempt timeout, applied to each phase: connecting, the response headers, the body.'),
+  timeout: durationMs
+    .prefault(DEFAULT_WEBHOOK_TIMEOUT)
+    .describe('Per-attempt timeout, applied to each phase: connecting, the response headers, the body.'),
   allowPrivateNetworks: z
     .boolean()
     .default(false)
