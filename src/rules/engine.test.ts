@@ -209,6 +209,17 @@ describe('schedules', () => {
     });
   });
 
+  it('hold back, and explain, an item with no usable time instead of throwing', () => {
+    const item = { ...appItem({ t: 0 }), at: Number.NaN };
+    const result = run(rules, [item], { explain: true });
+    expect(result.firings.map((f) => f.alert.rule)).toEqual(['after-hours']);
+    expect(result.explanations?.[0]).toMatchObject({
+      rule: 'in-hours',
+      outcome: 'outside-schedule',
+      reason: 'an unknown time (NaN) is outside work-hours (Europe/Berlin, mon–fri 09:00–17:30)',
+    });
+  });
+
   it('notify a threshold episode that began outside the schedule at its first point inside', () => {
     const idle = compileTestRules([
       {

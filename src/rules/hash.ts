@@ -22,10 +22,20 @@ export function stableStringify(value: unknown): string {
  * `('ab', 'c')` and `('a', 'bc')` never collide.
  */
 export function hashParts(...parts: ReadonlyArray<string | number>): string {
+  return hashEncoded(encodeParts(...parts));
+}
+
+/** encodeParts returns the text hashParts hashes, so leading parts can be encoded once and reused. */
+export function encodeParts(...parts: ReadonlyArray<string | number>): string {
   let text = '';
   for (const part of parts) {
     const piece = String(part);
     text += `${piece.length}:${piece};`;
   }
+  return text;
+}
+
+/** hashEncoded hashes encoded parts: hashEncoded(encodeParts(a) + encodeParts(b, c)) === hashParts(a, b, c). */
+export function hashEncoded(text: string): string {
   return hash('sha256', text, 'hex').slice(0, 32);
 }

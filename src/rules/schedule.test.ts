@@ -163,3 +163,16 @@ it('describes itself for explanations', () => {
   expect(work?.describe()).toBe('work-hours (Europe/Berlin, mon–fri 09:00–17:30)');
   expect(formatLocal(at('2026-03-30T07:00:00Z'), 'Europe/Berlin')).toBe('2026-03-30 09:00');
 });
+
+it('an instant that is no time at all is in no schedule and is described, not thrown on', () => {
+  const always = schedule({
+    timezone: 'Europe/Berlin',
+    days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+  });
+  expect(always.contains(at('2026-03-30T10:00:00Z'))).toBe(true);
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    expect(always.contains(bad)).toBe(false);
+    expect(always.activeSince(bad)).toBeUndefined();
+    expect(formatLocal(bad, 'Europe/Berlin')).toMatch(/^an unknown time/);
+  }
+});

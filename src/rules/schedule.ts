@@ -203,10 +203,13 @@ export function compileSchedule(
     name,
     timezone: input.timezone,
     contains(ms) {
+      // An instant that is no time at all (NaN from a bad payload) is in no schedule.
+      if (!Number.isFinite(ms)) return false;
       const { weekday, dayIndex, minute } = local(ms);
       return rangeStart(weekday, dayIndex, minute) !== undefined;
     },
     activeSince(ms) {
+      if (!Number.isFinite(ms)) return undefined;
       const { weekday, dayIndex, minute } = local(ms);
       let found = rangeStart(weekday, dayIndex, minute);
       if (found === undefined) return undefined;
@@ -230,6 +233,7 @@ export function compileSchedule(
 
 /** formatLocal renders an instant as `2026-03-29 09:00` in a timezone (for explanations). */
 export function formatLocal(ms: number, timezone: string): string {
+  if (!Number.isFinite(ms)) return `an unknown time (${String(ms)})`;
   const localMs = ms + timeZoneClock(timezone).offsetMs(ms);
   return new Date(localMs).toISOString().slice(0, 16).replace('T', ' ');
 }

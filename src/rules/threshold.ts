@@ -119,93 +119,100 @@ function point(s: ThresholdState, i: number, judgement: Judgement): PointInfo {
   };
 }
 
-/** Machine runs the settled sweep and the eager check for one key during one call. */
-class Machine {
-  blocked: Blocked | undefined;
-  // Reused for every point this machine judges (judgeInto); a judgement never outlives its step.
-  private readonly judgement: Judgement = newJudgement();
+/*
+ * The settled sweep and the eager check. Each returns why an alert it wanted to send was held back
+ * (the latest such reason), or undefined.
+ *
+ * They judge every point into SCRATCH: a judgement never outlives its step (point() copies the value
+ * out), and the engine is synchronous with hooks that never call back into it, so one object serves
+ * every key. A machine object with its own judgement per rule and item was ~7% of the engine's garbage.
+ */
+const SCRATCH: Judgement = newJudgement();
 
-  constructor(
-    private readonly t: CompiledThreshold,
-    private readonly s: ThresholdState,
-    private readonly hooks: ThresholdHooks,
-  ) {}
-
-  /** notify sends (or adopts) the firing alert of the open episode at entry i. */
-  private notify(i: number, judgement: Judgement): void {
-    const { s } = this;
-    const at = s.at[i] as number;
-    if (s.eager !== null) {
-      // Sent already when the condition first held on arrival; this episode is that alert's. Repeat and
-      // cooldown measure from the episode's settled start, which does not depend on arrival order.
-      s.notified = true;
-      s.lastNotifiedAt = at;
-      s.eager = null;
-      return;
-    }
-    const blocked = this.hooks.gate(at, s.lastNotifiedAt);
-    if (blocked) {
-      this.blocked = blocked;
-      return;
-    }
-    this.hooks.emit('firing', point(s, i, judgement));
+/** notify sends (or adopts) the firing alert of the open episode at entry i. */
+function notify(
+  s: ThresholdState,
+  hooks: ThresholdHooks,
+  i: number,
+  judgement: Judgement,
+): Blocked | undefined {
+  const at = s.at[i] as number;
+  if (s.eager !== null) {
+    // Sent already when the condition first held on arrival; this episode is that alert's. Repeat and
+    // cooldown measure from the episode's settled start, which does not depend on arrival order.
     s.notified = true;
     s.lastNotifiedAt = at;
+    s.eager = null;
+    return undefined;
   }
+  const blocked = hooks.gate(at, s.lastNotifiedAt);
+  if (blocked) return blocked;
+  hooks.emit('firing', point(s, i, judgement));
+  s.notified = true;
+  s.lastNotifiedAt = at;
+  return undefined;
+}
 
-  /** step judges entry i for good and moves the episode state. */
-  step(i: number): void {
-    const { t, s } = this;
-    const judgement = judgeInto(t, s, i, this.judgement);
-    const at = s.at[i] as number;
-    if (judgement.holds) {
-      if (!s.firing) {
-        s.firing = true;
-        s.notified = false;
-        this.notify(i, judgement);
-      } else if (!s.notified) {
-        this.notify(i, judgement);
-      } else if (
-        t.repeatMs !== undefined &&
-        s.lastNotifiedAt !== null &&
-        at - s.lastNotifiedAt >= t.repeatMs
-      ) {
-        const blocked = this.hooks.gate(at, s.lastNotifiedAt);
-        if (blocked) this.blocked = blocked;
-        else {
-          this.hooks.emit('repeat', point(s, i, judgement));
-          s.lastNotifiedAt = at;
-        }
-      }
-    } else if (s.firing) {
-      if (s.notified && t.resolve) this.hooks.emit('resolved', point(s, i, judgement));
-      s.firing = false;
+/** step judges entry i for good and moves the episode state. */
+function step(
+  t: CompiledThreshold,
+  s: ThresholdState,
+  hooks: ThresholdHooks,
+  i: number,
+): Blocked | undefined {
+  const judgement = judgeInto(t, s, i, SCRATCH);
+  const at = s.at[i] as number;
+  let blocked: Blocked | undefined;
+  if (judgement.holds) {
+    if (!s.firing) {
+      s.firing = true;
       s.notified = false;
-    }
-    // An eager alert whose point has now settled without being adopted (possible only when more items
-    // made the value smaller, e.g. negative values in a sum) must not hold back later episodes.
-    if (s.eager !== null && !before(at, s.id[i] as string, s.eager)) s.eager = null;
-  }
-
-  /** eagerCheck fires at the first unsettled point from `from` (within a window) where the condition holds. */
-  eagerCheck(from: number, itemAt: number): void {
-    const { t, s } = this;
-    if (s.eager !== null || (s.firing && s.notified)) return;
-    const n = s.at.length;
-    for (let j = Math.max(from, s.sn); j < n && (s.at[j] as number) < itemAt + t.windowMs; j++) {
-      const judgement = judgeInto(t, s, j, this.judgement);
-      if (!judgement.holds) continue;
-      const at = s.at[j] as number;
-      const blocked = this.hooks.gate(at, s.lastNotifiedAt);
-      if (blocked) {
-        this.blocked = blocked;
-        continue;
+      blocked = notify(s, hooks, i, judgement);
+    } else if (!s.notified) {
+      blocked = notify(s, hooks, i, judgement);
+    } else if (t.repeatMs !== undefined && s.lastNotifiedAt !== null && at - s.lastNotifiedAt >= t.repeatMs) {
+      blocked = hooks.gate(at, s.lastNotifiedAt);
+      if (!blocked) {
+        hooks.emit('repeat', point(s, i, judgement));
+        s.lastNotifiedAt = at;
       }
-      this.hooks.emit('firing', point(s, j, judgement));
-      s.eager = [at, s.id[j] as string];
-      return;
     }
+  } else if (s.firing) {
+    if (s.notified && t.resolve) hooks.emit('resolved', point(s, i, judgement));
+    s.firing = false;
+    s.notified = false;
   }
+  // An eager alert whose point has now settled without being adopted (possible only when more items
+  // made the value smaller, e.g. negative values in a sum) must not hold back later episodes.
+  if (s.eager !== null && !before(at, s.id[i] as string, s.eager)) s.eager = null;
+  return blocked;
+}
+
+/** eagerCheck fires at the first unsettled point from `from` (within a window) where the condition holds. */
+function eagerCheck(
+  t: CompiledThreshold,
+  s: ThresholdState,
+  hooks: ThresholdHooks,
+  from: number,
+  itemAt: number,
+): Blocked | undefined {
+  if (s.eager !== null || (s.firing && s.notified)) return undefined;
+  let blocked: Blocked | undefined;
+  const n = s.at.length;
+  for (let j = Math.max(from, s.sn); j < n && (s.at[j] as number) < itemAt + t.windowMs; j++) {
+    const judgement = judgeInto(t, s, j, SCRATCH);
+    if (!judgement.holds) continue;
+    const at = s.at[j] as number;
+    const held = hooks.gate(at, s.lastNotifiedAt);
+    if (held) {
+      blocked = held;
+      continue;
+    }
+    hooks.emit('firing', point(s, j, judgement));
+    s.eager = [at, s.id[j] as string];
+    return blocked;
+  }
+  return blocked;
 }
 
 /**
@@ -216,28 +223,31 @@ class Machine {
 export function observeThreshold(
   t: CompiledThreshold,
   s: ThresholdState,
-  entry: { at: number; id: string; flags: number; value: number | null },
+  at: number,
+  id: string,
+  flags: number,
+  value: number | null,
   hooks: ThresholdHooks,
   explain = false,
 ): ObserveResult {
   const lateness = t.latenessMs;
-  if (s.head !== null && entry.at < s.head - lateness) return { kind: 'late', head: s.head };
-  const index = insertEntry(s, entry.at, entry.id, entry.flags, entry.value);
+  if (s.head !== null && at < s.head - lateness) return { kind: 'late', head: s.head };
+  const index = insertEntry(s, at, id, flags, value);
   if (index < 0) return { kind: 'duplicate' };
-  const machine = new Machine(t, s, hooks);
   const judgement = explain ? judgeAt(t, s, index) : undefined;
+  let blocked: Blocked | undefined;
 
   if (index < s.sn) {
     // Only with lateness 0 (an item with the newest time, sorting before points already settled) or
     // after settleThreshold. It is judged now, in arrival order; its window is exact, and the points
     // already settled stay as judged.
     s.sn++;
-    machine.step(index);
+    blocked = step(t, s, hooks, index);
   } else if (t.eager && lateness > 0) {
-    machine.eagerCheck(index, entry.at);
+    blocked = eagerCheck(t, s, hooks, index, at);
   }
 
-  s.head = s.head === null ? entry.at : Math.max(s.head, entry.at);
+  s.head = s.head === null ? at : Math.max(s.head, at);
   const watermark = s.head - lateness;
   const n = s.at.length;
   // With no allowance an item settles on arrival; otherwise only points strictly before the watermark
@@ -246,7 +256,7 @@ export function observeThreshold(
     s.sn < n &&
     (lateness === 0 ? (s.at[s.sn] as number) <= s.head : (s.at[s.sn] as number) < watermark)
   ) {
-    machine.step(s.sn);
+    blocked = step(t, s, hooks, s.sn) ?? blocked;
     s.sn++;
   }
 
@@ -262,10 +272,10 @@ export function observeThreshold(
     evictFirst(s, evict);
     s.sn -= evict;
   }
-  if (!judgement && !machine.blocked) return OBSERVED;
+  if (!judgement && !blocked) return OBSERVED;
   const result: ObserveResult = { kind: 'observed' };
   if (judgement) result.judgement = judgement;
-  if (machine.blocked) result.blocked = machine.blocked;
+  if (blocked) result.blocked = blocked;
   return result;
 }
 
@@ -281,10 +291,10 @@ export function settleThreshold(
   s: ThresholdState,
   hooks: ThresholdHooks,
 ): Blocked | undefined {
-  const machine = new Machine(t, s, hooks);
+  let blocked: Blocked | undefined;
   while (s.sn < s.at.length) {
-    machine.step(s.sn);
+    blocked = step(t, s, hooks, s.sn) ?? blocked;
     s.sn++;
   }
-  return machine.blocked;
+  return blocked;
 }
