@@ -163,6 +163,61 @@ describe('deliverer: delivered', () => {
     expect(text).toContain('hookrelay_outbox_pending{destination="hook"} 0');
   });
 
+  it('reads the stored request only for a destination that forwards it (body: event)', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    const payload = Buffer.from('{"event":"desktop.activity_tracking.captured","data":{"a":1}}');
+    const appended = await temp.store.events.append({
+      request: { source: 'tp', event: 'desktop.activity_tracking.captured', receivedAt: T0, body: payload },
+      events: [
+        {
+          dedupeKey: 'act-1',
+          item: {
+            source: 'tp',
+            event: 'desktop.activity_tracking.captured',
+            id: 'act-1',
+            at: T0,
+            receivedAt: T0,
+            simulation: false,
+            raw: {},
+          },
+        },
+      ],
+    });
+    const reads: string[] = [];
+    const events = temp.store.events;
+    const store = {
+      outbox: temp.store.outbox,
+      events: {
+        getRequest: (id: string) => {
+          reads.push(id);
+          return events.getRequest(id);
+        },
+      },
+    };
+    const monitor = createEventMonitor();
+    const d = createDeliverer({
+      store,
+      destinations: new Map([
+        ['alerts', webhook('alerts', sink)],
+        ['forward', webhook('forward', sink, { body: 'event' })],
+      ]),
+      policies: new Map(),
+      clock: systemClock,
+      logger: silent,
+      metrics: createMetrics(),
+      onEvent: monitor.listener,
+    });
+    cleanups.push(() => d.stop());
+    await d.start();
+    await enqueue(temp.store, 'alerts', ['a1', 'a2'], { requestId: appended.requestId });
+    await enqueue(temp.store, 'forward', ['f1'], { requestId: appended.requestId });
+
+    await monitor.count(is('delivery:delivered'), 3);
+    expect(reads).toEqual([appended.requestId]);
+    expect(sink.requests.find((r) => r.url === '/forward')?.body.equals(payload)).toBe(true);
+  });
+
   it('forwards the received payload for body: event, and attaches the screenshot bytes', async () => {
     const temp = await tempStore();
     const sink = await receiver();

@@ -605,7 +605,7 @@ class DestinationWorker {
       const image = await store.outbox.getImage(notification.eventSeq);
       if (image) context.image = image;
     }
-    if (notification.requestId !== undefined) {
+    if (notification.requestId !== undefined && destination.wantsRequestBody === true) {
       const request = await store.events.getRequest(notification.requestId);
       if (request) context.requestBody = request.body;
     }

@@ -66,6 +66,11 @@ export type SendResult = SendSuccess | SendFailure;
 export interface Destination {
   readonly name: string;
   readonly type: DestinationType;
+  /**
+   * True when send() uses `context.requestBody` (a webhook with `body: event`): the deliverer reads the
+   * stored request only then, not once per send.
+   */
+  readonly wantsRequestBody?: boolean;
   /** send delivers one notification once. It never retries and never throws for a failed delivery. */
   send(notification: Notification, context: SendContext): Promise<SendResult>;
   /** close releases connections and pools. The destination is unusable afterwards. */

@@ -119,7 +119,13 @@ export function createWebhookDestination(
     }
   }
 
-  return { name, type: 'webhook', send, close: () => safeRequest.close() };
+  return {
+    name,
+    type: 'webhook',
+    wantsRequestBody: options.body === 'event',
+    send,
+    close: () => safeRequest.close(),
+  };
 }
 
 /** redirectHost names where a redirect pointed (host only: the path or query may carry a token). */
