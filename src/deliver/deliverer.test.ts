@@ -9,6 +9,7 @@ import { runDlq } from '../cli/dlq.js';
 import type { CliIo } from '../cli/io.js';
 import { createDestination, type Destination, type WebhookOptions } from '../destinations/index.js';
 import { PNG_1X1 } from '../destinations/testdata/fixtures.js';
+import type { Item } from '../domain/item.js';
 import { type Clock, createManualClock, systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
@@ -117,6 +118,26 @@ function deliverer(
   return { deliverer: created, monitor, metrics, log };
 }
 
+/** storeRequest stores one received request with one item, as ingest does, and returns the request id. */
+async function storeRequest(
+  temp: TempStore,
+  body: Buffer,
+  item: Pick<Item, 'event' | 'id'> & Partial<Item>,
+  image?: Buffer,
+): Promise<string> {
+  const appended = await temp.store.events.append({
+    request: { source: 'tp', event: item.event, receivedAt: T0, body },
+    events: [
+      {
+        dedupeKey: item.id,
+        item: { source: 'tp', at: T0, receivedAt: T0, simulation: false, raw: {}, ...item },
+        ...(image === undefined ? {} : { image }),
+      },
+    ],
+  });
+  return appended.requestId;
+}
+
 const webhookIds = (target: HttpReceiver): string[] =>
   target.requests.map((request) => String(request.headers['webhook-id']));
 
@@ -167,22 +188,9 @@ describe('deliverer: delivered', () => {
     const temp = await tempStore();
     const sink = await receiver();
     const payload = Buffer.from('{"event":"desktop.activity_tracking.captured","data":{"a":1}}');
-    const appended = await temp.store.events.append({
-      request: { source: 'tp', event: 'desktop.activity_tracking.captured', receivedAt: T0, body: payload },
-      events: [
-        {
-          dedupeKey: 'act-1',
-          item: {
-            source: 'tp',
-            event: 'desktop.activity_tracking.captured',
-            id: 'act-1',
-            at: T0,
-            receivedAt: T0,
-            simulation: false,
-            raw: {},
-          },
-        },
-      ],
+    const requestId = await storeRequest(temp, payload, {
+      event: 'desktop.activity_tracking.captured',
+      id: 'act-1',
     });
     const reads: string[] = [];
     const events = temp.store.events;
@@ -210,11 +218,11 @@ describe('deliverer: delivered', () => {
     });
     cleanups.push(() => d.stop());
     await d.start();
-    await enqueue(temp.store, 'alerts', ['a1', 'a2'], { requestId: appended.requestId });
-    await enqueue(temp.store, 'forward', ['f1'], { requestId: appended.requestId });
+    await enqueue(temp.store, 'alerts', ['a1', 'a2'], { requestId });
+    await enqueue(temp.store, 'forward', ['f1'], { requestId });
 
     await monitor.count(is('delivery:delivered'), 3);
-    expect(reads).toEqual([appended.requestId]);
+    expect(reads).toEqual([requestId]);
     expect(sink.requests.find((r) => r.url === '/forward')?.body.equals(payload)).toBe(true);
   });
 
@@ -224,25 +232,16 @@ describe('deliverer: delivered', () => {
     const discord: FakeDiscord = await startFakeDiscord();
     cleanups.push(() => discord.close());
     const payload = Buffer.from('{"event":"desktop.screenshot_tracking.captured","data":[{"a":1}]}');
-    const appended = await temp.store.events.append({
-      request: { source: 'tp', event: 'desktop.screenshot_tracking.captured', receivedAt: T0, body: payload },
-      events: [
-        {
-          dedupeKey: 'shot-1',
-          item: {
-            source: 'tp',
-            event: 'desktop.screenshot_tracking.captured',
-            id: 'shot-1',
-            at: T0,
-            receivedAt: T0,
-            simulation: false,
-            screenshot: { id: 'shot-1', isIdle: true, image: { kind: 'bytes', mime: 'image/png', size: 68 } },
-            raw: {},
-          },
-          image: PNG_1X1,
-        },
-      ],
-    });
+    const requestId = await storeRequest(
+      temp,
+      payload,
+      {
+        event: 'desktop.screenshot_tracking.captured',
+        id: 'shot-1',
+        screenshot: { id: 'shot-1', isIdle: true, image: { kind: 'bytes', mime: 'image/png', size: 68 } },
+      },
+      PNG_1X1,
+    );
     const [event] = await temp.store.events.readAfter(0, 1);
     const forward = webhook('forward', sink, { body: 'event' });
     const chat = createDestination(
@@ -259,7 +258,7 @@ describe('deliverer: delivered', () => {
       ]),
     );
     await d.start();
-    await enqueue(temp.store, 'forward', ['f1'], { requestId: appended.requestId });
+    await enqueue(temp.store, 'forward', ['f1'], { requestId });
     const { cursor } = await temp.store.evaluator.load();
     await temp.store.evaluator.commit({
       fromCursor: cursor,
