@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ScriptedResponse, writeResponse } from './http-receiver.js';
+import { createResponder, type ScriptedResponse, writeResponse } from './http-receiver.js';
 
 /** DiscordExecution is one execute-webhook request as the fake saw it. */
 export interface DiscordExecution {
@@ -68,7 +68,7 @@ const WEBHOOK_TOKEN = `fakeDiscordWebhookToken_${'x'.repeat(44)}`;
 export async function startFakeDiscord(): Promise<FakeDiscord> {
   const executions: DiscordExecution[] = [];
   const queue: ScriptedResponse[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const responder = createResponder();
   let messageCounter = 0;
 
   const server = http.createServer((req, res) => {
@@ -113,15 +113,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
             attachments: files.map((file, index) => ({ id: String(index), filename: file.filename })),
           },
         };
-        if (answer.delayMs) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            writeResponse(res, answer);
-          }, answer.delayMs);
-          timers.add(timer);
-        } else {
-          writeResponse(res, answer);
-        }
+        responder.respond(res, answer);
       })();
     });
   });
@@ -140,7 +132,7 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       queue.length = 0;
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
+      responder.dropPending();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ScriptedResponse, writeResponse } from './http-receiver.js';
+import { createResponder, type ScriptedResponse } from './http-receiver.js';
 
 /** SlackCall is one Web API call, incoming-webhook post or file upload as the fake saw it. */
 export interface SlackCall {
@@ -37,7 +37,7 @@ const WEBHOOK_PATH = '/services/T0000FAKE/B0000FAKE/fakeWebhookSecretXXXXXXXX';
 export async function startFakeSlack(): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const scripts = new Map<string, ScriptedResponse[]>();
-  const timers = new Set<NodeJS.Timeout>();
+  const responder = createResponder();
   let origin = '';
   let fileCounter = 0;
   let tsCounter = 0;
@@ -90,15 +90,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const { params, files } = await parseBody(raw, String(req.headers['content-type'] ?? ''));
         calls.push({ method, path, headers: req.headers, params, files, raw });
         const answer = scripts.get(method)?.shift() ?? defaults(method, params);
-        if (answer.delayMs) {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            writeResponse(res, answer);
-          }, answer.delayMs);
-          timers.add(timer);
-        } else {
-          writeResponse(res, answer);
-        }
+        responder.respond(res, answer);
       })();
     });
   });
@@ -123,7 +115,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       scripts.clear();
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
+      responder.dropPending();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -47,7 +47,7 @@ export async function startHttpReceiver(
 ): Promise<HttpReceiver> {
   const requests: RecordedRequest[] = [];
   const queue: ScriptedResponse[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const responder = createResponder();
   const waiters = new Set<() => void>();
 
   const server = http.createServer((req, res) => {
@@ -62,17 +62,7 @@ export async function startHttpReceiver(
         receivedAt: Date.now(),
       });
       for (const wake of waiters) wake();
-      const answer = queue.shift() ?? defaultResponse;
-      const respond = () => writeResponse(res, answer);
-      if (answer.delayMs) {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          respond();
-        }, answer.delayMs);
-        timers.add(timer);
-      } else {
-        respond();
-      }
+      responder.respond(res, queue.shift() ?? defaultResponse);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -111,9 +101,40 @@ export async function startHttpReceiver(
       queue.length = 0;
     },
     close: async () => {
-      for (const timer of timers) clearTimeout(timer);
+      responder.dropPending();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Responder answers requests with scripted answers, each after its `delayMs` when it has one (a slow
+ * peer); `dropPending` forgets the answers still waiting, for a server that is closing. Shared with the
+ * Slack and Discord fakes.
+ */
+export interface Responder {
+  respond(res: http.ServerResponse, answer: ScriptedResponse): void;
+  dropPending(): void;
+}
+
+export function createResponder(): Responder {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    respond(res, answer) {
+      if (!answer.delayMs) {
+        writeResponse(res, answer);
+        return;
+      }
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        writeResponse(res, answer);
+      }, answer.delayMs);
+      timers.add(timer);
+    },
+    dropPending() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
     },
   };
 }
