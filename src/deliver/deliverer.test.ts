@@ -118,6 +118,31 @@ function deliverer(
   return { deliverer: created, monitor, metrics, log };
 }
 
+/**
+ * withGatedWrite returns the store with one outbox write held back until `openGate()` (a slow commit).
+ * Register openGate as a cleanup after the deliverer's, so that it runs first and a failed test never
+ * hangs on the gate.
+ */
+function withGatedWrite(
+  temp: TempStore,
+  method: 'recordDelivered' | 'scheduleRetry' | 'pauseDestination',
+): { store: TempStore; openGate: () => void } {
+  let openGate: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve;
+  });
+  const { outbox } = temp.store;
+  const write = outbox[method] as (...args: unknown[]) => Promise<unknown>;
+  const gated = async (...args: unknown[]) => {
+    await gate;
+    return write.apply(outbox, args);
+  };
+  return {
+    store: { ...temp, store: { ...temp.store, outbox: { ...outbox, [method]: gated } } },
+    openGate,
+  };
+}
+
 /** storeRequest stores one received request with one item, as ingest does, and returns the request id. */
 async function storeRequest(
   temp: TempStore,
@@ -631,25 +656,8 @@ describe('deliverer: independence, crashes and shutdown', () => {
   it('sends the next notification while the previous one is being recorded, and records each', async () => {
     const temp = await tempStore();
     const sink = await receiver();
-    let openGate: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    const { outbox } = temp.store;
     // A store whose commits are slow: nothing is recorded until the gate opens.
-    const slowStore: TempStore = {
-      ...temp,
-      store: {
-        ...temp.store,
-        outbox: {
-          ...outbox,
-          recordDelivered: async (id, attempt) => {
-            await gate;
-            return outbox.recordDelivered(id, attempt);
-          },
-        },
-      },
-    };
+    const { store: slowStore, openGate } = withGatedWrite(temp, 'recordDelivered');
     const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
     // Runs before the deliverer's stop (cleanups run last first), so a failed test never hangs on the gate.
     cleanups.push(async () => openGate());
@@ -670,24 +678,7 @@ describe('deliverer: independence, crashes and shutdown', () => {
     const temp = await tempStore();
     const sink = await receiver();
     sink.script({ status: 503, body: 'busy' });
-    let openGate: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    const { outbox } = temp.store;
-    const slowStore: TempStore = {
-      ...temp,
-      store: {
-        ...temp.store,
-        outbox: {
-          ...outbox,
-          scheduleRetry: async (id, retry) => {
-            await gate;
-            return outbox.scheduleRetry(id, retry);
-          },
-        },
-      },
-    };
+    const { store: slowStore, openGate } = withGatedWrite(temp, 'scheduleRetry');
     const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
     // Runs before the deliverer's stop (cleanups run last first), so a failed test never hangs on the gate.
     cleanups.push(async () => openGate());
@@ -709,24 +700,7 @@ describe('deliverer: independence, crashes and shutdown', () => {
     const temp = await tempStore();
     const sink = await receiver();
     sink.script({ status: 410, body: 'gone' });
-    let openGate: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    const { outbox } = temp.store;
-    const slowStore: TempStore = {
-      ...temp,
-      store: {
-        ...temp.store,
-        outbox: {
-          ...outbox,
-          pauseDestination: async (destination, pause) => {
-            await gate;
-            return outbox.pauseDestination(destination, pause);
-          },
-        },
-      },
-    };
+    const { store: slowStore, openGate } = withGatedWrite(temp, 'pauseDestination');
     const { deliverer: d, monitor } = deliverer(slowStore, new Map([['hook', webhook('hook', sink)]]));
     cleanups.push(async () => openGate());
     await enqueue(temp.store, 'hook', ['n1', 'n2']);
