@@ -41,6 +41,17 @@ async function refusal(url: string): Promise<AddressRefusedError | undefined> {
   return undefined;
 }
 
+/** Targets both clients must refuse: label, URL (the receiver's port is known once it listens), refused host. */
+const REFUSED_TARGETS: ReadonlyArray<readonly [string, () => string, string]> = [
+  ['loopback literal', () => `http://127.0.0.1:${port}/hook?token=abc`, '127.0.0.1'],
+  ['IPv6 loopback literal', () => `http://[::1]:${port}/hook`, '::1'],
+  ['decimal IPv4 spelling', () => `http://2130706433:${port}/hook`, '127.0.0.1'],
+  ['hex short IPv4 spelling', () => `http://0x7f.1:${port}/hook`, '127.0.0.1'],
+  ['cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/', '169.254.169.254'],
+  ['IPv4-mapped IPv6 literal', () => `http://[::ffff:127.0.0.1]:${port}/hook`, '::ffff:7f00:1'],
+  ['hostname resolving to loopback', () => `http://localhost:${port}/hook`, 'localhost'],
+];
+
 describe('isBlockedAddress', () => {
   it.each([
     '0.0.0.0',
@@ -78,15 +89,7 @@ describe('isBlockedAddress', () => {
 });
 
 describe('createSafeFetch', () => {
-  it.each([
-    ['loopback literal', () => `http://127.0.0.1:${port}/hook?token=abc`, '127.0.0.1'],
-    ['IPv6 loopback literal', () => `http://[::1]:${port}/hook`, '::1'],
-    ['decimal IPv4 spelling', () => `http://2130706433:${port}/hook`, '127.0.0.1'],
-    ['hex short IPv4 spelling', () => `http://0x7f.1:${port}/hook`, '127.0.0.1'],
-    ['cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/', '169.254.169.254'],
-    ['IPv4-mapped IPv6 literal', () => `http://[::ffff:127.0.0.1]:${port}/hook`, '::ffff:7f00:1'],
-    ['hostname resolving to loopback', () => `http://localhost:${port}/hook`, 'localhost'],
-  ])('refuses a %s before any byte is sent', async (_label, url, host) => {
+  it.each(REFUSED_TARGETS)('refuses a %s before any byte is sent', async (_label, url, host) => {
     const before = receiver.requests.length;
     const refused = await refusal(url());
     expect(refused).toBeInstanceOf(AddressRefusedError);
@@ -159,28 +162,23 @@ describe('createSafeRequest', () => {
 
   const post = { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' } as const;
 
-  it.each([
-    ['loopback literal', () => `http://127.0.0.1:${port}/hook?token=abc`, '127.0.0.1'],
-    ['IPv6 loopback literal', () => `http://[::1]:${port}/hook`, '::1'],
-    ['decimal IPv4 spelling', () => `http://2130706433:${port}/hook`, '127.0.0.1'],
-    ['hex short IPv4 spelling', () => `http://0x7f.1:${port}/hook`, '127.0.0.1'],
-    ['cloud metadata address', () => 'http://169.254.169.254/latest/meta-data/', '169.254.169.254'],
-    ['IPv4-mapped IPv6 literal', () => `http://[::ffff:127.0.0.1]:${port}/hook`, '::ffff:7f00:1'],
-    ['hostname resolving to loopback', () => `http://localhost:${port}/hook`, 'localhost'],
-  ])('refuses a %s before any byte is sent, on every attempt', async (_label, url, host) => {
-    const before = receiver.requests.length;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const refused = await guardedRequest(url(), post).then(
-        () => undefined,
-        (thrown: unknown) => findAddressRefused(thrown),
-      );
-      expect(refused).toBeInstanceOf(AddressRefusedError);
-      expect(refused?.host).toBe(host);
-      expect(refused?.message).not.toContain('/hook');
-      expect(refused?.message).not.toContain('token');
-    }
-    expect(receiver.requests.length).toBe(before);
-  });
+  it.each(REFUSED_TARGETS)(
+    'refuses a %s before any byte is sent, on every attempt',
+    async (_label, url, host) => {
+      const before = receiver.requests.length;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const refused = await guardedRequest(url(), post).then(
+          () => undefined,
+          (thrown: unknown) => findAddressRefused(thrown),
+        );
+        expect(refused).toBeInstanceOf(AddressRefusedError);
+        expect(refused?.host).toBe(host);
+        expect(refused?.message).not.toContain('/hook');
+        expect(refused?.message).not.toContain('token');
+      }
+      expect(receiver.requests.length).toBe(before);
+    },
+  );
 
   it('rejects other protocols before connecting', async () => {
     await expect(openRequest('file:///etc/passwd', post)).rejects.toMatchObject({
