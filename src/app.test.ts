@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { postSigned } from '../test/helpers/sign.js';
 import { type App, createApp } from './app.js';
+import { sampleActivityEvent } from './cli/send-samples.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './lib/log.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
@@ -58,5 +60,43 @@ describe('/readyz', () => {
     }
 
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('/metrics', () => {
+  /** sample reads one unlabelled series of /metrics. */
+  async function sample(name: string): Promise<number> {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`${name} is not in /metrics`);
+    return Number(line.slice(name.length + 1));
+  }
+
+  it('counts durable commits and the requests they carried, so requests per fsync can be read off', async () => {
+    expect(await sample('hookrelay_store_appends_committed_total')).toBe(0);
+    expect(await sample('hookrelay_store_append_commits_total')).toBe(0);
+
+    const webhook = `${url}/webhooks/trackpilots`;
+    const first = await postSigned(webhook, JSON.stringify(sampleActivityEvent()), 'a-test-secret');
+    expect(first.status).toBe(200);
+    expect(await sample('hookrelay_store_appends_committed_total')).toBe(1);
+    expect(await sample('hookrelay_store_append_commits_total')).toBe(1);
+
+    // Sent together, they may share commits (group-commit.test.ts proves that they do when they can).
+    const together = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        postSigned(webhook, JSON.stringify(sampleActivityEvent({ userId: `u-${i}` })), 'a-test-secret'),
+      ),
+    );
+    expect(together.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    expect(await sample('hookrelay_store_appends_committed_total')).toBe(21);
+    const commits = await sample('hookrelay_store_append_commits_total');
+    expect(commits).toBeGreaterThanOrEqual(2);
+    expect(commits).toBeLessThanOrEqual(21);
+
+    // A refused request commits nothing.
+    const refused = await postSigned(webhook, JSON.stringify(sampleActivityEvent()), 'not-the-secret');
+    expect(refused.status).toBe(401);
+    expect(await sample('hookrelay_store_appends_committed_total')).toBe(21);
   });
 });

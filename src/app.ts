@@ -53,6 +53,7 @@ export function createApp(deps: AppDeps): App {
   const { store, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const metrics = createMetrics();
+  metrics.observeStore(store);
   let sources = buildSources(deps.config);
   let config = deps.config;
   // The route's byte limit is fixed at registration; per-source limits are enforced in the handler.

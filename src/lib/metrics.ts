@@ -11,6 +11,11 @@ export interface OutboxMetricsSource {
   paused(): Promise<Array<{ destination: string; reason: string }>>;
 }
 
+/** CommitStatsSource is what the store commit counters read on each scrape (the store provides it). */
+export interface CommitStatsSource {
+  commitStats(): { appendCommits: number; appendsCommitted: number };
+}
+
 /** Metrics is the set of counters every stage reports to; one per app, so tests can build many apps. */
 export interface Metrics {
   registry: Registry;
@@ -23,11 +28,15 @@ export interface Metrics {
   deliverySeconds: Histogram<'destination'>;
   outboxPending: Gauge<'destination'>;
   destinationPaused: Gauge<'destination' | 'reason'>;
+  appendCommits: Counter;
+  appendsCommitted: Counter;
   /**
    * observeOutbox sets where the outbox gauges read from on scrape; `undefined` detaches it (the gauges
    * then report nothing). The deliver stage calls it on start and stop.
    */
   observeOutbox(source: OutboxMetricsSource | undefined): void;
+  /** observeStore sets where the store commit counters read from on scrape. */
+  observeStore(source: CommitStatsSource | undefined): void;
 }
 
 /** createMetrics builds a fresh registry with the process's default metrics and hookrelay's own. */
@@ -35,6 +44,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let outbox: OutboxMetricsSource | undefined;
+  let store: CommitStatsSource | undefined;
   return {
     registry,
     webhooksReceived: new Counter({
@@ -86,6 +96,25 @@ export function createMetrics(): Metrics {
         for (const [destination, count] of Object.entries(counts ?? {})) this.set({ destination }, count);
       },
     }),
+    // Read from the store's own counters at scrape time: the commit path stays free of metric calls.
+    appendCommits: new Counter({
+      name: 'hookrelay_store_append_commits_total',
+      help: 'Durable transactions that committed webhook requests (group commits, one fsync each)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(store?.commitStats().appendCommits ?? 0);
+      },
+    }),
+    appendsCommitted: new Counter({
+      name: 'hookrelay_store_appends_committed_total',
+      help: 'Webhook requests made durable; divided by hookrelay_store_append_commits_total: requests per commit',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(store?.commitStats().appendsCommitted ?? 0);
+      },
+    }),
     destinationPaused: new Gauge({
       name: 'hookrelay_destination_paused',
       help: 'Destinations paused as broken (1), with the reason class; `hookrelay dlq paused` says why',
@@ -99,6 +128,9 @@ export function createMetrics(): Metrics {
     }),
     observeOutbox(source) {
       outbox = source;
+    },
+    observeStore(source) {
+      store = source;
     },
   };
 }

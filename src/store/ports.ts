@@ -330,11 +330,24 @@ export interface Outbox {
 }
 
 /** Store is everything the stages persist. */
+/**
+ * CommitStats are counters since the store opened, for /metrics: `appendsCommitted ÷ appendCommits` is how
+ * many webhook requests one durable commit (one fsync) carries, the figure group commit lives by.
+ */
+export interface CommitStats {
+  /** Transactions that committed at least one append. */
+  appendCommits: number;
+  /** Appends (one per webhook request) those transactions committed. */
+  appendsCommitted: number;
+}
+
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
   readonly events: EventLog;
   readonly evaluator: EvaluatorStore;
   readonly outbox: Outbox;
+  /** commitStats returns the counters so far; it never touches the database. */
+  commitStats(): CommitStats;
   /** checkWritable resolves true when a write transaction can commit now (for /readyz); it never rejects. */
   checkWritable(): Promise<boolean>;
   /** close flushes pending appends, then releases the database. Calling it again resolves and does nothing. */

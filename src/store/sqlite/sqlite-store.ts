@@ -575,6 +575,10 @@ function createSqliteStore(
     evaluator,
     outbox,
     stats: () => ({ ...counters, appendWorkerRestarts: writer?.restarts ?? 0 }),
+    commitStats: () => ({
+      appendCommits: counters.transactions,
+      appendsCommitted: counters.appendsCommitted,
+    }),
 
     async checkWritable(): Promise<boolean> {
       if (state !== 'open') return false;
