@@ -14,6 +14,8 @@ export interface RunRecord extends LoadResult {
    * shares the machine, so it is the steadier figure for comparing servers on a busy box.
    */
   serverCpuUsPerRequest?: number;
+  /** The server's main thread (its event loop) alone, microseconds per answered request. */
+  serverMainThreadUsPerRequest?: number;
   /** Non-2xx answers and errors during the unmeasured warm-up. */
   warmupFailures: number;
 }
@@ -102,6 +104,7 @@ export function formatReport(results: BenchResults): string {
     'errors',
     'CPU',
     'CPU µs/req',
+    'main µs/req',
     'req/s ÷ baseline',
   ];
   const rows: string[][] = [];
@@ -110,7 +113,7 @@ export function formatReport(results: BenchResults): string {
     rows.push(row('', label, scenario.hookrelay, `${scenario.ratio.toFixed(2)}×`));
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7, 8]);
+  const numeric = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
@@ -262,6 +265,9 @@ function row(title: string, server: string, run: RunRecord, ratio: string): stri
     String(run.non2xx + run.errors),
     run.serverCpuPercent === undefined ? 'n/a' : `${run.serverCpuPercent}%`,
     run.serverCpuUsPerRequest === undefined ? 'n/a' : run.serverCpuUsPerRequest.toLocaleString('en-US'),
+    run.serverMainThreadUsPerRequest === undefined
+      ? 'n/a'
+      : run.serverMainThreadUsPerRequest.toLocaleString('en-US'),
     ratio,
   ];
 }

@@ -56,12 +56,14 @@ const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
 
 const PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--keep] [--profile]
+const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--db URL] [--keep] [--profile]
 
   --quick      each run 20% as long (a smoke test; figures are noisier)
   --only LIST  run only these scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
   --stub       load the stand-in stub instead of dist/src/main.js serve in the ingest scenarios
                (e2e-latency needs the real server and is skipped)
+  --db URL     the ingest runs' HOOKRELAY_DB instead of a fresh SQLite file; sqlite::memory: gives the
+               ceiling of everything but the durable commit (no file, no fsync, no writer thread)
   --keep       keep the temporary rules file and database, and print where they are
   --profile    write a V8 CPU profile of the ingest hookrelay process to ${relative(ROOT, PROFILE_DIR)}/
                (open it in Chrome DevTools or speedscope; profiling slows the server)
@@ -100,6 +102,11 @@ async function main(): Promise<number> {
       `profiled run: the hookrelay figures include V8 profiling overhead; profile in ${relative(ROOT, PROFILE_DIR)}/`,
     );
   }
+  if (args.db !== undefined) {
+    notes.push(
+      `the ingest runs used HOOKRELAY_DB=${args.db}, not the default SQLite file: they are not the issue 2 figures.`,
+    );
+  }
   if (useStub) {
     const why = args.stub
       ? '--stub was given'
@@ -133,6 +140,7 @@ async function main(): Promise<number> {
         quick,
         useStub,
         profile: args.profile ?? false,
+        ...(args.db === undefined ? {} : { database: args.db }),
         servers,
         notes,
       });
@@ -244,6 +252,8 @@ interface IngestContext {
   quick: boolean;
   useStub: boolean;
   profile: boolean;
+  /** HOOKRELAY_DB for hookrelay; a fresh SQLite file in workDir when absent. */
+  database?: string;
   /** Servers started here are added, so Ctrl-C and main's `finally` stop them. */
   servers: ServerHandle[];
   notes: string[];
@@ -286,7 +296,7 @@ async function runIngest(
       PORT: String(hookPort),
       HOST: '127.0.0.1',
       HOOKRELAY_CONFIG: rulesFile,
-      HOOKRELAY_DB: `sqlite:${join(workDir, 'bench.db')}`,
+      HOOKRELAY_DB: context.database ?? `sqlite:${join(workDir, 'bench.db')}`,
       // Logging every request would measure pino, not ingest.
       LOG_LEVEL: 'warn',
       BENCH_SECRET: SECRET,
@@ -295,7 +305,7 @@ async function runIngest(
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
   servers.push(hookrelay);
-  const hookrelayCommand = `node ${hookArgs.map((a) => (a.startsWith('/') ? relative(ROOT, a) : a)).join(' ')} (PORT=${hookPort}, LOG_LEVEL=warn, HOOKRELAY_DB=sqlite:<tmp>/bench.db)`;
+  const hookrelayCommand = `node ${hookArgs.map((a) => (a.startsWith('/') ? relative(ROOT, a) : a)).join(' ')} (PORT=${hookPort}, LOG_LEVEL=warn, HOOKRELAY_DB=${context.database ?? 'sqlite:<tmp>/bench.db'})`;
   process.stderr.write(
     `bench: ${baseline.name} pid ${baseline.pid}, ${hookrelay.name} pid ${hookrelay.pid}\n`,
   );
@@ -505,6 +515,7 @@ function parseOptions() {
       stub: { type: 'boolean' },
       keep: { type: 'boolean' },
       profile: { type: 'boolean' },
+      db: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -542,7 +553,7 @@ async function measureScenario(
   const servers = [baseline, hookrelay];
   const warmupFailures = new Map<ServerHandle, number>();
   const runs = new Map<ServerHandle, LoadRun[]>(servers.map((server) => [server, []]));
-  const cpu = new Map<ServerHandle, { seconds: number; wall: number }>();
+  const cpu = new Map<ServerHandle, { seconds: number; mainSeconds: number; wall: number }>();
 
   for (const server of servers) {
     const warmLoad = scaled(load, WARMUP_MS * (quick ? QUICK_SCALE : 1));
@@ -563,8 +574,10 @@ async function measureScenario(
       assertAlive(server);
       runs.get(server)?.push(run);
       if (before && after) {
-        const sum = cpu.get(server) ?? { seconds: 0, wall: 0 };
+        const sum = cpu.get(server) ?? { seconds: 0, mainSeconds: 0, wall: 0 };
         sum.seconds += after.cpuSeconds - before.cpuSeconds;
+        sum.mainSeconds +=
+          (after.mainThreadCpuSeconds ?? Number.NaN) - (before.mainThreadCpuSeconds ?? Number.NaN);
         sum.wall += (performance.now() - wallBefore) / 1000;
         cpu.set(server, sum);
       }
@@ -579,8 +592,12 @@ async function measureScenario(
     };
     const used = cpu.get(server);
     if (used && used.wall > 0) result.serverCpuPercent = Math.round((used.seconds / used.wall) * 100);
-    if (used && result.responses > 0)
+    if (used && result.responses > 0) {
       result.serverCpuUsPerRequest = Math.round((used.seconds * 1e6) / result.responses);
+      if (Number.isFinite(used.mainSeconds)) {
+        result.serverMainThreadUsPerRequest = Math.round((used.mainSeconds * 1e6) / result.responses);
+      }
+    }
     process.stderr.write(
       `bench: ${scenario.name} · ${server.name}: ${result.rps.toLocaleString('en-US')} req/s, p99 ${result.latency.p99.toFixed(2)} ms, ${result.non2xx + result.errors} errors\n`,
     );

@@ -10,6 +10,8 @@ export interface ProcessSample {
   peakRssBytes: number;
   /** User + system CPU time so far, seconds. */
   cpuSeconds: number;
+  /** The same for the main thread alone (the event loop), where Linux reports it per thread. */
+  mainThreadCpuSeconds?: number;
 }
 
 /** ServerHandle is a server child process that answered its readiness check. */
@@ -139,17 +141,29 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) =>
       Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const cpuSeconds = cpuSecondsOf(`/proc/${pid}/stat`);
+    // The main thread's id is the process id.
+    const mainThreadCpuSeconds = cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
     return {
       rssBytes: kb('VmRSS') * 1024,
       peakRssBytes: kb('VmHWM') * 1024,
-      cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND,
+      cpuSeconds,
+      ...(Number.isFinite(mainThreadCpuSeconds) ? { mainThreadCpuSeconds } : {}),
     };
   } catch {
     return undefined;
+  }
+}
+
+/** cpuSecondsOf reads user + system CPU time from a /proc stat file (NaN when it cannot). */
+function cpuSecondsOf(statPath: string): number {
+  try {
+    const stat = readFileSync(statPath, 'utf8');
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
   }
 }
 
