@@ -322,9 +322,10 @@ describe('loadConfig on valid files', () => {
         toleranceMs: 300_000,
         maxBodyBytes: 10 * 1024 * 1024,
         encoding: 'hex',
-        eventField: 'type',
         signedContent: '{body}',
       });
+      // Unset: the normaliser looks for `type`, then `event`.
+      expect(sources['gh']?.eventField).toBeUndefined();
       expect(sources['stamped']).toMatchObject({
         signedContent: '{timestamp}.{body}',
         maxBodyBytes: 1_572_864,

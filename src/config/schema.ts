@@ -86,8 +86,10 @@ const hmacSourceSchema = z
     eventField: z
       .string()
       .min(1)
-      .default('type')
-      .describe('Dotted path of the event type in the JSON body, e.g. "type" or "event.name".'),
+      .optional()
+      .describe(
+        'Dotted path of the event type in the JSON body, e.g. "action" or "event.name". Default: "type", else "event".',
+      ),
   })
   .strict()
   .superRefine((source, ctx) => {
