@@ -199,10 +199,10 @@ export async function loadConfig(
     show,
   });
   const errors = [...people.issues, ...references.errors.map(place)];
-  if (errors.length > 0) return invalid(errors, path);
 
   // The rules are compiled here, once per load, so a bad regex or template is a positioned error at
-  // load time (and on reload), never a surprise at the first event.
+  // load time (and on reload), never a surprise at the first event. Compiled even when a reference is
+  // wrong, so that one run lists both kinds of problem.
   const ruleSet = compileRules({
     rules: raw.rules,
     people: persons,
@@ -217,8 +217,12 @@ export async function loadConfig(
       anchor: 'value',
     }),
   );
-  const compileErrors = compiled.filter((_, i) => ruleSet.problems[i]?.severity === 'error');
-  if (compileErrors.length > 0) return invalid(compileErrors, path);
+  // A wrong reference is also a compile problem at the same place: it is reported once, as a reference.
+  const reported = new Set(errors.map((issue) => issue.path));
+  const compileErrors = compiled.filter(
+    (issue, i) => ruleSet.problems[i]?.severity === 'error' && !reported.has(issue.path),
+  );
+  if (errors.length > 0 || compileErrors.length > 0) return invalid([...errors, ...compileErrors], path);
   const compileWarnings = compiled.filter((_, i) => ruleSet.problems[i]?.severity === 'warning');
 
   const config: Config = {
