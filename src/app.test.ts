@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { postSigned } from '../test/helpers/sign.js';
+import { postSigned, signedTrackpilotsHeaders } from '../test/helpers/sign.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { type App, createApp } from './app.js';
 import { sampleActivityEvent } from './cli/send-samples.js';
 import { loadConfig } from './config/load.js';
@@ -98,5 +99,48 @@ describe('/metrics', () => {
     const refused = await postSigned(webhook, JSON.stringify(sampleActivityEvent()), 'not-the-secret');
     expect(refused.status).toBe(401);
     expect(await sample('hookrelay_store_appends_committed_total')).toBe(21);
+  });
+});
+
+describe('reload', () => {
+  it('applies a new retention.events to the background pruning', async () => {
+    // An app of its own: a clock this test moves, and pruning every 50 ms.
+    await app.stop();
+    let now = Date.now();
+    const clock = { now: () => now };
+    const file = join(dir, 'retention.yaml');
+    const load = async (retention: string) => {
+      writeFileSync(file, `${RULES}retention: { events: ${retention} }\n`);
+      const loaded = await loadConfig(file, {});
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+      return loaded.config;
+    };
+    const store = await openSqliteStore(join(dir, 'retention.db'));
+    app = createApp({
+      config: await load('7d'),
+      store,
+      logger: createLogger('silent'),
+      clock,
+      retentionIntervalMs: 50,
+    });
+    url = await app.start({ port: 0, host: '127.0.0.1' });
+    const body = JSON.stringify(sampleActivityEvent());
+    const answer = await fetch(`${url}/webhooks/trackpilots`, {
+      method: 'POST',
+      headers: signedTrackpilotsHeaders(body, 'a-test-secret', String(now)),
+      body,
+    });
+    expect(answer.status).toBe(200);
+
+    // Two days later: kept under 7 days, pruned once the file says 1 day.
+    now += 2 * 86_400_000;
+    // Several pruning runs' worth of time: what is asserted is that none of them removed the event.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await store.events.list({ limit: 10 })).toHaveLength(1);
+    await app.reload(await load('1d'));
+    await waitFor(
+      'the event to be pruned',
+      async () => (await store.events.list({ limit: 10 })).length === 0,
+    );
   });
 });

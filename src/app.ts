@@ -108,6 +108,14 @@ export function createApp(deps: AppDeps): App {
   const deliverer = createDeliverer({ store, ...delivery, clock, logger, metrics });
 
   let stopRetention: (() => Promise<void>) | undefined;
+  const retentionFor = (current: Config) =>
+    startRetention({
+      store,
+      maxAgeMs: current.retention.eventsMs,
+      intervalMs: deps.retentionIntervalMs ?? 10 * 60_000,
+      clock,
+      logger,
+    });
   let stopping: Promise<void> | undefined;
 
   return {
@@ -119,13 +127,7 @@ export function createApp(deps: AppDeps): App {
       await evaluator.start();
       await deliverer.start();
       const address = await server.listen({ port: listen.port, host: listen.host });
-      stopRetention = startRetention({
-        store,
-        maxAgeMs: config.retention.eventsMs,
-        intervalMs: deps.retentionIntervalMs ?? 10 * 60_000,
-        clock,
-        logger,
-      });
+      stopRetention = retentionFor(config);
       logger.info({ address, sources: [...sources.keys()], engine: store.engine }, 'hookrelay listening');
       return address;
     },
@@ -144,7 +146,12 @@ export function createApp(deps: AppDeps): App {
     },
     async reload(next) {
       sources = buildSources(next);
+      const previousRetentionMs = config.retention.eventsMs;
       config = next;
+      if (stopRetention && next.retention.eventsMs !== previousRetentionMs) {
+        await stopRetention();
+        stopRetention = retentionFor(next);
+      }
       await evaluator.reload(ruleSetFromConfig(next), forwardPolicyFromConfig(next));
       const previous = delivery;
       delivery = buildDelivery(next.raw.destinations, destinationDeps);

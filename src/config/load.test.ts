@@ -333,7 +333,7 @@ describe('loadConfig on valid files', () => {
         signedContent: '{body}',
       });
       // Unset: the normaliser looks for `type`, then `event`.
-      expect(sources['gh']?.eventField).toBeUndefined();
+      expect((sources['gh'] as { eventField?: string }).eventField).toBeUndefined();
       expect(sources['stamped']).toMatchObject({
         signedContent: '{timestamp}.{body}',
         maxBodyBytes: 1_572_864,
