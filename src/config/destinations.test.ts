@@ -45,6 +45,7 @@ describe('destinations in the rules file', () => {
         from: 'hookrelay <alerts@example.com>',
         to: ['lead@example.com'],
         timeoutMs: 30_000,
+        allowPrivateNetworks: false,
       },
       zapier: {
         type: 'webhook',

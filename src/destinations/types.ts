@@ -130,6 +130,8 @@ export interface EmailOptions {
   subjectPrefix?: string;
   /** Upper bound for one send, queueing in the pool included. */
   timeoutMs: number;
+  /** Connect to a private, loopback or link-local SMTP server (a local relay); refused by default. */
+  allowPrivateNetworks?: boolean;
 }
 
 /** WebhookOptions: an outbound HTTP request per alert (Zapier, Make, n8n, anything). */

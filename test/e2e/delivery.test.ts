@@ -146,6 +146,7 @@ destinations:
     from: "hookrelay <alerts@example.com>"
     to: [lead@example.com]
     timeout: 5s
+    allowPrivateNetworks: true
   zapier:
     type: webhook
     url: ${q(`${zapier.origin}/hooks/alerts`)}

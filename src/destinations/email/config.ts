@@ -30,6 +30,10 @@ export const emailConfigSchema = z.strictObject({
   timeout: durationMs
     .prefault(DEFAULT_EMAIL_TIMEOUT)
     .describe('Per-attempt timeout, waiting for a pooled connection included.'),
+  allowPrivateNetworks: z
+    .boolean()
+    .default(false)
+    .describe('Allow an SMTP server on a private, loopback or link-local address (a local relay).'),
   ...deliveryConfigShape,
 });
 
@@ -46,5 +50,6 @@ export function emailOptionsFromConfig(config: EmailConfig): EmailOptions {
     ...(config.toPeople ? { toPeople: config.toPeople } : {}),
     ...(config.subjectPrefix !== undefined ? { subjectPrefix: config.subjectPrefix } : {}),
     timeoutMs: config.timeout,
+    allowPrivateNetworks: config.allowPrivateNetworks,
   };
 }

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSmtp, startFakeSmtp } from '../../../test/helpers/fake-smtp.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
@@ -34,6 +35,8 @@ function destination(overrides: Partial<EmailOptions> = {}): Destination {
       smtp: smtp.url,
       from: 'hookrelay <alerts@example.com>',
       to: ['lead@example.com'],
+      // The fake SMTP server listens on loopback.
+      allowPrivateNetworks: true,
     }),
   );
   const d = createEmailDestination('managers', { ...options, ...overrides }, testDeps());
@@ -218,6 +221,31 @@ describe('email destination', () => {
     const result = await destination({ smtpUrl: authSmtp.url }).send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome: 'broken', reason: 'authError' });
     expectNoSecret(result);
+  });
+
+  it('refuses a loopback SMTP server unless allowPrivateNetworks is set, before connecting', async () => {
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as AddressInfo;
+    try {
+      // The literal is refused as written; the name only once it resolves to loopback.
+      for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+        const result = await destination({
+          smtpUrl: `smtp://user:${PASSWORD}@${host}:${port}`,
+          allowPrivateNetworks: false,
+        }).send(makeNotification(), makeContext());
+        expect(result).toMatchObject({ ok: false, outcome: 'broken', reason: 'refused' });
+        expect(result.ok ? '' : result.detail).toMatch(/refused to connect to .*allowPrivateNetworks: true/);
+        expectNoSecret(result);
+      }
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
   });
 
   it('classifies a refused connection as a network retry', async () => {

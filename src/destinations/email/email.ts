@@ -1,5 +1,6 @@
 import { createTransport } from 'nodemailer';
 import type { Alert, Notification } from '../../domain/alert.js';
+import { findAddressRefused } from '../../lib/safe-fetch.js';
 import { createDeadline, createRedactor, fail, urlSecrets } from '../shared.js';
 import type {
   Destination,
@@ -9,6 +10,7 @@ import type {
   SendFailure,
   SendResult,
 } from '../types.js';
+import { guardedSmtpSocket } from './guarded-socket.js';
 import { renderEmail } from './render.js';
 
 /**
@@ -69,6 +71,8 @@ export function classifyMailError(thrown: unknown, timedOut: boolean): SendFailu
     typeof err.response === 'string' ? err.response : typeof err.message === 'string' ? err.message : '';
   const detail = `smtp${command ? ` ${command}` : ''}: ${responseCode ?? (code || 'error')}${response ? ` ${oneLine(response)}` : ''}`;
 
+  const refused = findAddressRefused(thrown);
+  if (refused) return fail('broken', 'refused', refused.message);
   if (code === 'EABORT') {
     return fail(
       'retry',
@@ -132,6 +136,7 @@ export function createEmailDestination(
     socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
     disableFileAccess: true,
     disableUrlAccess: true,
+    ...(options.allowPrivateNetworks ? {} : { getSocket: guardedSmtpSocket(SMTP_CONNECTION_TIMEOUT_MS) }),
   });
   const redact = createRedactor(urlSecrets(options.smtpUrl));
   const domain = messageIdDomain(options.from);
