@@ -342,4 +342,35 @@ describe('hookrelay serve: durability and shutdown', () => {
     const { stdout } = await run(process.execPath, [MAIN, 'events', '--json'], { env });
     expect(stdout).toContain('"user":"in-flight"');
   });
+
+  test('SIGINT stops the same way; a second signal exits 1 at once, without waiting for a request in flight', async () => {
+    const server = await startServer({
+      rulesYaml: RULES,
+      env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET },
+    });
+    const payload = JSON.stringify(sampleActivityEvent({ userId: 'never-finished' }));
+    const { port } = new URL(server.url);
+    // A request that never finishes sending its body: without the second signal, shutdown would wait.
+    const request = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/webhooks/trackpilots',
+      method: 'POST',
+      headers: {
+        ...signedTrackpilotsHeaders(payload, SECRET),
+        'content-length': String(Buffer.byteLength(payload)),
+      },
+    });
+    request.on('error', () => {});
+    request.write(payload.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    server.child.kill('SIGINT');
+    await waitFor('the stopping log line', () =>
+      server.lines.some((line) => line.includes('stopping: finishing requests in flight')),
+    );
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(1);
+    expect(server.lines.some((line) => line.includes('second signal: exiting without waiting'))).toBe(true);
+    request.destroy();
+  });
 });
