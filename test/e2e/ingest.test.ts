@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent, sampleAppEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
@@ -299,16 +299,8 @@ describe('hookrelay serve: durability and shutdown', () => {
       env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET },
     });
     const payload = JSON.stringify(sampleActivityEvent({ userId: 'in-flight' }));
-    const headers = signedTrackpilotsHeaders(payload, SECRET);
-    const { port } = new URL(server.url);
     // Half the body now, the rest after SIGTERM: the request is in flight while the server stops.
-    const request = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: '/webhooks/trackpilots',
-      method: 'POST',
-      headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
-    });
+    const request = openSignedPost(server.url, payload);
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       request.on('response', (res) => {
         let text = '';
@@ -349,18 +341,8 @@ describe('hookrelay serve: durability and shutdown', () => {
       env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET },
     });
     const payload = JSON.stringify(sampleActivityEvent({ userId: 'never-finished' }));
-    const { port } = new URL(server.url);
     // A request that never finishes sending its body: without the second signal, shutdown would wait.
-    const request = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: '/webhooks/trackpilots',
-      method: 'POST',
-      headers: {
-        ...signedTrackpilotsHeaders(payload, SECRET),
-        'content-length': String(Buffer.byteLength(payload)),
-      },
-    });
+    const request = openSignedPost(server.url, payload);
     request.on('error', () => {});
     request.write(payload.slice(0, 10));
     await new Promise((r) => setTimeout(r, 200));
@@ -374,3 +356,17 @@ describe('hookrelay serve: durability and shutdown', () => {
     request.destroy();
   });
 });
+
+/** openSignedPost starts a signed POST of `payload` and returns it with no body sent: the test writes it. */
+function openSignedPost(url: string, payload: string): ClientRequest {
+  return httpRequest({
+    host: '127.0.0.1',
+    port: new URL(url).port,
+    path: '/webhooks/trackpilots',
+    method: 'POST',
+    headers: {
+      ...signedTrackpilotsHeaders(payload, SECRET),
+      'content-length': String(Buffer.byteLength(payload)),
+    },
+  });
+}
