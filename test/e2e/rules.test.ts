@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
@@ -169,6 +169,36 @@ describe('rules in the running relay', () => {
       expect(after).toEqual(expected);
     } finally {
       await restarted.stop();
+    }
+  });
+});
+
+describe('the quick start', () => {
+  test('rules.example.yaml as it is: three idle screenshots sent with `hookrelay send` print one JSON alert', async () => {
+    const root = join(MAIN, '../../..');
+    const server = await startServer({ rulesYaml: readFileSync(join(root, 'rules.example.yaml'), 'utf8') });
+    try {
+      for (const n of [1, 2, 3]) {
+        // The CLI's default secret is the example's default: no flag but the ephemeral port.
+        const sent = await run(
+          process.execPath,
+          [
+            MAIN,
+            'send',
+            join(root, `fixtures/idle-${n}.json`),
+            '--url',
+            `${server.url}/webhooks/trackpilots`,
+          ],
+          { cwd: root },
+        );
+        expect(sent.stdout).toMatch(/\b200\b/);
+      }
+      await waitFor('the idle-screens alert on stdout', () => alertsIn(server).length > 0, {
+        explain: () => server.lines.slice(-10).join('\n'),
+      });
+      expect(alertsIn(server).map((alert) => alert.rule)).toEqual(['idle-screens']);
+    } finally {
+      await server.stop();
     }
   });
 });
