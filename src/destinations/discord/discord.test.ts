@@ -103,6 +103,21 @@ describe('discord destination', () => {
     );
   });
 
+  it('sends to apiUrl when one is set, whatever host the webhook URL names', async () => {
+    // A production-shaped URL: only the apiUrl override can bring the request to the fake.
+    const production = `https://discord.com/api/webhooks/${discord.webhookId}/${discord.webhookToken}`;
+    const result = await destination({ webhookUrl: production, apiUrl: discord.apiUrl }).send(
+      makeNotification(),
+      makeContext(),
+    );
+    expect(result.ok).toBe(true);
+    expect(discord.executions).toHaveLength(1);
+    expect(discord.executions[0]).toMatchObject({
+      webhookId: discord.webhookId,
+      token: discord.webhookToken,
+    });
+  });
+
   it('uses a colour per severity', async () => {
     const d = destination();
     for (const severity of ['info', 'warning', 'critical'] as const) {

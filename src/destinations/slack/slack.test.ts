@@ -55,8 +55,8 @@ function expectNoSecret(result: SendResult): void {
   expect(text).not.toContain('fakeWebhookSecret');
 }
 
-function posted(): { params: Record<string, unknown>; blocks: SlackBlock[] } {
-  const call = slack.callsTo('chat.postMessage').at(-1);
+function posted(method = 'chat.postMessage'): { params: Record<string, unknown>; blocks: SlackBlock[] } {
+  const call = slack.callsTo(method).at(-1);
   expect(call).toBeDefined();
   return { params: call?.params ?? {}, blocks: (call?.params.blocks ?? []) as SlackBlock[] };
 }
@@ -108,45 +108,6 @@ describe('slack destination (Web API)', () => {
         '*Value:* 1860 (sum gte 1800 over 1h)',
       ]),
     );
-  });
-
-  it('escapes payload text so <!channel> and links never take effect', async () => {
-    await botDestination().send(
-      makeNotification({
-        title: `Alert ${INJECTION.slackChannel}`,
-        text: `Text ${INJECTION.slackChannel} & more`,
-      }),
-      makeContext(),
-    );
-    const { params, blocks } = posted();
-    for (const text of [...mrkdwnTexts(blocks), String(params.text)]) {
-      expect(text).not.toMatch(/<[!@#]/);
-      expect(text).not.toContain('<https://');
-    }
-    expect(blocks[1]).toMatchObject({
-      text: {
-        text: 'Text &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp; more',
-      },
-    });
-    // The header is plain_text, which Slack never parses for mentions or links.
-    expect(blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text' } });
-  });
-
-  it('cuts oversize title and text to the block limits with a visible marker', async () => {
-    const result = await botDestination().send(
-      makeNotification({ title: 'T'.repeat(400), text: `${'😀'.repeat(2000)}<&>`.repeat(3) }),
-      makeContext(),
-    );
-    expect(result.ok).toBe(true);
-    const { params, blocks } = posted();
-    const header = blocks[0]?.type === 'header' ? blocks[0].text.text : '';
-    const section = blocks[1]?.type === 'section' ? blocks[1].text.text : '';
-    expect(header.length).toBeLessThanOrEqual(MAX_HEADER_CHARS);
-    expect(header.endsWith(TRUNCATION_MARKER)).toBe(true);
-    expect(section.length).toBeLessThanOrEqual(MAX_SECTION_TEXT_CHARS);
-    expect(section.endsWith(TRUNCATION_MARKER)).toBe(true);
-    expect(section).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
-    expect(String(params.text).endsWith(TRUNCATION_MARKER)).toBe(true);
   });
 
   it('reports 429 + Retry-After as rateLimited without the SDK retrying', async () => {
@@ -329,5 +290,50 @@ describe('slack config', () => {
         .success,
     ).toBe(true);
     expect(slackConfigSchema.safeParse({ type: 'slack', webhookUrl: 'x', chanel: 'C1' }).success).toBe(false);
+  });
+});
+
+// The two modes share the rendering; both are checked, since each builds its own request.
+describe.each([
+  { mode: 'bot', make: () => botDestination(), method: 'chat.postMessage' },
+  { mode: 'incoming webhook', make: () => webhookDestination(), method: 'webhook' },
+])('slack destination ($mode): payload text', ({ make, method }) => {
+  it('escapes payload text so <!channel> and links never take effect', async () => {
+    await make().send(
+      makeNotification({
+        title: `Alert ${INJECTION.slackChannel}`,
+        text: `Text ${INJECTION.slackChannel} & more`,
+      }),
+      makeContext(),
+    );
+    const { params, blocks } = posted(method);
+    for (const text of [...mrkdwnTexts(blocks), String(params.text)]) {
+      expect(text).not.toMatch(/<[!@#]/);
+      expect(text).not.toContain('<https://');
+    }
+    expect(blocks[1]).toMatchObject({
+      text: {
+        text: 'Text &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;https://evil.example|click&gt; &amp; more',
+      },
+    });
+    // The header is plain_text, which Slack never parses for mentions or links.
+    expect(blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text' } });
+  });
+
+  it('cuts oversize title and text to the block limits with a visible marker', async () => {
+    const result = await make().send(
+      makeNotification({ title: 'T'.repeat(400), text: `${'😀'.repeat(2000)}<&>`.repeat(3) }),
+      makeContext(),
+    );
+    expect(result.ok).toBe(true);
+    const { params, blocks } = posted(method);
+    const header = blocks[0]?.type === 'header' ? blocks[0].text.text : '';
+    const section = blocks[1]?.type === 'section' ? blocks[1].text.text : '';
+    expect(header.length).toBeLessThanOrEqual(MAX_HEADER_CHARS);
+    expect(header.endsWith(TRUNCATION_MARKER)).toBe(true);
+    expect(section.length).toBeLessThanOrEqual(MAX_SECTION_TEXT_CHARS);
+    expect(section.endsWith(TRUNCATION_MARKER)).toBe(true);
+    expect(section).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    expect(String(params.text).endsWith(TRUNCATION_MARKER)).toBe(true);
   });
 });
