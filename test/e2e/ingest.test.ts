@@ -36,9 +36,39 @@ interface Sent {
   body: string;
 }
 
-async function post(url: string, body: string, headers: Record<string, string>): Promise<Sent> {
+async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Sent> {
   const response = await fetch(url, { method: 'POST', headers, body });
   return { status: response.status, body: await response.text() };
+}
+
+/** postChunked sends `body` in 64 KiB chunks with no Content-Length, so only the server's reading can stop it. */
+async function postChunked(url: string, body: string, headers: Record<string, string>): Promise<Sent> {
+  const target = new URL(url);
+  return new Promise<Sent>((resolve, reject) => {
+    const request = httpRequest({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      method: 'POST',
+      headers: { ...headers, 'transfer-encoding': 'chunked' },
+    });
+    request.on('response', (response) => {
+      let text = '';
+      response.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+    });
+    // The server may answer and close before the whole body is sent: that is the point.
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    const bytes = Buffer.from(body);
+    for (let offset = 0; offset < bytes.length; offset += 64 * 1024) {
+      request.write(bytes.subarray(offset, offset + 64 * 1024));
+    }
+    request.end();
+  });
 }
 
 function sign(body: string, secret: string, timestamp: string): string {
@@ -146,6 +176,54 @@ describe('hookrelay serve: ingest over real sockets', () => {
       error: 'unauthorized',
     },
     {
+      // Verification runs on the raw bytes before parsing: a forged body is never parsed.
+      name: 'invalid JSON under a wrong signature',
+      request: () => ({
+        body: '{"event": ',
+        headers: signedTrackpilotsHeaders('{"event": ', 'not-the-secret'),
+      }),
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'signature that is not hex',
+      request: () => {
+        const b = body();
+        return {
+          body: b,
+          headers: { ...signedTrackpilotsHeaders(b, SECRET), 'x-webhook-signature': 'zz'.repeat(32) },
+        };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      name: 'timestamp that is not a number',
+      request: () => {
+        const b = body();
+        return {
+          body: b,
+          headers: { ...signedTrackpilotsHeaders(b, SECRET), 'x-webhook-timestamp': 'yesterday' },
+        };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
+      // `small` sets no tolerance: the default, 5 minutes, applies.
+      name: 'timestamp older than the default tolerance',
+      request: () => {
+        const b = body();
+        return {
+          path: '/webhooks/small',
+          body: b,
+          headers: signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)),
+        };
+      },
+      status: 401,
+      error: 'unauthorized',
+    },
+    {
       name: 'invalid JSON under a valid signature',
       request: () => ({ body: '{"event": ', headers: signedTrackpilotsHeaders('{"event": ', SECRET) }),
       status: 400,
@@ -173,6 +251,40 @@ describe('hookrelay serve: ingest over real sockets', () => {
     const response = await post(`${server.url}${r.path ?? '/webhooks/trackpilots'}`, r.body, r.headers);
     expect(response.status).toBe(status);
     expect(JSON.parse(response.body)).toEqual({ error });
+  });
+
+  test.each([
+    ['no Content-Type at all', undefined],
+    ['application/json with a charset', 'application/json; charset=utf-8'],
+    ['a +json media type', 'application/vnd.trackpilots+json'],
+  ])('accepts a body with %s', async (_name, contentType) => {
+    const b = body();
+    const { 'content-type': _json, ...signed } = signedTrackpilotsHeaders(b, SECRET);
+    // fetch adds text/plain to a string body without a Content-Type; a Buffer body goes without one.
+    const response = await post(
+      hook,
+      Buffer.from(b),
+      contentType ? { ...signed, 'content-type': contentType } : signed,
+    );
+    expect(response.status).toBe(200);
+  });
+
+  test('a body over 1 MiB is accepted by default (screenshots arrive inline)', async () => {
+    const b = JSON.stringify({ ...sampleActivityEvent(), padding: 'x'.repeat(3 * 1024 * 1024) });
+    const response = await post(hook, b, signedTrackpilotsHeaders(b, SECRET));
+    expect(response.status).toBe(200);
+  });
+
+  test.each([
+    // Fastify stops reading at the route's limit (the default 10 MB here) ...
+    ['over the default 10 MB', '/webhooks/trackpilots', 11 * 1024 * 1024],
+    // ... and the handler checks each source's own limit, which may be lower.
+    ['over the source limit', '/webhooks/small', 4 * 1024],
+  ])('a chunked body (no Content-Length) %s → 413', async (_name, path, size) => {
+    const b = JSON.stringify({ ...sampleActivityEvent(), padding: 'x'.repeat(size) });
+    const response = await postChunked(`${server.url}${path}`, b, signedTrackpilotsHeaders(b, SECRET));
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body)).toEqual({ error: 'payload too large' });
   });
 
   test('a refusal body never names the failed check, a secret or a stack', async () => {
