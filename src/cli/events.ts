@@ -15,7 +15,7 @@ function describeRow(event: StoredEvent): string {
 
 /** runEvents lists stored events, newest first, so a person can see that their webhook arrived. */
 export async function runEvents(args: string[], io: CliIo): Promise<number> {
-  let values: { limit?: string; json?: boolean; source?: string; type?: string };
+  let values: { limit?: string; json?: boolean; source?: string; type?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args,
@@ -24,12 +24,17 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
         json: { type: 'boolean', default: false },
         source: { type: 'string' },
         type: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
     }));
   } catch (error) {
     io.stderr(`hookrelay events: ${(error as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
   }
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {

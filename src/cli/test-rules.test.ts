@@ -43,6 +43,12 @@ ${tests}
 `;
 
 describe('hookrelay test', () => {
+  test('--help prints the usage and exits 0', async () => {
+    const io = memoryIo(ROOT);
+    expect(await runTest(['--help'], io)).toBe(0);
+    expect(io.out()).toContain('usage: hookrelay test [rules.yaml]');
+  });
+
   test('the example rules pass their own tests', async () => {
     const io = memoryIo(ROOT);
     expect(await runTest(['rules.example.yaml'], io)).toBe(0);

@@ -171,7 +171,7 @@ async function runFileTests(
  * running the file's `tests:` or by evaluating given webhook payloads and explaining every rule's outcome.
  */
 export async function runTest(args: string[], io: CliIo): Promise<number> {
-  let values: { event?: string[]; source?: string; explain?: boolean };
+  let values: { event?: string[]; source?: string; explain?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -180,12 +180,17 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
         event: { type: 'string', multiple: true },
         source: { type: 'string' },
         explain: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
     }));
   } catch (error) {
     io.stderr(`hookrelay test: ${(error as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
   }
   if (positionals.length > 1) {
     io.stderr(`hookrelay test: at most one rules file\n${USAGE}`);

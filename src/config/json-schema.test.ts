@@ -16,6 +16,11 @@ describe('rules.schema.json', () => {
     }
   });
 
+  it('is what the first line of rules.example.yaml points editors at', () => {
+    const example = readFileSync(fileURLToPath(new URL('../../rules.example.yaml', import.meta.url)), 'utf8');
+    expect(example.split('\n', 1)[0]).toBe('# yaml-language-server: $schema=./rules.schema.json');
+  });
+
   it('describes the top level for editors, with unknown keys rejected', () => {
     const schema = configJsonSchema();
     expect(schema['$schema']).toBe('http://json-schema.org/draft-07/schema#');
