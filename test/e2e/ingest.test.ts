@@ -377,6 +377,41 @@ describe('hookrelay serve: ingest over real sockets', () => {
   });
 });
 
+describe('hookrelay serve: logging at trace level', () => {
+  test('even at the most verbose level, no secret or signature reaches a log line', async () => {
+    const server = await startServer({
+      rulesYaml: RULES,
+      env: { TP_SECRET: SECRET, TP_OLD_SECRET: OLD_SECRET, LOG_LEVEL: 'trace' },
+    });
+    try {
+      const hook = `${server.url}/webhooks/trackpilots`;
+      const bad = JSON.stringify(sampleActivityEvent());
+      const badHeaders = signedTrackpilotsHeaders(bad, 'a-wrong-secret-value');
+      expect((await post(hook, bad, badHeaders)).status).toBe(401);
+      const good = JSON.stringify(sampleActivityEvent());
+      const goodHeaders = signedTrackpilotsHeaders(good, SECRET);
+      expect((await post(hook, good, goodHeaders)).status).toBe(200);
+      await waitFor('the alert of the accepted event', () =>
+        server.lines.some((line) => line.startsWith('{"id"')),
+      );
+      const log = server.lines.join('\n');
+      // The refusal is logged, with its reason: the log was read, and it says what a person needs.
+      expect(log).toContain('HR_ERR_SIG_MISMATCH');
+      for (const secret of [
+        SECRET,
+        OLD_SECRET,
+        'a-wrong-secret-value',
+        badHeaders['x-webhook-signature'],
+        goodHeaders['x-webhook-signature'],
+      ]) {
+        expect(log).not.toContain(secret);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('hookrelay serve: durability and shutdown', () => {
   test('every request answered 2xx survives kill -9', async () => {
     const server = await startServer({
