@@ -503,17 +503,27 @@ describe('ids', () => {
 });
 
 describe('envelopes', () => {
+  it('empty data: accepted with no items and a warning', () => {
+    expect(normalizeTrackpilots({ event: 'x', data: [] }, CTX)).toEqual({
+      ok: true,
+      event: 'x',
+      events: [],
+      warnings: ['data is empty'],
+    });
+  });
+
   it.each([
-    { name: 'no data', payload: { event: 'x' }, warnings: ['payload has no data'] },
-    { name: 'null data', payload: { event: 'x', data: null }, warnings: ['payload has no data'] },
-    { name: 'empty data', payload: { event: 'x', data: [] }, warnings: ['data is empty'] },
-    {
-      name: 'data of another type',
-      payload: { event: 'x', data: 'abc' },
-      warnings: ['data is neither an object nor an array'],
-    },
-  ])('$name: accepted with no items and a warning', ({ payload, warnings }) => {
-    expect(normalizeTrackpilots(payload, CTX)).toEqual({ ok: true, event: 'x', events: [], warnings });
+    { name: 'no data', payload: { event: 'x', userId: 'u-1' }, warning: 'payload has no data' },
+    { name: 'null data', payload: { event: 'x', data: null }, warning: 'payload has no data' },
+    { name: 'data of another type', payload: { event: 'x', data: 'abc' }, warning: 'data is neither' },
+  ])('$name: the envelope is stored as one item, with a warning', ({ payload, warning }) => {
+    const result = normalized(payload);
+    const stored = only(result);
+    expect(stored.item).toMatchObject({ source: CTX.source, event: 'x', raw: payload });
+    expect(stored.dedupeKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.warnings[0]).toMatch(new RegExp(`^${warning}.*the envelope is stored as one item$`));
+    // The same delivery again is the same item.
+    expect(only(normalized(payload)).dedupeKey).toBe(stored.dedupeKey);
   });
 
   it('elements that are not objects are skipped with a warning', () => {

@@ -68,7 +68,9 @@ export function dataElements(data: unknown, warnings: string[]): unknown[] {
   }
   if (isJsonObject(data)) return [data];
   warnings.push(
-    data === undefined || data === null ? 'payload has no data' : 'data is neither an object nor an array',
+    data === undefined || data === null
+      ? 'payload has no data; the envelope is stored as one item'
+      : 'data is neither an object nor an array; the envelope is stored as one item',
   );
   return [];
 }
@@ -95,8 +97,13 @@ export function normalizeTrackpilots(payload: unknown, ctx: NormalizeContext): N
 
   const keys = createDedupeKeys();
   const events: NewEvent[] = [];
-  dataElements(payload.data, warnings).forEach((element, index) => {
-    const path = `data[${index}]`;
+  const elements = dataElements(payload.data, warnings);
+  // A genuine event whose data is missing or of a shape never seen is still stored, as it came: one item
+  // holding the envelope, so `hookrelay events` shows it and a rule on its event type can match it. An
+  // empty array is a batch of nothing, and stays nothing.
+  const envelopeOnly = elements.length === 0 && !Array.isArray(payload.data);
+  (envelopeOnly ? [payload] : elements).forEach((element, index) => {
+    const path = envelopeOnly ? 'payload' : `data[${index}]`;
     if (!isJsonObject(element)) {
       warnings.push(`${path} is not an object; skipped`);
       return;
