@@ -5,7 +5,7 @@ import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
 import type { Destination, EmailOptions, SendResult } from '../types.js';
 import { emailConfigSchema, emailOptionsFromConfig } from './config.js';
-import { createEmailDestination } from './email.js';
+import { createEmailDestination, smtpTransportOptions } from './email.js';
 import { MAX_SUBJECT_CHARS } from './render.js';
 
 const PASSWORD = 'smtp-pa55word-secret';
@@ -221,6 +221,22 @@ describe('email destination', () => {
     const result = await destination({ smtpUrl: authSmtp.url }).send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome: 'broken', reason: 'authError' });
     expectNoSecret(result);
+  });
+
+  it('pools connections with short timeouts and never reads a file or fetches a URL for a message', () => {
+    const base = {
+      smtpUrl: 'smtps://u:p@smtp.example.com:465',
+      from: 'a@example.com',
+      to: ['b@example.com'],
+    };
+    const guarded = smtpTransportOptions({ ...base, timeoutMs: 30_000 });
+    expect(guarded).toMatchObject({ pool: true, disableFileAccess: true, disableUrlAccess: true });
+    expect(guarded.connectionTimeout).toBeLessThanOrEqual(10_000);
+    expect(typeof guarded.getSocket).toBe('function');
+    // Allowing private networks drops only the address check.
+    const allowed = smtpTransportOptions({ ...base, timeoutMs: 30_000, allowPrivateNetworks: true });
+    expect(allowed).toMatchObject({ pool: true, disableFileAccess: true, disableUrlAccess: true });
+    expect('getSocket' in allowed).toBe(false);
   });
 
   it('refuses a loopback SMTP server unless allowPrivateNetworks is set, before connecting', async () => {

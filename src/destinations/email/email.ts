@@ -118,6 +118,24 @@ const IMAGE_EXTENSIONS: Record<string, string> = {
 };
 
 /**
+ * smtpTransportOptions are the nodemailer options of one destination: pooled, short timeouts, no file or
+ * URL access (no message field can read a local file or fetch a URL), and the SMTP server's address
+ * checked at connect time unless the destination allows private networks.
+ */
+export function smtpTransportOptions(options: EmailOptions) {
+  return {
+    url: options.smtpUrl,
+    pool: true as const,
+    connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
+    greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
+    socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    ...(options.allowPrivateNetworks ? {} : { getSocket: guardedSmtpSocket(SMTP_CONNECTION_TIMEOUT_MS) }),
+  };
+}
+
+/**
  * createEmailDestination sends alerts over SMTP with a pooled nodemailer transport (short timeouts, file and
  * URL access disabled so no message field can read a local file or fetch a URL). The Message-ID is derived
  * from the notification id, so a retried send carries the same id and mail systems can deduplicate. Some
@@ -128,16 +146,7 @@ export function createEmailDestination(
   options: EmailOptions,
   _deps: DestinationDeps,
 ): Destination {
-  const transport = createTransport({
-    url: options.smtpUrl,
-    pool: true,
-    connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
-    greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
-    socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-    ...(options.allowPrivateNetworks ? {} : { getSocket: guardedSmtpSocket(SMTP_CONNECTION_TIMEOUT_MS) }),
-  });
+  const transport = createTransport(smtpTransportOptions(options));
   const redact = createRedactor(urlSecrets(options.smtpUrl));
   const domain = messageIdDomain(options.from);
 
