@@ -4,6 +4,7 @@ import type { EvaluationResult } from './evaluate.js';
 import type { LatencySummary } from './latency.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { ProcessSample } from './servers.js';
+import type { SqliteFloorRow } from './sqlite-floor.js';
 
 /** RunRecord is one measured run plus what the server process spent on it. */
 export interface RunRecord extends LoadResult {
@@ -83,6 +84,8 @@ export interface BenchResults {
   scenarios: ScenarioRecord[];
   /** RSS of the ingest servers after the ingest scenarios. */
   memory: { baseline?: ProcessSample; hookrelay?: ProcessSample };
+  /** The SQLite insert alone per request (context for issue 2 §7), when selected. */
+  sqliteFloor?: SqliteFloorRow[];
   /** Rules engine items/s (issue 3 §4), when selected. */
   evaluation?: EvaluationResult & PhaseRecord;
   /** Deliveries/s and memory with a destination down (issue 4 §4), when selected. */
@@ -139,6 +142,7 @@ export function formatReport(results: BenchResults): string {
     );
     out.push('');
   }
+  if (results.sqliteFloor) out.push(...formatSqliteFloor(results.sqliteFloor), '');
   if (results.evaluation) out.push(...formatEvaluation(results.evaluation), '');
   if (results.delivery) out.push(...formatDelivery(results.delivery), '');
   if (results.endToEnd) out.push(...formatEndToEnd(results.endToEnd), '');
@@ -203,6 +207,19 @@ function formatEvaluation(e: EvaluationResult & PhaseRecord): string[] {
   out.push(
     "items/CPU-s counts all of the process's threads (GC helpers too): what one core sustains, and unmoved by other work queueing for the CPUs; the targets are judged on it.",
   );
+  return out;
+}
+
+function formatSqliteFloor(rows: SqliteFloorRow[]): string[] {
+  const out = [
+    'SQLite floor (context for issue 2 §7): the durable insert alone, per request, in this process',
+    '  (real schema, statements and rows; WAL, synchronous=FULL; no HTTP, no signature, no thread hand-off)',
+  ];
+  for (const r of rows) {
+    out.push(
+      `  ${r.kind} (${r.itemsPerAppend} item${r.itemsPerAppend === 1 ? '' : 's'}): ${r.cpuUsPerAppend} µs of CPU, ${r.wallUsPerAppend} µs of wall time per request; ${r.appends.toLocaleString('en-US')} requests, ${r.appendsPerCommit} per commit`,
+    );
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@ import {
   type Scenario,
 } from './scenarios.js';
 import { freePort, indent, type ServerHandle, startServer } from './servers.js';
+import { measureSqliteFloor, type SqliteFloorRow } from './sqlite-floor.js';
 
 /*
  * `npm run bench`, in this order:
@@ -151,11 +152,18 @@ async function main(): Promise<number> {
     // The ingest servers are stopped: what follows measures with nothing else of the bench running.
     await stopAll();
 
+    let sqliteFloor: SqliteFloorRow[] | undefined;
     let evaluation: (EvaluationResult & PhaseRecord) | undefined;
     let delivery: (DeliveryRecord & PhaseRecord) | undefined;
     let endToEnd: (EndToEndRecord & PhaseRecord) | undefined;
     for (const scenario of scenarios) {
-      if (scenario.kind === 'evaluate') {
+      if (scenario.kind === 'floor') {
+        process.stderr.write('bench: sqlite-floor: inserting the bench requests into a fresh database…\n');
+        sqliteFloor = measureSqliteFloor({
+          appends: Math.round(scenario.appends * (quick ? QUICK_SCALE : 1)),
+          appendsPerCommit: scenario.appendsPerCommit,
+        });
+      } else if (scenario.kind === 'evaluate') {
         evaluation = runEvaluate(scenario, quick, notes);
       } else if (scenario.kind === 'deliver') {
         delivery = await runDeliver(scenario, quick, notes);
@@ -197,6 +205,7 @@ async function main(): Promise<number> {
       quick,
       scenarios: records,
       memory,
+      ...(sqliteFloor ? { sqliteFloor } : {}),
       ...(evaluation ? { evaluation } : {}),
       ...(delivery ? { delivery } : {}),
       ...(endToEnd ? { endToEnd } : {}),

@@ -76,8 +76,20 @@ export interface EndToEndScenario {
   target: { p99Ms: number };
 }
 
+/**
+ * FloorScenario measures the SQLite insert alone per request (bench/sqlite-floor.ts): the least any ingest
+ * pays on this machine, against which the ingest ratio target is judged (issue 2 §7).
+ */
+export interface FloorScenario {
+  kind: 'floor';
+  name: string;
+  title: string;
+  appends: number;
+  appendsPerCommit: number;
+}
+
 /** Scenario is anything `--only` can name. */
-export type Scenario = IngestScenario | EvaluateScenario | DeliverScenario | EndToEndScenario;
+export type Scenario = IngestScenario | FloorScenario | EvaluateScenario | DeliverScenario | EndToEndScenario;
 
 /** BENCH_SOURCE is the source name in the bench rules file. */
 export const BENCH_SOURCE = 'bench';
@@ -113,6 +125,14 @@ export const SCENARIOS: Scenario[] = [
     load: { kind: 'rate', rps: 2_000, connections: 50, durationMs: 10_000 },
     requests: ({ secret }) => createRequestStream({ kind: 'activity', secret }),
     target: { kind: 'max-p99', ms: 20, label: 'p99 < 20 ms at 2,000 req/s' },
+  },
+  {
+    kind: 'floor',
+    name: 'sqlite-floor',
+    title: 'the SQLite insert alone per request (real schema and rows, synchronous=FULL)',
+    appends: 20_000,
+    // About what one commit carries at full load over 50 connections (hookrelay_store_* in /metrics).
+    appendsPerCommit: 20,
   },
   {
     kind: 'evaluate',

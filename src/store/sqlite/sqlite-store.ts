@@ -140,10 +140,10 @@ interface RequestRow {
   body: Buffer;
 }
 
-const INSERT_EVENT_SQL = `INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, user_id, item, image)
+export const INSERT_EVENT_SQL = `INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, user_id, item, image)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (source, dedupe_key) DO NOTHING`;
-const INSERT_REQUEST_SQL =
+export const INSERT_REQUEST_SQL =
   'INSERT INTO requests (id, source, event, received_at, body) VALUES (?, ?, ?, ?, ?)';
 
 type InsertEventParams = [
