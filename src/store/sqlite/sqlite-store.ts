@@ -140,6 +140,7 @@ interface RequestRow {
   body: Buffer;
 }
 
+/** The append statements; exported so bench/sqlite-floor.ts measures exactly what the worker runs. */
 export const INSERT_EVENT_SQL = `INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, user_id, item, image)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (source, dedupe_key) DO NOTHING`;
