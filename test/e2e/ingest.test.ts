@@ -90,6 +90,21 @@ describe('hookrelay serve: ingest over real sockets', () => {
   const body = () => JSON.stringify(sampleActivityEvent());
   const now = () => String(Date.now());
 
+  /** unauthorized is a refusal row for a fresh body signed as `headersFor` says: a bare 401. */
+  const unauthorized = (
+    name: string,
+    headersFor: (body: string) => Record<string, string>,
+    path?: string,
+  ) => ({
+    name,
+    request: () => {
+      const b = body();
+      return { ...(path === undefined ? {} : { path }), body: b, headers: headersFor(b) };
+    },
+    status: 401,
+    error: 'unauthorized',
+  });
+
   const refusals: Array<{
     name: string;
     request: () => { path?: string; body: string; headers: Record<string, string> };
@@ -115,36 +130,15 @@ describe('hookrelay serve: ingest over real sockets', () => {
       status: 415,
       error: 'content type must be application/json',
     },
-    {
-      name: 'missing signature',
-      request: () => ({
-        body: body(),
-        headers: { 'content-type': 'application/json', 'x-webhook-timestamp': now() },
-      }),
-      status: 401,
-      error: 'unauthorized',
-    },
-    {
-      name: 'missing timestamp',
-      request: () => {
-        const b = body();
-        return {
-          body: b,
-          headers: { 'content-type': 'application/json', 'x-webhook-signature': sign(b, SECRET, now()) },
-        };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
-    {
-      name: 'signature by an unknown secret',
-      request: () => {
-        const b = body();
-        return { body: b, headers: signedTrackpilotsHeaders(b, 'not-the-secret') };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
+    unauthorized('missing signature', () => ({
+      'content-type': 'application/json',
+      'x-webhook-timestamp': now(),
+    })),
+    unauthorized('missing timestamp', (b) => ({
+      'content-type': 'application/json',
+      'x-webhook-signature': sign(b, SECRET, now()),
+    })),
+    unauthorized('signature by an unknown secret', (b) => signedTrackpilotsHeaders(b, 'not-the-secret')),
     {
       name: 'body changed after signing',
       request: () => {
@@ -154,27 +148,12 @@ describe('hookrelay serve: ingest over real sockets', () => {
       status: 401,
       error: 'unauthorized',
     },
-    {
-      name: 'timestamp older than the tolerance',
-      request: () => {
-        const b = body();
-        return { body: b, headers: signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)) };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
-    {
-      name: 'timestamp too far in the future',
-      request: () => {
-        const b = body();
-        return {
-          body: b,
-          headers: signedTrackpilotsHeaders(b, SECRET, String(Math.floor(Date.now() / 1000) + 600)),
-        };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
+    unauthorized('timestamp older than the tolerance', (b) =>
+      signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)),
+    ),
+    unauthorized('timestamp too far in the future', (b) =>
+      signedTrackpilotsHeaders(b, SECRET, String(Math.floor(Date.now() / 1000) + 600)),
+    ),
     {
       // Verification runs on the raw bytes before parsing: a forged body is never parsed.
       name: 'invalid JSON under a wrong signature',
@@ -185,44 +164,20 @@ describe('hookrelay serve: ingest over real sockets', () => {
       status: 401,
       error: 'unauthorized',
     },
-    {
-      name: 'signature that is not hex',
-      request: () => {
-        const b = body();
-        return {
-          body: b,
-          headers: { ...signedTrackpilotsHeaders(b, SECRET), 'x-webhook-signature': 'zz'.repeat(32) },
-        };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
-    {
-      name: 'timestamp that is not a number',
-      request: () => {
-        const b = body();
-        return {
-          body: b,
-          headers: { ...signedTrackpilotsHeaders(b, SECRET), 'x-webhook-timestamp': 'yesterday' },
-        };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
-    {
-      // `small` sets no tolerance: the default, 5 minutes, applies.
-      name: 'timestamp older than the default tolerance',
-      request: () => {
-        const b = body();
-        return {
-          path: '/webhooks/small',
-          body: b,
-          headers: signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)),
-        };
-      },
-      status: 401,
-      error: 'unauthorized',
-    },
+    unauthorized('signature that is not hex', (b) => ({
+      ...signedTrackpilotsHeaders(b, SECRET),
+      'x-webhook-signature': 'zz'.repeat(32),
+    })),
+    unauthorized('timestamp that is not a number', (b) => ({
+      ...signedTrackpilotsHeaders(b, SECRET),
+      'x-webhook-timestamp': 'yesterday',
+    })),
+    // `small` sets no tolerance: the default, 5 minutes, applies.
+    unauthorized(
+      'timestamp older than the default tolerance',
+      (b) => signedTrackpilotsHeaders(b, SECRET, String(Date.now() - 6 * 60_000)),
+      '/webhooks/small',
+    ),
     {
       name: 'invalid JSON under a valid signature',
       request: () => ({ body: '{"event": ', headers: signedTrackpilotsHeaders('{"event": ', SECRET) }),
