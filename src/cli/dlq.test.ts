@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo } from '../../test/helpers/cli-io.js';
 import { enqueue, openTempStore, T0, type TempStore } from '../deliver/testdata/harness.js';
 import type { AttemptRecord } from '../store/ports.js';
 import { runDlq } from './dlq.js';
-import type { CliIo } from './io.js';
 
 let temp: TempStore;
 beforeEach(async () => {
@@ -13,21 +13,7 @@ afterEach(async () => {
 });
 
 function io(env: NodeJS.ProcessEnv = { HOOKRELAY_DB: `sqlite:${temp.path}` }) {
-  let out = '';
-  let err = '';
-  const value: CliIo & { out: () => string; err: () => string } = {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    env,
-    cwd: '/',
-    out: () => out,
-    err: () => err,
-  };
-  return value;
+  return captureIo({ env });
 }
 
 const attempt = (

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo } from '../../test/helpers/cli-io.js';
 import { openTempStore, type TempStore } from '../deliver/testdata/harness.js';
 import { normalizeTrackpilots } from '../ingest/normalize/trackpilots.js';
 import { runEvents } from './events.js';
-import type { CliIo } from './io.js';
 import { sampleActivityEvent, sampleAppEvent } from './send-samples.js';
 
 let temp: TempStore;
@@ -14,21 +14,7 @@ afterEach(async () => {
 });
 
 function io() {
-  let out = '';
-  let err = '';
-  const value: CliIo & { out: () => string; err: () => string } = {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    env: { HOOKRELAY_DB: `sqlite:${temp.path}` },
-    cwd: '/',
-    out: () => out,
-    err: () => err,
-  };
-  return value;
+  return captureIo({ env: { HOOKRELAY_DB: `sqlite:${temp.path}` } });
 }
 
 /** store appends a payload as the receiver would: normalised by the real Trackpilots normaliser. */

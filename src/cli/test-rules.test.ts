@@ -3,26 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import type { CliIo } from './io.js';
+import { captureIo } from '../../test/helpers/cli-io.js';
 import { runTest } from './test-rules.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function memoryIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (t) => {
-      out += t;
-    },
-    stderr: (t) => {
-      err += t;
-    },
-    env: {},
-    cwd,
-    out: () => out,
-    err: () => err,
-  };
+function memoryIo(cwd: string) {
+  return captureIo({ cwd });
 }
 
 const RULES = (tests: string) => `

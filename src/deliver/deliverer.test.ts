@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureIo } from '../../test/helpers/cli-io.js';
 import { type FakeDiscord, startFakeDiscord } from '../../test/helpers/fake-discord.js';
 import {
   type HttpReceiver,
@@ -6,7 +7,6 @@ import {
   startHttpReceiver,
 } from '../../test/helpers/http-receiver.js';
 import { runDlq } from '../cli/dlq.js';
-import type { CliIo } from '../cli/io.js';
 import { createDestination, type Destination, type WebhookOptions } from '../destinations/index.js';
 import { PNG_1X1 } from '../destinations/testdata/fixtures.js';
 import type { Item } from '../domain/item.js';
@@ -171,21 +171,8 @@ const is =
   (event: DeliveryEvent): boolean =>
     event.type === type && (id === undefined || ('id' in event && event.id === id));
 
-function cliIo(path: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    env: { HOOKRELAY_DB: `sqlite:${path}` },
-    cwd: '/',
-    out: () => out,
-    err: () => err,
-  };
+function cliIo(path: string) {
+  return captureIo({ env: { HOOKRELAY_DB: `sqlite:${path}` } });
 }
 
 describe('deliverer: delivered', () => {
