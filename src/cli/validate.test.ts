@@ -3,31 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
+import { captureIo } from '../../test/helpers/cli-io.js';
 import { runSchema } from './schema.js';
 import { runValidate } from './validate.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TESTDATA = fileURLToPath(new URL('../config/testdata/', import.meta.url));
 
-function memoryIo(
-  cwd: string,
-  env: NodeJS.ProcessEnv = {},
-): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => {
-      out += text;
-    },
-    stderr: (text) => {
-      err += text;
-    },
-    env,
-    cwd,
-    out: () => out,
-    err: () => err,
-  };
+function memoryIo(cwd: string, env: NodeJS.ProcessEnv = {}) {
+  return captureIo({ cwd, env });
 }
 
 describe('hookrelay validate', () => {
