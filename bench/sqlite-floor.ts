@@ -5,15 +5,15 @@ import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { normalizeTrackpilots } from '../src/ingest/normalize/trackpilots.js';
 import { applyMigrations } from '../src/store/sqlite/migrations.js';
-import { type PreparedAppend, prepareAppend } from '../src/store/sqlite/prepare-append.js';
-import { INSERT_EVENT_SQL, INSERT_REQUEST_SQL } from '../src/store/sqlite/sqlite-store.js';
+import { prepareAppend } from '../src/store/sqlite/prepare-append.js';
+import { appendBatchTransaction } from '../src/store/sqlite/sqlite-store.js';
 import { createRequestStream } from './bodies.js';
 
 /*
  * The SQLite floor of ingest: what the durable insert alone costs per request. The real schema (the
- * migrations), the real INSERT statements and rows made by the real normaliser and prepareAppend from the
- * bench's own request bodies, committed in batches with WAL and synchronous=FULL as the append worker
- * commits them, and nothing else: no HTTP, no signature, no thread hand-off, no evaluator. Whatever
+ * migrations), the store's own append transaction and rows made by the real normaliser and prepareAppend
+ * from the bench's own request bodies, committed in batches with WAL and synchronous=FULL as the append
+ * worker commits them, and nothing else: no HTTP, no signature, no thread hand-off, no evaluator. Whatever
  * ingest does on this machine costs at least this much, which is what the ratio target is judged against.
  */
 
@@ -44,30 +44,8 @@ export function measureSqliteFloor(options: SqliteFloorOptions): SqliteFloorRow[
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       applyMigrations(db);
-      const insertEvent = db.prepare(INSERT_EVENT_SQL);
-      const insertRequest = db.prepare(INSERT_REQUEST_SQL);
-      // As the append worker writes a batch: items first, the request row only when one was new.
-      const commit = db.transaction((batch: readonly PreparedAppend[]) => {
-        for (const append of batch) {
-          let stored = 0;
-          for (const e of append.events) {
-            stored += insertEvent.run(
-              e.source,
-              e.type,
-              e.dedupeKey,
-              append.requestId,
-              e.at,
-              append.receivedAt,
-              e.userId,
-              e.itemJson,
-              e.image,
-            ).changes;
-          }
-          if (stored > 0) {
-            insertRequest.run(append.requestId, append.source, append.event, append.receivedAt, append.body);
-          }
-        }
-      });
+      // The store's own append transaction, as `:memory:` commits with it.
+      const commit = appendBatchTransaction(db);
 
       // Prepared up front: the floor is the database's work, not the normaliser's.
       const stream = createRequestStream({ kind, secret: 'floor', ...(kind === 'app' ? { items: 12 } : {}) });

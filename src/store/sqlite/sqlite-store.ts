@@ -140,11 +140,10 @@ interface RequestRow {
   body: Buffer;
 }
 
-/** The append statements; exported so bench/sqlite-floor.ts measures exactly what the worker runs. */
-export const INSERT_EVENT_SQL = `INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, user_id, item, image)
+const INSERT_EVENT_SQL = `INSERT INTO events (source, type, dedupe_key, request_id, at, received_at, user_id, item, image)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (source, dedupe_key) DO NOTHING`;
-export const INSERT_REQUEST_SQL =
+const INSERT_REQUEST_SQL =
   'INSERT INTO requests (id, source, event, received_at, body) VALUES (?, ?, ?, ?, ?)';
 
 type InsertEventParams = [
@@ -158,6 +157,41 @@ type InsertEventParams = [
   string,
   Buffer | null,
 ];
+
+/**
+ * appendBatchTransaction is the append transaction on a connection of this thread: what `:memory:`
+ * commits with, and what bench/sqlite-floor.ts times (the worker runs the same statements in its own
+ * copy). Items go first; the request row follows only when one of them was new.
+ */
+export function appendBatchTransaction(
+  db: Database.Database,
+): Database.Transaction<(batch: readonly PreparedAppend[]) => AppendResult[]> {
+  const insertEvent = db.prepare<InsertEventParams>(INSERT_EVENT_SQL);
+  const insertRequest = db.prepare<[string, string, string, number, Buffer]>(INSERT_REQUEST_SQL);
+  return db.transaction((batch: readonly PreparedAppend[]): AppendResult[] =>
+    batch.map((append) => {
+      let stored = 0;
+      for (const event of append.events) {
+        stored += insertEvent.run(
+          event.source,
+          event.type,
+          event.dedupeKey,
+          append.requestId,
+          event.at,
+          append.receivedAt,
+          event.userId,
+          event.itemJson,
+          event.image,
+        ).changes;
+      }
+      // The deferred foreign key lets the request row follow its items, and be skipped when none was new.
+      if (stored > 0) {
+        insertRequest.run(append.requestId, append.source, append.event, append.receivedAt, append.body);
+      }
+      return { requestId: append.requestId, stored, duplicates: append.events.length - stored };
+    }),
+  );
+}
 
 /**
  * openSqliteStore opens (creating it and its parent directories when missing) and migrates the SQLite
@@ -253,8 +287,6 @@ function createSqliteStore(
     outboxTransactions: 0,
   };
 
-  const insertEvent = db.prepare<InsertEventParams>(INSERT_EVENT_SQL);
-  const insertRequest = db.prepare<[string, string, string, number, Buffer]>(INSERT_REQUEST_SQL);
   const listColumns = 'SELECT seq, request_id, dedupe_key, item FROM events';
   // One statement per filter combination, so each can use its own index (an `? IS NULL OR …` can't).
   const listAll = db.prepare<[number], EventRow>(`${listColumns} ORDER BY seq DESC LIMIT ?`);
@@ -309,29 +341,7 @@ function createSqliteStore(
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   );
 
-  const writeBatch = db.transaction((batch: readonly PreparedAppend[]): AppendResult[] =>
-    batch.map((append) => {
-      let stored = 0;
-      for (const event of append.events) {
-        stored += insertEvent.run(
-          event.source,
-          event.type,
-          event.dedupeKey,
-          append.requestId,
-          event.at,
-          append.receivedAt,
-          event.userId,
-          event.itemJson,
-          event.image,
-        ).changes;
-      }
-      // The deferred foreign key lets the request row follow its items, and be skipped when none was new.
-      if (stored > 0) {
-        insertRequest.run(append.requestId, append.source, append.event, append.receivedAt, append.body);
-      }
-      return { requestId: append.requestId, stored, duplicates: append.events.length - stored };
-    }),
-  );
+  const writeBatch = appendBatchTransaction(db);
 
   const committed = (results: AppendResult[]): AppendResult[] => {
     counters.transactions += 1;
