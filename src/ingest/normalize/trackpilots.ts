@@ -59,7 +59,8 @@ export function readEventType(
 
 /**
  * dataElements returns a payload's `data` as a list of elements: an array as is, a single object as a
- * list of one (activity version A), and nothing (with a warning) when data is missing, empty or neither.
+ * list of one (activity version A), and nothing (with a warning) when data is missing, empty or neither;
+ * for missing or neither, normalizeTrackpilots then stores the envelope itself, as the warning says.
  */
 export function dataElements(data: unknown, warnings: string[]): unknown[] {
   if (Array.isArray(data)) {
