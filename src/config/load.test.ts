@@ -69,7 +69,7 @@ const FAILURES: Array<{ file: string; env?: NodeJS.ProcessEnv; expected: string[
     // A wrong reference does not hide a rule that cannot compile: one run lists both.
     file: 'reference-and-compile-errors.yaml',
     expected: [
-      'reference-and-compile-errors.yaml:9:32 rules[0].if["app.domain"].regex: invalid regular expression "/(unclosed/": Invalid regular expression: /(unclosed/: Unterminated group',
+      'reference-and-compile-errors.yaml:9:32 rules[0].if["app.domain"].regex: invalid regular expression "/(unclosed/": missing closing ): `(unclosed` (rules use RE2 syntax: https://github.com/google/re2/wiki/Syntax)',
       'reference-and-compile-errors.yaml:10:10 rules[0].to[0]: undefined destination "consol" (did you mean "console"?)',
     ],
   },
