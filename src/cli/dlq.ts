@@ -4,17 +4,46 @@ import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { DeadLetter, PausedDestination, Store } from '../store/ports.js';
 import type { CliIo } from './io.js';
 
+/** SUBCOMMANDS holds each subcommand's synopsis and what it does, for the usage texts. */
+const SUBCOMMANDS = {
+  list: {
+    synopsis: 'list [--json] [--destination D] [--limit N]',
+    does: 'dead letters, newest first (--json: one JSON object per line, every attempt)',
+  },
+  replay: {
+    synopsis: 'replay <id...> | --all | --destination D',
+    does: 'send dead letters again, in their place in the queue; resumes their destinations; exit 1 when an id is not a dead letter',
+  },
+  paused: { synopsis: 'paused [--json]', does: 'destinations paused as broken, and why' },
+  resume: {
+    synopsis: 'resume <destination>',
+    does: 'lift a pause; its pending notifications are sent; exit 1 when it is not paused',
+  },
+} as const;
+
+const FOOTER = `The database is HOOKRELAY_DB (default sqlite:./data/hookrelay.db); it must exist (run \`hookrelay serve\`
+first). A running hookrelay sees a change within a second. Exit status: 0 done, 1 failed or nothing to do,
+2 bad usage.
+`;
+
 const USAGE = `usage: hookrelay dlq <command>
 
-  list [--json] [--destination D] [--limit N]   dead letters, newest first (--json: every attempt)
-  replay <id...> | --all | --destination D      send dead letters again, in their place in the queue;
-                                                resumes their destinations
-  paused [--json]                               destinations paused as broken, and why
-  resume <destination>                          lift a pause; its pending notifications are sent
+${Object.values(SUBCOMMANDS)
+  .map((sub) => `  ${sub.synopsis}\n      ${sub.does}`)
+  .join('\n')}
 
-The database is HOOKRELAY_DB (default sqlite:./data/hookrelay.db). A running hookrelay sees the change
-within a second.
-`;
+${FOOTER}`;
+
+function subUsage(name: keyof typeof SUBCOMMANDS): string {
+  const sub = SUBCOMMANDS[name];
+  return `usage: hookrelay dlq ${sub.synopsis}\n\n${sub.does}.\n\n${FOOTER}`;
+}
+
+/** wantsHelp says whether `--help`/`-h` is among the options (before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
 
 /** Longest reason shown in the `list` table; --json has the whole text. */
 const MAX_REASON_CHARS = 72;
@@ -32,6 +61,10 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     (command === undefined ? io.stderr : io.stdout)(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command in SUBCOMMANDS && wantsHelp(rest)) {
+    io.stdout(subUsage(command as keyof typeof SUBCOMMANDS));
+    return 0;
   }
   let run: (store: Store) => Promise<number>;
   try {

@@ -6,9 +6,19 @@ import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
+import { LOG_LEVELS, parseLogLevel } from './log-level.js';
 
-const USAGE =
-  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL)\n';
+const USAGE = `usage: hookrelay serve [rules.yaml]
+
+Receives webhooks, evaluates the rules and delivers alerts until SIGTERM or Ctrl-C; SIGHUP (or saving
+the rules file) reloads the rules. Without a file: $HOOKRELAY_CONFIG, else ./rules.yaml, else
+./rules.example.yaml.
+
+environment:
+  HOOKRELAY_DB   the database (default sqlite:./data/hookrelay.db)
+  PORT, HOST     where to listen (default 3000 on 0.0.0.0)
+  LOG_LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+`;
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return 3000;
@@ -33,11 +43,19 @@ function faultFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
  */
 export async function runServe(args: string[], io: CliIo): Promise<number | undefined> {
   let positionals: string[];
+  let help: boolean | undefined;
   try {
-    ({ positionals } = parseArgs({ args, options: {}, allowPositionals: true }));
+    ({
+      positionals,
+      values: { help },
+    } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true }));
   } catch (error) {
     io.stderr(`hookrelay serve: ${(error as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (help) {
+    io.stdout(USAGE);
+    return 0;
   }
   if (positionals.length > 1) {
     io.stderr(`hookrelay serve: at most one rules file\n${USAGE}`);
@@ -46,6 +64,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   const port = parsePort(io.env.PORT);
   if (port === undefined) {
     io.stderr(`hookrelay serve: PORT must be a whole number from 0 to 65535, got "${io.env.PORT}"\n`);
+    return 2;
+  }
+  const logLevel = parseLogLevel(io.env.LOG_LEVEL);
+  if (logLevel === undefined) {
+    io.stderr(
+      `hookrelay serve: LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${io.env.LOG_LEVEL}"\n`,
+    );
     return 2;
   }
   const host = io.env.HOST || '0.0.0.0';
@@ -67,7 +92,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
-  const logger = createLogger(io.env.LOG_LEVEL || 'info');
+  const logger = createLogger(logLevel);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
     store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, logger });
