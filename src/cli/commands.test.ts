@@ -15,6 +15,7 @@ const EVERY_COMMAND = [
   ['test'],
   ['send'],
   ['events'],
+  ['events', 'show'],
   ['dlq'],
   ['dlq', 'list'],
   ['dlq', 'replay'],
