@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { suggest } from '../config/issues.js';
 import { HookrelayError } from '../lib/errors.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { DeadLetter, PausedDestination, Store } from '../store/ports.js';
@@ -77,7 +78,7 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
 
   let store: Store;
   try {
-    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd });
+    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true });
   } catch (error) {
     io.stderr(`hookrelay dlq: cannot open the database: ${describeError(error)}\n`);
     return 1;
@@ -113,10 +114,13 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       const destination = nonEmptyOption('--destination', values.destination);
       return async (store) => {
         const letters = await store.outbox.listDead({ limit, ...(destination ? { destination } : {}) });
-        if (values.json) {
+        if (letters.length === 0) {
+          // Under --json stdout stays JSON Lines (here: none); the note goes to stderr.
+          (values.json ? io.stderr : io.stdout)(
+            destination ? `no dead letters for "${destination}"\n` : 'no dead letters\n',
+          );
+        } else if (values.json) {
           for (const letter of letters) io.stdout(`${JSON.stringify(letterJson(letter))}\n`);
-        } else if (letters.length === 0) {
-          io.stdout(destination ? `no dead letters for "${destination}"\n` : 'no dead letters\n');
         } else {
           io.stdout(deadTable(letters));
         }
@@ -135,22 +139,26 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       return async (store) => {
         const now = Date.now();
         const before = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
-        const replayed = await store.outbox.replayDead(
-          values.all
-            ? { all: true, now }
-            : destination !== undefined
-              ? { destination, now }
-              : { ids: positionals, now },
-        );
+        let replayed = 0;
+        const notDead: string[] = [];
+        if (positionals.length > 0) {
+          // One id at a time, so the ids that were not dead letters can be named.
+          for (const id of positionals) {
+            const one = await store.outbox.replayDead({ ids: [id], now });
+            replayed += one;
+            if (one === 0) notDead.push(id);
+          }
+        } else {
+          replayed = await store.outbox.replayDead(values.all ? { all: true, now } : { destination, now });
+        }
         const after = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
         const resumed = [...before].filter((name) => !after.has(name));
         const noun = replayed === 1 ? 'dead letter' : 'dead letters';
         const also = resumed.length > 0 ? `; resumed ${resumed.join(', ')}` : '';
         io.stdout(`requeued ${replayed} ${noun}${also}\n`);
-        if (positionals.length > replayed) {
-          io.stderr(
-            `${positionals.length - replayed} of the ids given are not dead letters (unknown, or not dead)\n`,
-          );
+        if (notDead.length > 0) {
+          io.stderr(`not a dead letter (unknown id, or not dead): ${notDead.join(', ')}\n`);
+          return 1;
         }
         return 0;
       };
@@ -164,10 +172,10 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       noPositionals('paused', positionals);
       return async (store) => {
         const paused = await store.outbox.listPausedDestinations();
-        if (values.json) {
+        if (paused.length === 0) {
+          (values.json ? io.stderr : io.stdout)('no destination is paused\n');
+        } else if (values.json) {
           for (const p of paused) io.stdout(`${JSON.stringify({ ...p, pausedAt: iso(p.pausedAt) })}\n`);
-        } else if (paused.length === 0) {
-          io.stdout('no destination is paused\n');
         } else {
           io.stdout(pausedTable(paused));
         }
@@ -184,10 +192,19 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         if (await store.outbox.resumeDestination(name)) {
           const pending = (await store.outbox.pendingCounts())[name] ?? 0;
           io.stdout(`resumed ${name}; ${pending} pending notification(s) will be sent\n`);
-        } else {
-          io.stdout(`${name} is not paused; nothing to do\n`);
+          return 0;
         }
-        return 0;
+        // Nothing was done: a typo must not look like success.
+        const paused = (await store.outbox.listPausedDestinations()).map((p) => p.destination);
+        const close = suggest(name, paused);
+        const hint =
+          close !== undefined
+            ? ` (did you mean "${close}"?)`
+            : paused.length === 0
+              ? '; no destination is paused'
+              : ` (paused: ${paused.join(', ')})`;
+        io.stderr(`hookrelay dlq resume: "${name}" is not paused${hint}\n`);
+        return 1;
       };
     }
     default:
