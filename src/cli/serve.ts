@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
-import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './log-level.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE = `usage: hookrelay serve [rules.yaml]
 
@@ -74,7 +75,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 2;
   }
   const host = io.env.HOST || '0.0.0.0';
-  const configPath = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
+  const rulesFile = rulesFileFor(positionals[0], io);
+  const configPath = rulesFile.path;
 
   const load = async (): Promise<Config | undefined> => {
     const result = await loadConfig(configPath, io.env, { cwd: io.cwd });
@@ -82,7 +84,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
       for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
       return result.config;
     }
-    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
+    printIssues(io, rulesFile, result.issues);
     return undefined;
   };
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { type Config, loadConfig } from '../config/load.js';
 import type { RawDestination } from '../config/schema.js';
 import { renderDiscordPayload } from '../destinations/discord/render.js';
 import { renderEmail } from '../destinations/email/render.js';
@@ -17,6 +17,7 @@ import { parseDurationMs } from '../lib/duration.js';
 import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
 import { runRuleTest } from '../rules/rule-test.js';
 import type { CliIo } from './io.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE =
   'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain]\n' +
@@ -196,10 +197,11 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
     io.stderr(`hookrelay test: at most one rules file\n${USAGE}`);
     return 2;
   }
-  const file = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
+  const rulesFile = rulesFileFor(positionals[0], io);
+  const file = rulesFile.path;
   const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
   if (!loaded.ok) {
-    for (const issue of loaded.issues) io.stderr(`${formatIssue(issue)}\n`);
+    printIssues(io, rulesFile, loaded.issues);
     return 1;
   }
   const config = loaded.config;

@@ -1,5 +1,6 @@
-import { formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { formatIssue, loadConfig } from '../config/load.js';
 import type { CliIo } from './io.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE = `usage: hookrelay validate [file]
 
@@ -33,19 +34,11 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     io.stderr(`hookrelay validate: expected at most one file, got ${files.length}\n\n${USAGE}`);
     return 2;
   }
-  const [given] = files;
-  const file = given ?? resolveConfigPath(io.env, io.cwd);
+  const rulesFile = rulesFileFor(files[0], io);
+  const file = rulesFile.path;
   const result = await loadConfig(file, io.env, { cwd: io.cwd });
   if (!result.ok) {
-    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
-    const unreadable = result.issues.some(
-      (issue) => issue.code === 'HR_ERR_CONFIG_UNREADABLE' && issue.file === file,
-    );
-    if (unreadable && given === undefined) {
-      io.stderr(
-        'no rules file: pass a path, set HOOKRELAY_CONFIG, or copy rules.example.yaml to rules.yaml\n',
-      );
-    }
+    printIssues(io, rulesFile, result.issues);
     io.stderr(`invalid: ${file} (${count(result.issues.length, 'problem')})\n`);
     return 1;
   }

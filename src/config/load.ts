@@ -49,9 +49,24 @@ export interface LoadOptions {
  * in `cwd`, else `rules.example.yaml` (so a fresh checkout serves). Relative results are relative to cwd.
  */
 export function resolveConfigPath(env: NodeJS.ProcessEnv, cwd: string): string {
+  return chooseConfigFile(env, cwd).path;
+}
+
+/** ConfigFileChoice is the rules file chosen without an argument, and every place that was looked at. */
+export interface ConfigFileChoice {
+  path: string;
+  /** Absolute paths, in the order tried (`$HOOKRELAY_CONFIG=…` when that was it), for "not found" messages. */
+  tried: string[];
+}
+
+/** chooseConfigFile is resolveConfigPath that also says which paths it tried, in order. */
+export function chooseConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFileChoice {
   const fromEnv = env['HOOKRELAY_CONFIG'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return existsSync(join(cwd, 'rules.yaml')) ? 'rules.yaml' : 'rules.example.yaml';
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { path: fromEnv, tried: [`$HOOKRELAY_CONFIG=${resolve(cwd, fromEnv)}`] };
+  }
+  const tried = [join(cwd, 'rules.yaml'), join(cwd, 'rules.example.yaml')];
+  return { path: existsSync(tried[0] as string) ? 'rules.yaml' : 'rules.example.yaml', tried };
 }
 
 function byPosition(mainFile: string) {
