@@ -8,6 +8,7 @@ import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './log-level.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
+import { logStartup } from './startup.js';
 
 const USAGE = `usage: hookrelay serve [rules.yaml]
 
@@ -104,6 +105,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
+  logStartup(logger, {
+    config,
+    rulesFile: configPath,
+    databaseUrl: defaultDatabaseUrl(io.env),
+    cwd: io.cwd,
+    host,
+  });
   const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
   try {
     await app.start({ port, host });

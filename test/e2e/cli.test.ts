@@ -134,6 +134,10 @@ describe('output into a pipe that closes early (| head -1)', () => {
       ]);
       expect(run.firstLine).toMatch(/^#1 200 OK/);
       expectQuietExit(run);
+      // serve said at start what it uses (issue 9 §4).
+      const startup = server.lines.find((line) => line.includes('serving with this rules file and database'));
+      expect(startup).toContain(JSON.stringify(join(server.dir, 'rules.yaml')));
+      expect(startup).toContain(JSON.stringify(`sqlite:${server.dbPath}`));
       const listed = await hookrelay(['events', '--json'], server.dbPath);
       expect(listed.stdout.trim().split('\n')).toHaveLength(5);
     } finally {
