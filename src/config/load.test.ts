@@ -171,7 +171,7 @@ const FAILURES: Array<{ file: string; env?: NodeJS.ProcessEnv; expected: string[
     expected: [
       'people/bad-rules.yaml:9:11 people[4].file: cannot read people file "people/absent.csv": file not found',
       'people/bad-rules.yaml:10:11 people[5].file: unsupported people file "people.txt" (use a .csv file with a header row, or a .yaml list)',
-      'people/bad-header.csv:1:4: unknown column "nmae" (did you mean "name"?)',
+      'people/bad-header.csv:1:4: unknown column 2 of the header row (did you mean "name"?)',
       'people/bad-people.yaml:2:3 [0].emial: unknown key "emial" (did you mean "email"?)',
       'people/bad-people.yaml:3:3 [1]: missing required key "id"',
       'people/bad-rows.csv:2:1 [0]: expected 3 fields like the header, got 2 (quote fields that contain commas)',

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { type Document, isScalar, LineCounter, parseDocument } from 'yaml';
 import { parseDurationMs } from '../lib/duration.js';
 import { HookrelayError } from '../lib/errors.js';
 import { compileRules } from '../rules/engine.js';
@@ -118,6 +118,23 @@ function resolveSource(name: string, source: RawSource): SourceConfig {
 }
 
 /**
+ * withoutEnvValue rephrases a compile problem about a value that came from `${VAR}`: the compiler quotes
+ * what it refused (a regex, a template's filter or tag name), and that is the environment's value.
+ */
+function withoutEnvValue(message: string, variables: readonly string[]): string {
+  const from = variables.map((v) => `\${${v}}`).join(', ');
+  const see = 'write it in the file to see the exact error';
+  if (/^(invalid )?regular expression/.test(message)) {
+    return `the regular expression from ${from} (value not shown) is refused: RE2 cannot parse it, or it uses backreferences or lookaround; ${see}`;
+  }
+  if (message.startsWith('template:')) {
+    return `the template from ${from} (value not shown) does not parse (an unknown filter or tag, or a syntax error); ${see}`;
+  }
+  // Anything else quotes the value whole at most, which `scrubbed` replaces by the variable's name.
+  return message;
+}
+
+/**
  * loadConfig reads, interpolates (`${VAR}` from `env`), validates and cross-checks a rules file. It
  * never throws for a bad file: every problem comes back as a positioned ConfigIssue, all at once.
  */
@@ -125,6 +142,40 @@ export async function loadConfig(
   path: string,
   env: NodeJS.ProcessEnv,
   options: LoadOptions = {},
+): Promise<LoadResult> {
+  const envValues = new Map<string, string>();
+  const result = await loadUnscrubbed(path, env, options, envValues);
+  return envValues.size === 0 ? result : scrubbed(result, envValues);
+}
+
+// Values shorter than this are too common to scrub ("1", "on"); the messages never quote them as such.
+const MIN_SCRUBBED_CHARS = 4;
+
+/**
+ * scrubbed is the last line of defence for "no error prints a value from the environment": any message
+ * or hint that still contains a value that came from `${VAR}` has it replaced by the variable's name.
+ */
+function scrubbed(result: LoadResult, envValues: ReadonlyMap<string, string>): LoadResult {
+  const scrub = (text: string) => {
+    let out = text;
+    for (const [value, name] of envValues) out = out.split(value).join(`<value of ${name}>`);
+    return out;
+  };
+  const scrubIssue = (issue: ConfigIssue): ConfigIssue => {
+    const clean: ConfigIssue = { ...issue, message: scrub(issue.message) };
+    if (issue.hint !== undefined) clean.hint = scrub(issue.hint);
+    return clean;
+  };
+  return result.ok
+    ? { ...result, warnings: result.warnings.map(scrubIssue) }
+    : { ok: false, issues: result.issues.map(scrubIssue) };
+}
+
+async function loadUnscrubbed(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  options: LoadOptions,
+  envValues: Map<string, string>,
 ): Promise<LoadResult> {
   const absolute = options.cwd === undefined ? resolve(path) : resolve(options.cwd, path);
   const readText = options.readText ?? ((file: string) => readFile(file, 'utf8'));
@@ -146,6 +197,12 @@ export async function loadConfig(
   if (syntax.length > 0) return invalid(syntax, path);
 
   const interpolation = interpolateDocument(doc, env, { file: path, source, lineCounter });
+  for (const [node, variables] of interpolation.fromEnv) {
+    const value = isScalar(node) ? node.value : undefined;
+    if (typeof value === 'string' && value.length >= MIN_SCRUBBED_CHARS && !interpolation.failed.has(node)) {
+      envValues.set(value, variables.map((v) => `\${${v}}`).join(', '));
+    }
+  }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -224,14 +281,16 @@ export async function loadConfig(
     schedules: raw.schedules,
     silences: raw.silences,
   });
-  const compiled = ruleSet.problems.map((problem) =>
-    place({
+  const compiled = ruleSet.problems.map((problem) => {
+    const node = lookupPath(doc, problem.path).value;
+    const variables = node === undefined ? undefined : interpolation.fromEnv.get(node);
+    return place({
       code: 'HR_ERR_CONFIG_INVALID_VALUE',
       path: [...problem.path],
-      message: problem.message,
+      message: variables === undefined ? problem.message : withoutEnvValue(problem.message, variables),
       anchor: 'value',
-    }),
-  );
+    });
+  });
   // A wrong reference is also a compile problem at the same place: it is reported once, as a reference.
   const reported = new Set(errors.map((issue) => issue.path));
   const compileErrors = compiled.filter(

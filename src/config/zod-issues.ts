@@ -109,6 +109,18 @@ export interface IssueContext {
   data: unknown;
   fromEnv: Map<Node, string[]>;
   allowedKeys: KeyRegistry;
+  /**
+   * Never quote a value, only say what kind it is: for files whose content may be anything (a people
+   * file can be a symlink to /proc/self/environ).
+   */
+  hideValues?: boolean;
+}
+
+function kindOf(value: unknown): string {
+  if (typeof value === 'string') return 'text (not shown)';
+  if (typeof value === 'number') return 'a number (not shown)';
+  if (typeof value === 'boolean') return 'true or false';
+  return describeValue(value);
 }
 
 /** secretLabel says why a value must not be shown, or undefined when it may be. */
@@ -126,13 +138,14 @@ function gotText(ctx: IssueContext, path: readonly PathKey[]): string {
   const value = valueAt(ctx.data, path);
   // Only scalars can leak a secret; "a list" or "nothing" says nothing about one.
   if (typeof value === 'object' || value === undefined) return describeValue(value);
+  if (ctx.hideValues) return kindOf(value);
   return secretLabel(ctx, path) ?? describeValue(value);
 }
 
 /** textHint helps with YAML's typing where text was expected: `timeout: 10` and `id: 12345` are numbers. */
 function textHint(ctx: IssueContext, path: readonly PathKey[], words: string): string | undefined {
   const value = valueAt(ctx.data, path);
-  if (secretLabel(ctx, path) !== undefined) return undefined;
+  if (ctx.hideValues || secretLabel(ctx, path) !== undefined) return undefined;
   if (typeof value === 'number' && words.startsWith('a duration')) return `add a unit, e.g. "${value}s"`;
   if (typeof value === 'number' || typeof value === 'boolean') return `quote it to make it text: "${value}"`;
   return undefined;
