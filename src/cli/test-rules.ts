@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, loadConfig } from '../config/load.js';
+import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import type { RawDestination } from '../config/schema.js';
 import { renderDiscordPayload } from '../destinations/discord/render.js';
 import { renderEmail } from '../destinations/email/render.js';
@@ -20,9 +20,10 @@ import type { CliIo } from './io.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE =
-  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain]\n' +
+  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain] [--allow-missing-env]\n' +
   '  without --event: runs the `tests:` of the rules file; exit 1 when one fails\n' +
-  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n';
+  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n' +
+  '  --allow-missing-env: an unset environment variable is a warning (a stand-in value is used), so CI needs no secrets\n';
 
 class InputError extends Error {}
 
@@ -172,7 +173,13 @@ async function runFileTests(
  * running the file's `tests:` or by evaluating given webhook payloads and explaining every rule's outcome.
  */
 export async function runTest(args: string[], io: CliIo): Promise<number> {
-  let values: { event?: string[]; source?: string; explain?: boolean; help?: boolean };
+  let values: {
+    event?: string[];
+    source?: string;
+    explain?: boolean;
+    help?: boolean;
+    'allow-missing-env'?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -181,6 +188,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
         event: { type: 'string', multiple: true },
         source: { type: 'string' },
         explain: { type: 'boolean', default: false },
+        'allow-missing-env': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -199,10 +207,14 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   }
   const rulesFile = rulesFileFor(positionals[0], io);
   const file = rulesFile.path;
-  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
+  const allowMissingEnv = values['allow-missing-env'] ?? false;
+  const loaded = await loadConfig(file, io.env, { cwd: io.cwd, allowMissingEnv });
   if (!loaded.ok) {
     printIssues(io, rulesFile, loaded.issues);
     return 1;
+  }
+  for (const warning of loaded.warnings.filter((w) => w.code === 'HR_ERR_CONFIG_ENV_MISSING')) {
+    io.stderr(`warning: ${formatIssue(warning)}\n`);
   }
   const config = loaded.config;
   const sourceName = values.source ?? Object.keys(config.sources)[0];

@@ -112,14 +112,16 @@ describe('hookrelay validate', () => {
       const io = memoryIo(REPO);
       expect(await runValidate(args, io)).toBe(2);
       expect(io.out()).toBe('');
-      expect(io.err()).toMatch(/^hookrelay validate: .*\n\nusage: hookrelay validate \[file\]\n/);
+      expect(io.err()).toMatch(
+        /^hookrelay validate: .*\n\nusage: hookrelay validate \[file\] \[--allow-missing-env\]\n/,
+      );
     },
   );
 
   it('prints usage on --help and exits 0', async () => {
     const io = memoryIo(REPO);
     expect(await runValidate(['--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^usage: hookrelay validate \[file\]\n/);
+    expect(io.out()).toMatch(/^usage: hookrelay validate \[file\] \[--allow-missing-env\]\n/);
   });
 
   it('accepts a file name starting with a dash after --', async () => {

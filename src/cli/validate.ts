@@ -2,10 +2,12 @@ import { formatIssue, loadConfig } from '../config/load.js';
 import type { CliIo } from './io.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
 
-const USAGE = `usage: hookrelay validate [file]
+const USAGE = `usage: hookrelay validate [file] [--allow-missing-env]
 
 Checks a rules file and lists every problem, one per line (file:line:col path: message).
 Without a file: $HOOKRELAY_CONFIG, else ./rules.yaml, else ./rules.example.yaml.
+--allow-missing-env: an unset \${VAR} is a warning (checked with a stand-in value), so CI needs no
+production secrets.
 Exit status: 0 valid (warnings may be printed), 1 invalid, 2 bad usage.
 `;
 
@@ -20,8 +22,10 @@ function count(n: number, noun: string): string {
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
   const files: string[] = [];
   let options = true;
+  let allowMissingEnv = false;
   for (const arg of args) {
     if (options && arg === '--') options = false;
+    else if (options && arg === '--allow-missing-env') allowMissingEnv = true;
     else if (options && (arg === '-h' || arg === '--help')) {
       io.stdout(USAGE);
       return 0;
@@ -36,7 +40,7 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
   }
   const rulesFile = rulesFileFor(files[0], io);
   const file = rulesFile.path;
-  const result = await loadConfig(file, io.env, { cwd: io.cwd });
+  const result = await loadConfig(file, io.env, { cwd: io.cwd, allowMissingEnv });
   if (!result.ok) {
     printIssues(io, rulesFile, result.issues);
     io.stderr(`invalid: ${file} (${count(result.issues.length, 'problem')})\n`);

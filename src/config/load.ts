@@ -9,6 +9,7 @@ import { checkReferences, type ShowValue } from './cross-refs.js';
 import { interpolateDocument } from './env.js';
 import { CONFIG_INVALID, type ConfigIssue, describeValue, formatIssue, type PathKey } from './issues.js';
 import { expandPeople, type FileReader, readFailure } from './people.js';
+import { fillPlaceholders } from './placeholders.js';
 import { lookupPath, positionOf } from './positions.js';
 import {
   type Config,
@@ -42,6 +43,11 @@ export interface LoadOptions {
   cwd?: string;
   /** Reads a file as UTF-8; default fs.readFile. */
   readText?: FileReader;
+  /**
+   * An unset `${VAR}` is a warning and the value a stand-in the schema accepts (`validate`/`test
+   * --allow-missing-env`, for CI without production secrets); never for `serve`.
+   */
+  allowMissingEnv?: boolean;
 }
 
 /**
@@ -203,6 +209,8 @@ async function loadUnscrubbed(
       envValues.set(value, variables.map((v) => `\${${v}}`).join(', '));
     }
   }
+  // After the scrub list is taken: stand-ins are not secrets, and must not be scrubbed from messages.
+  const standIns = options.allowMissingEnv ? fillPlaceholders(doc, interpolation, env).warnings : [];
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -309,7 +317,7 @@ async function loadUnscrubbed(
     raw,
     ruleSet,
   };
-  const warnings = [...references.warnings.map(place), ...compileWarnings];
+  const warnings = [...standIns, ...references.warnings.map(place), ...compileWarnings];
   return { ok: true, config, warnings: warnings.sort(byPosition(path)) };
 }
 
