@@ -8,6 +8,7 @@ import { compileRules } from '../rules/engine.js';
 import { checkReferences, type ShowValue } from './cross-refs.js';
 import { interpolateDocument } from './env.js';
 import { CONFIG_INVALID, type ConfigIssue, describeValue, formatIssue, type PathKey } from './issues.js';
+import { lintRules } from './lint.js';
 import { expandPeople, type FileReader, readFailure } from './people.js';
 import { fillPlaceholders } from './placeholders.js';
 import { lookupPath, positionOf } from './positions.js';
@@ -317,7 +318,12 @@ async function loadUnscrubbed(
     raw,
     ruleSet,
   };
-  const warnings = [...standIns, ...references.warnings.map(place), ...compileWarnings];
+  const warnings = [
+    ...standIns,
+    ...references.warnings.map(place),
+    ...lintRules(raw).map(place),
+    ...compileWarnings,
+  ];
   return { ok: true, config, warnings: warnings.sort(byPosition(path)) };
 }
 

@@ -1,5 +1,6 @@
 import type { Document, LineCounter, Node } from 'yaml';
 import { z } from 'zod';
+import { parseDurationMs } from '../lib/duration.js';
 import {
   type ConfigIssue,
   type ConfigIssueCode,
@@ -151,6 +152,18 @@ function textHint(ctx: IssueContext, path: readonly PathKey[], words: string): s
   return undefined;
 }
 
+/**
+ * numberHint helps where a number was expected and a duration was written (`gte: 30m` on a sum of
+ * durationInSeconds): the comparison is with a number of seconds.
+ */
+function numberHint(ctx: IssueContext, path: readonly PathKey[]): string | undefined {
+  const value = valueAt(ctx.data, path);
+  if (typeof value !== 'string' || ctx.hideValues || secretLabel(ctx, path) !== undefined) return undefined;
+  const ms = parseDurationMs(value.trim());
+  if (ms === undefined) return undefined;
+  return `a duration is not a number here; in seconds: ${ms / 1000}`;
+}
+
 function expected(ctx: IssueContext, path: PathKey[], words: string, hint?: string): IssueDraft {
   const draft: IssueDraft = {
     code: 'HR_ERR_CONFIG_INVALID_VALUE',
@@ -287,7 +300,12 @@ function convert(issue: z.core.$ZodIssue, prefix: PathKey[], ctx: IssueContext, 
         });
         return;
       }
-      const hint = issue.expected === 'string' ? textHint(ctx, path, issue.message) : undefined;
+      const hint =
+        issue.expected === 'string'
+          ? textHint(ctx, path, issue.message)
+          : issue.expected === 'number'
+            ? numberHint(ctx, path)
+            : undefined;
       out.push(expected(ctx, path, issue.message, hint));
       return;
     }
