@@ -107,3 +107,56 @@ describe('validate explains durations and numbers mixed up', () => {
     ]);
   });
 });
+
+describe('destinations and file size (issue 15 §9)', () => {
+  it('warns about a destination URL at a private address without allowPrivateNetworks, never quoting it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-lint-'));
+    writeFileSync(
+      join(dir, 'rules.yaml'),
+      `version: 1
+sources:
+  trackpilots: { type: trackpilots, secrets: ["s"] }
+destinations:
+  local-hook: { type: webhook, url: "http://127.0.0.1:9000/hook?token=t0ken" }
+  lan-discord: { type: discord, webhookUrl: "http://10.1.2.3/api/webhooks/1/t0ken" }
+  mail: { type: email, smtp: "smtp://user:pw@localhost:25", from: "a@example.com", to: [b@example.com] }
+  meant: { type: webhook, url: "http://192.168.1.5/hook", allowPrivateNetworks: true }
+  public: { type: webhook, url: "https://hooks.zapier.com/hooks/catch/1/t0ken" }
+rules:
+  - name: all
+    on: "*"
+    to: [local-hook, lan-discord, mail, meant, public]
+`,
+    );
+    const result = await loadConfig('rules.yaml', {}, { cwd: dir });
+    if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
+    const lines = result.warnings.map(formatIssue);
+    expect(lines.map((line) => line.split(' ')[1])).toEqual([
+      'destinations.local-hook.url:',
+      'destinations.lan-discord.webhookUrl:',
+      'destinations.mail.smtp:',
+    ]);
+    expect(lines[0]).toContain(
+      'every delivery to "local-hook" will be refused (use a public address, or set allowPrivateNetworks: true',
+    );
+    expect(lines.join('\n')).not.toMatch(/t0ken|127\.0\.0\.1|10\.1\.2\.3|pw@/);
+  });
+
+  it('refuses a rules file over 2 MB with a clear error, without reading it whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-lint-'));
+    const padding = `# ${'x'.repeat(1022)}\n`.repeat(2 * 1024 + 1);
+    writeFileSync(join(dir, 'rules.yaml'), `${rulesFile('  []')}\n${padding}`);
+    const result = await loadConfig('rules.yaml', {}, { cwd: dir });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map(formatIssue)).toEqual([
+      'rules.yaml: the rules file is 2.00 MB, over the limit of 2 MB (checking a larger one would stall the relay at every reload) (keep people in a CSV file (people: - file: people.csv), which is not counted)',
+    ]);
+    expect(result.issues[0]?.code).toBe('HR_ERR_CONFIG_TOO_LARGE');
+    // The same limit holds for text from another reader.
+    const injected = await loadConfig('rules.yaml', {}, { cwd: dir, readText: async () => padding });
+    expect(injected.ok ? [] : injected.issues.map((issue) => issue.code)).toEqual([
+      'HR_ERR_CONFIG_TOO_LARGE',
+    ]);
+  });
+});

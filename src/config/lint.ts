@@ -1,4 +1,5 @@
 import { Liquid } from 'liquidjs';
+import { hostOf, isBlockedAddress } from '../lib/safe-fetch.js';
 import { KNOWN_EVENT_FIELDS, missingField } from '../rules/fields.js';
 import { compileEventPattern, type EventPattern, globToRegExp } from '../rules/match.js';
 import { suggest } from './issues.js';
@@ -168,5 +169,45 @@ export function lintRules(raw: RawConfig): IssueDraft[] {
         warnings.push(...templateWarnings(source, pattern, ['rules', i, 'message', part]));
     }
   });
+  return warnings;
+}
+
+/** The destination options that hold a URL hookrelay connects to. */
+const URL_FIELDS = ['url', 'webhookUrl', 'apiUrl', 'smtp'] as const;
+
+/** isPrivateHost says whether a URL's host is a literal private/loopback/link-local address or localhost. */
+function isPrivateHost(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  const host = hostOf(url).toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || isBlockedAddress(host);
+}
+
+/**
+ * lintDestinations warns about a destination URL that points at a private address without
+ * `allowPrivateNetworks`: every delivery would be refused (issue 15 §9). Only literal addresses and
+ * localhost are known here (names are resolved at delivery). The URL is never quoted: it may carry a token.
+ */
+export function lintDestinations(raw: RawConfig): IssueDraft[] {
+  const warnings: IssueDraft[] = [];
+  for (const [name, destination] of Object.entries(raw.destinations)) {
+    const options = destination as Record<string, unknown>;
+    if (options.allowPrivateNetworks === true) continue;
+    for (const field of URL_FIELDS) {
+      const value = options[field];
+      if (typeof value !== 'string' || !isPrivateHost(value)) continue;
+      warnings.push({
+        code: 'HR_ERR_CONFIG_PRIVATE_ADDRESS',
+        path: ['destinations', name, field],
+        anchor: 'value',
+        message: `this URL points at a loopback, private or link-local address, so every delivery to "${name}" will be refused`,
+        hint: 'use a public address, or set allowPrivateNetworks: true on the destination if it is meant',
+      });
+    }
+  }
   return warnings;
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Document, isScalar, LineCounter, parseDocument } from 'yaml';
 import { parseDurationMs } from '../lib/duration.js';
@@ -8,7 +8,7 @@ import { compileRules } from '../rules/engine.js';
 import { checkReferences, type ShowValue } from './cross-refs.js';
 import { interpolateDocument } from './env.js';
 import { CONFIG_INVALID, type ConfigIssue, describeValue, formatIssue, type PathKey } from './issues.js';
-import { lintRules } from './lint.js';
+import { lintDestinations, lintRules } from './lint.js';
 import { expandPeople, type FileReader, readFailure } from './people.js';
 import { fillPlaceholders } from './placeholders.js';
 import { lookupPath, positionOf } from './positions.js';
@@ -155,6 +155,16 @@ export async function loadConfig(
   return envValues.size === 0 ? result : scrubbed(result, envValues);
 }
 
+/**
+ * MAX_RULES_FILE_BYTES caps the rules file (issue 15 §9): parsing and checking run on the event loop at
+ * every reload, about 0.7 s per MB, so a 10 MB file stalled the relay ~7 s. 2 MB is ~13,000 rules.
+ */
+export const MAX_RULES_FILE_BYTES = 2 * 1024 * 1024;
+
+function formatMb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(2)} MB`;
+}
+
 // Values shorter than this are too common to scrub ("1", "on"); the messages never quote them as such.
 const MIN_SCRUBBED_CHARS = 4;
 
@@ -186,8 +196,21 @@ async function loadUnscrubbed(
 ): Promise<LoadResult> {
   const absolute = options.cwd === undefined ? resolve(path) : resolve(options.cwd, path);
   const readText = options.readText ?? ((file: string) => readFile(file, 'utf8'));
+  const tooLarge = (bytes: number): LoadResult => {
+    const message = `the rules file is ${formatMb(bytes)}, over the limit of ${MAX_RULES_FILE_BYTES / (1024 * 1024)} MB (checking a larger one would stall the relay at every reload)`;
+    const hint = 'keep people in a CSV file (people: - file: people.csv), which is not counted';
+    return invalid(
+      [{ code: 'HR_ERR_CONFIG_TOO_LARGE', file: path, line: 0, col: 0, path: '', message, hint }],
+      path,
+    );
+  };
   let source: string;
   try {
+    // Checked before reading, so a huge file is never read into memory.
+    if (options.readText === undefined) {
+      const { size } = await stat(absolute);
+      if (size > MAX_RULES_FILE_BYTES) return tooLarge(size);
+    }
     source = await readText(absolute);
   } catch (error) {
     const message = `cannot read the rules file: ${readFailure(error)}`;
@@ -196,6 +219,9 @@ async function loadUnscrubbed(
       path,
     );
   }
+
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > MAX_RULES_FILE_BYTES) return tooLarge(bytes);
 
   const lineCounter = new LineCounter();
   const doc: Document = parseDocument(source, { lineCounter, prettyErrors: false, merge: true });
@@ -322,6 +348,7 @@ async function loadUnscrubbed(
     ...standIns,
     ...references.warnings.map(place),
     ...lintRules(raw).map(place),
+    ...lintDestinations(raw).map(place),
     ...compileWarnings,
   ];
   return { ok: true, config, warnings: warnings.sort(byPosition(path)) };
