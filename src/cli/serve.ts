@@ -29,8 +29,10 @@ function parsePort(text: string | undefined): number | undefined {
 }
 
 /**
- * faultFromEnv reads HOOKRELAY_TEST_FAULT, which only the crash tests set: `evaluate-before-commit` kills
- * the process with SIGKILL after a step is evaluated and before it is committed.
+ * faultFromEnv reads HOOKRELAY_TEST_FAULT, a test-only fault-injection hook (README, "Development"): the
+ * crash tests set `evaluate-before-commit`, which kills the process with SIGKILL after a step is evaluated
+ * and before it is committed. Nothing else reads it, any other value is ignored, and it must never be set
+ * in production.
  */
 function faultFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
   if (env.HOOKRELAY_TEST_FAULT !== 'evaluate-before-commit') return undefined;
