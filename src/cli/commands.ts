@@ -1,4 +1,5 @@
 import type { CliIo } from './io.js';
+import { packageVersion } from './version.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number | undefined>;
 
@@ -29,22 +30,47 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./dlq.js')).runDlq,
   },
   events: {
-    summary: 'list stored events, newest first',
+    summary: 'list stored events, newest first; show one; follow new ones',
     load: async () => (await import('./events.js')).runEvents,
   },
 };
 
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: hookrelay <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+  return (
+    'usage: hookrelay <command> [options]\n\n' +
+    `commands:\n${lines.join('\n')}\n\n` +
+    '  hookrelay help <command>     the options of a command (also: hookrelay <command> --help)\n' +
+    '  hookrelay --version          the version\n'
+  );
 }
 
-/** runCommand dispatches argv to a subcommand and returns its exit code (undefined: still running). */
+/**
+ * runCommand dispatches argv to a subcommand and returns its exit code (undefined: still running). Exit
+ * status 2 is bad usage, for every command.
+ */
 export async function runCommand(argv: string[], io: CliIo): Promise<number | undefined> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  if (name === undefined) {
+    io.stderr(usage());
+    return 2;
+  }
+  if (name === '--help' || name === '-h') {
     io.stdout(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout(`hookrelay ${packageVersion()}\n`);
+    return 0;
+  }
+  if (name === 'help') {
+    const [topic, ...sub] = rest;
+    if (topic === undefined) {
+      io.stdout(usage());
+      return 0;
+    }
+    // `help dlq list` is `dlq list --help`: each command prints its own usage.
+    return runCommand([topic, ...sub, '--help'], io);
   }
   const command = COMMANDS[name];
   if (!command) {

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { captureIo } from '../../test/helpers/cli-io.js';
 import { enqueue, openTempStore, T0, type TempStore } from '../deliver/testdata/harness.js';
@@ -135,12 +138,12 @@ describe('hookrelay dlq list', () => {
 });
 
 describe('hookrelay dlq replay', () => {
-  it('requeues the ids given, in their place, and reports unknown ones', async () => {
+  it('requeues the ids given, in their place, and exits 1 naming the ids that are not dead letters', async () => {
     await deadLetters('zapier', ['n1', 'n2']);
     const cli = io();
-    expect(await runDlq(['replay', 'n1', 'nope'], cli)).toBe(0);
+    expect(await runDlq(['replay', 'n1', 'nope'], cli)).toBe(1);
     expect(cli.out()).toBe('requeued 1 dead letter\n');
-    expect(cli.err()).toBe('1 of the ids given are not dead letters (unknown, or not dead)\n');
+    expect(cli.err()).toBe('not a dead letter (unknown id, or not dead): nope\n');
     expect(await temp.store.outbox.pendingCounts()).toEqual({ zapier: 1 });
     expect((await temp.store.outbox.listDead({ limit: 10 })).map((l) => l.notification.id)).toEqual(['n2']);
   });
@@ -194,11 +197,23 @@ describe('hookrelay dlq paused / resume', () => {
     expect(await runDlq(['resume', 'team-slack'], resume)).toBe(0);
     expect(resume.out()).toBe('resumed team-slack; 2 pending notification(s) will be sent\n');
     const again = io();
-    expect(await runDlq(['resume', 'team-slack'], again)).toBe(0);
-    expect(again.out()).toBe('team-slack is not paused; nothing to do\n');
+    expect(await runDlq(['resume', 'team-slack'], again)).toBe(1);
+    expect(again.err()).toBe('hookrelay dlq resume: "team-slack" is not paused; no destination is paused\n');
     const none = io();
     expect(await runDlq(['paused'], none)).toBe(0);
     expect(none.out()).toBe('no destination is paused\n');
+  });
+
+  it('exits 1 for a destination that is not paused, with a did-you-mean among the paused ones', async () => {
+    await temp.store.outbox.pauseDestination('team-slack', { reason: 'authError: HTTP 401', at: T0 });
+    await temp.store.outbox.pauseDestination('zapier', { reason: 'authError: HTTP 401', at: T0 });
+    const typo = io();
+    expect(await runDlq(['resume', 'team-slak'], typo)).toBe(1);
+    expect(typo.err()).toBe('hookrelay dlq resume: "team-slak" is not paused (did you mean "team-slack"?)\n');
+    const other = io();
+    expect(await runDlq(['resume', 'mail'], other)).toBe(1);
+    expect(other.err()).toBe('hookrelay dlq resume: "mail" is not paused (paused: team-slack, zapier)\n');
+    expect(await temp.store.outbox.listPausedDestinations()).toHaveLength(2);
   });
 
   it('needs exactly one name to resume', async () => {
@@ -221,6 +236,25 @@ describe('hookrelay dlq usage and failures', () => {
     const unknown = io();
     expect(await runDlq(['purge'], unknown)).toBe(2);
     expect(unknown.err()).toContain('unknown command "purge"');
+  });
+
+  it('--json with nothing to list prints nothing on stdout (JSON Lines) and says so on stderr', async () => {
+    for (const command of ['list', 'paused']) {
+      const cli = io();
+      expect(await runDlq([command, '--json'], cli)).toBe(0);
+      expect(cli.out()).toBe('');
+      expect(cli.err()).toMatch(/^no (dead letters|destination is paused)\n$/);
+    }
+  });
+
+  it('reports a missing database instead of creating one, for every subcommand', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'hookrelay-dlq-')), 'missing.db');
+    for (const args of [['list'], ['paused'], ['replay', '--all'], ['resume', 'x']]) {
+      const cli = io({ HOOKRELAY_DB: `sqlite:${path}` });
+      expect(await runDlq(args, cli)).toBe(1);
+      expect(cli.err()).toContain(`no database at ${path}`);
+    }
+    expect(existsSync(path)).toBe(false);
   });
 
   it('exits 1 when the database cannot be opened, without echoing a password', async () => {

@@ -1,20 +1,50 @@
 import { parseArgs } from 'node:util';
+import { suggest } from '../config/issues.js';
 import { HookrelayError } from '../lib/errors.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { DeadLetter, PausedDestination, Store } from '../store/ports.js';
 import type { CliIo } from './io.js';
 
+/** SUBCOMMANDS holds each subcommand's synopsis and what it does, for the usage texts. */
+const SUBCOMMANDS = {
+  list: {
+    synopsis: 'list [--json] [--destination D] [--limit N]',
+    does: 'dead letters, newest first (--json: one JSON object per line, every attempt)',
+  },
+  replay: {
+    synopsis: 'replay <id...> | --all | --destination D',
+    does: 'send dead letters again, in their place in the queue; resumes their destinations; exit 1 when an id is not a dead letter',
+  },
+  paused: { synopsis: 'paused [--json]', does: 'destinations paused as broken, and why' },
+  resume: {
+    synopsis: 'resume <destination>',
+    does: 'lift a pause; its pending notifications are sent; exit 1 when it is not paused',
+  },
+} as const;
+
+const FOOTER = `The database is HOOKRELAY_DB (default sqlite:./data/hookrelay.db); it must exist (run \`hookrelay serve\`
+first). A running hookrelay sees a change within a second. Exit status: 0 done, 1 failed or nothing to do,
+2 bad usage.
+`;
+
 const USAGE = `usage: hookrelay dlq <command>
 
-  list [--json] [--destination D] [--limit N]   dead letters, newest first (--json: every attempt)
-  replay <id...> | --all | --destination D      send dead letters again, in their place in the queue;
-                                                resumes their destinations
-  paused [--json]                               destinations paused as broken, and why
-  resume <destination>                          lift a pause; its pending notifications are sent
+${Object.values(SUBCOMMANDS)
+  .map((sub) => `  ${sub.synopsis}\n      ${sub.does}`)
+  .join('\n')}
 
-The database is HOOKRELAY_DB (default sqlite:./data/hookrelay.db). A running hookrelay sees the change
-within a second.
-`;
+${FOOTER}`;
+
+function subUsage(name: keyof typeof SUBCOMMANDS): string {
+  const sub = SUBCOMMANDS[name];
+  return `usage: hookrelay dlq ${sub.synopsis}\n\n${sub.does}.\n\n${FOOTER}`;
+}
+
+/** wantsHelp says whether `--help`/`-h` is among the options (before a `--`). */
+function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
 
 /** Longest reason shown in the `list` table; --json has the whole text. */
 const MAX_REASON_CHARS = 72;
@@ -33,6 +63,10 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
     (command === undefined ? io.stderr : io.stdout)(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command in SUBCOMMANDS && wantsHelp(rest)) {
+    io.stdout(subUsage(command as keyof typeof SUBCOMMANDS));
+    return 0;
+  }
   let run: (store: Store) => Promise<number>;
   try {
     run = parseCommand(command, rest, io);
@@ -44,7 +78,7 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
 
   let store: Store;
   try {
-    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd });
+    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true });
   } catch (error) {
     io.stderr(`hookrelay dlq: cannot open the database: ${describeError(error)}\n`);
     return 1;
@@ -80,10 +114,13 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       const destination = nonEmptyOption('--destination', values.destination);
       return async (store) => {
         const letters = await store.outbox.listDead({ limit, ...(destination ? { destination } : {}) });
-        if (values.json) {
+        if (letters.length === 0) {
+          // Under --json stdout stays JSON Lines (here: none); the note goes to stderr.
+          (values.json ? io.stderr : io.stdout)(
+            destination ? `no dead letters for "${destination}"\n` : 'no dead letters\n',
+          );
+        } else if (values.json) {
           for (const letter of letters) io.stdout(`${JSON.stringify(letterJson(letter))}\n`);
-        } else if (letters.length === 0) {
-          io.stdout(destination ? `no dead letters for "${destination}"\n` : 'no dead letters\n');
         } else {
           io.stdout(deadTable(letters));
         }
@@ -102,22 +139,26 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       return async (store) => {
         const now = Date.now();
         const before = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
-        const replayed = await store.outbox.replayDead(
-          values.all
-            ? { all: true, now }
-            : destination !== undefined
-              ? { destination, now }
-              : { ids: positionals, now },
-        );
+        let replayed = 0;
+        const notDead: string[] = [];
+        if (positionals.length > 0) {
+          // One id at a time, so the ids that were not dead letters can be named.
+          for (const id of positionals) {
+            const one = await store.outbox.replayDead({ ids: [id], now });
+            replayed += one;
+            if (one === 0) notDead.push(id);
+          }
+        } else {
+          replayed = await store.outbox.replayDead(values.all ? { all: true, now } : { destination, now });
+        }
         const after = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
         const resumed = [...before].filter((name) => !after.has(name));
         const noun = replayed === 1 ? 'dead letter' : 'dead letters';
         const also = resumed.length > 0 ? `; resumed ${resumed.join(', ')}` : '';
         io.stdout(`requeued ${replayed} ${noun}${also}\n`);
-        if (positionals.length > replayed) {
-          io.stderr(
-            `${positionals.length - replayed} of the ids given are not dead letters (unknown, or not dead)\n`,
-          );
+        if (notDead.length > 0) {
+          io.stderr(`not a dead letter (unknown id, or not dead): ${notDead.join(', ')}\n`);
+          return 1;
         }
         return 0;
       };
@@ -131,10 +172,10 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       noPositionals('paused', positionals);
       return async (store) => {
         const paused = await store.outbox.listPausedDestinations();
-        if (values.json) {
+        if (paused.length === 0) {
+          (values.json ? io.stderr : io.stdout)('no destination is paused\n');
+        } else if (values.json) {
           for (const p of paused) io.stdout(`${JSON.stringify({ ...p, pausedAt: iso(p.pausedAt) })}\n`);
-        } else if (paused.length === 0) {
-          io.stdout('no destination is paused\n');
         } else {
           io.stdout(pausedTable(paused));
         }
@@ -151,10 +192,19 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         if (await store.outbox.resumeDestination(name)) {
           const pending = (await store.outbox.pendingCounts())[name] ?? 0;
           io.stdout(`resumed ${name}; ${pending} pending notification(s) will be sent\n`);
-        } else {
-          io.stdout(`${name} is not paused; nothing to do\n`);
+          return 0;
         }
-        return 0;
+        // Nothing was done: a typo must not look like success.
+        const paused = (await store.outbox.listPausedDestinations()).map((p) => p.destination);
+        const close = suggest(name, paused);
+        const hint =
+          close !== undefined
+            ? ` (did you mean "${close}"?)`
+            : paused.length === 0
+              ? '; no destination is paused'
+              : ` (paused: ${paused.join(', ')})`;
+        io.stderr(`hookrelay dlq resume: "${name}" is not paused${hint}\n`);
+        return 1;
       };
     }
     default:

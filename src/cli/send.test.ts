@@ -25,6 +25,8 @@ let baseUrl: string;
 let received: Received[] = [];
 /** Status the receiver answers for the n-th request (0-based); 200 when absent. */
 let statusFor: (index: number) => number = () => 200;
+/** Body the receiver answers for the n-th request; the default is as before (`{}` or an error). */
+let bodyFor: ((index: number) => string) | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -40,7 +42,7 @@ beforeAll(async () => {
       });
       const status = statusFor(index);
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(status < 300 ? '{}' : '{"error":"signature mismatch"}');
+      res.end(bodyFor?.(index) ?? (status < 300 ? '{}' : '{"error":"signature mismatch"}'));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,6 +57,7 @@ afterAll(async () => {
 beforeEach(() => {
   received = [];
   statusFor = () => 200;
+  bodyFor = undefined;
 });
 
 interface Captured {
@@ -338,6 +341,34 @@ describe('hookrelay send: exit codes and output', () => {
     expect(lines[1]).toMatch(/^#2 401 Unauthorized {2}.*response: \{"error":"signature mismatch"\}$/);
     expect(lines[2]).not.toContain('response:');
     expect(lines[3]).toBe('3 sent: 2 ok, 1 failed');
+  });
+
+  it('shows what the relay stored and what it already had (duplicates)', async () => {
+    bodyFor = (index) =>
+      index === 0 ? '{"ok":true,"stored":12,"duplicates":0}' : '{"ok":true,"stored":0,"duplicates":12}';
+    const { code, out } = await send(['--url', baseUrl, '--count', '2']);
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/^#1 200 OK .* stored 12$/);
+    expect(lines[1]).toMatch(/^#2 200 OK .* stored 0, 12 duplicates \(already received\)$/);
+    expect(lines[2]).toBe('2 sent: 2 ok, 0 failed; 12 items stored, 12 duplicates');
+    const json = await send(['--url', baseUrl, '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true, stored: 0, duplicates: 12 });
+  });
+
+  it.each([
+    [[], {}, 'the built-in development secret'],
+    [[], { TRACKPILOTS_WEBHOOK_SECRET: 'from-env' }, 'TRACKPILOTS_WEBHOOK_SECRET'],
+    [['--secret', 'g1ven-s3cret'], {}, 'the --secret given'],
+  ])('on a 401 says the server probably uses another secret (%j %j)', async (args, env, signedWith) => {
+    statusFor = () => 401;
+    const { code, err } = await send(['--url', baseUrl, '--count', '2', ...args], env);
+    expect(code).toBe(1);
+    expect(err).toBe(
+      `hookrelay send: 401 Unauthorized: the relay probably uses another secret than ${signedWith}; pass it with --secret, or set TRACKPILOTS_WEBHOOK_SECRET\n`,
+    );
+    expect(err).not.toContain('from-env');
+    expect(err).not.toContain('g1ven-s3cret');
   });
 
   it('--json prints one parseable line per request', async () => {

@@ -85,6 +85,8 @@ interface FilePayload {
 interface SendPlan {
   url: URL;
   secret: string;
+  /** Where the secret came from, for the 401 hint (the secret itself is never printed). */
+  secretFrom: 'the --secret given' | 'TRACKPILOTS_WEBHOOK_SECRET' | 'the built-in development secret';
   kind: SampleKind;
   file: FilePayload | undefined;
   count: number;
@@ -104,8 +106,24 @@ interface SendRecord {
   status: number | null;
   ok: boolean;
   latencyMs: number;
+  /** Items the relay stored and items it already had, from its 2xx answer. */
+  stored?: number;
+  duplicates?: number;
   body?: string;
   error?: string;
+}
+
+/** storedCounts reads `{"stored":N,"duplicates":M}` from a relay's answer; undefined for another body. */
+function storedCounts(text: string): { stored: number; duplicates: number } | undefined {
+  try {
+    const body = JSON.parse(text) as { stored?: unknown; duplicates?: unknown };
+    if (typeof body.stored === 'number' && typeof body.duplicates === 'number') {
+      return { stored: body.stored, duplicates: body.duplicates };
+    }
+  } catch {
+    // Not JSON: another server, or a proxy's page.
+  }
+  return undefined;
 }
 
 /**
@@ -131,17 +149,31 @@ export async function runSend(args: string[], io: CliIo): Promise<number> {
   // A private agent, destroyed at the end, so keep-alive sockets never hold the process open.
   const agent = new Agent({ keepAliveTimeout: 1_000 });
   let failed = 0;
+  let unauthorized = false;
+  const totals = { stored: 0, duplicates: 0, known: false };
   try {
     for (let seq = 1; seq <= plan.count; seq++) {
       const record = await sendOne(plan, seq, agent);
       if (!record.ok) failed++;
+      if (record.status === 401) unauthorized = true;
+      if (record.stored !== undefined && record.duplicates !== undefined) {
+        totals.stored += record.stored;
+        totals.duplicates += record.duplicates;
+        totals.known = true;
+      }
       io.stdout(plan.json ? `${JSON.stringify(record)}\n` : `${formatRecord(record, plan.count)}\n`);
     }
   } finally {
     await agent.destroy();
   }
   if (!plan.json && plan.count > 1) {
-    io.stdout(`${plan.count} sent: ${plan.count - failed} ok, ${failed} failed\n`);
+    const items = totals.known ? `; ${totals.stored} items stored, ${totals.duplicates} duplicates` : '';
+    io.stdout(`${plan.count} sent: ${plan.count - failed} ok, ${failed} failed${items}\n`);
+  }
+  if (unauthorized) {
+    io.stderr(
+      `hookrelay send: 401 Unauthorized: the relay probably uses another secret than ${plan.secretFrom}; pass it with --secret, or set TRACKPILOTS_WEBHOOK_SECRET\n`,
+    );
   }
   return failed === 0 ? 0 : 1;
 }
@@ -173,9 +205,8 @@ async function sendOne(plan: SendPlan, seq: number, agent: Agent): Promise<SendR
     const text = await response.text();
     const latencyMs = round(performance.now() - started);
     const ok = response.status >= 200 && response.status < 300;
-    return ok
-      ? { ...base, status: response.status, ok, latencyMs }
-      : { ...base, status: response.status, ok, latencyMs, body: text };
+    if (!ok) return { ...base, status: response.status, ok, latencyMs, body: text };
+    return { ...base, status: response.status, ok, latencyMs, ...storedCounts(text) };
   } catch (error) {
     const latencyMs = round(performance.now() - started);
     return { ...base, status: null, ok: false, latencyMs, error: describeFetchError(error, plan) };
@@ -189,7 +220,14 @@ function formatRecord(record: SendRecord, count: number): string {
   const latency = `${record.latencyMs.toFixed(1)} ms`;
   if (record.status === null) return `${seq} failed  ${latency}  ${what}  error: ${record.error}`;
   const status = `${record.status} ${STATUS_CODES[record.status] ?? ''}`.trimEnd();
-  if (record.ok) return `${seq} ${status}  ${latency}  ${what}`;
+  if (record.ok) {
+    if (record.stored === undefined) return `${seq} ${status}  ${latency}  ${what}`;
+    const dup =
+      record.duplicates === 0
+        ? ''
+        : `, ${record.duplicates} duplicate${record.duplicates === 1 ? '' : 's'} (already received)`;
+    return `${seq} ${status}  ${latency}  ${what}  stored ${record.stored}${dup}`;
+  }
   return `${seq} ${status}  ${latency}  ${what}  response: ${oneLine(record.body ?? '')}`;
 }
 
@@ -214,6 +252,12 @@ async function parseSendArgs(args: string[], io: CliIo): Promise<SendPlan | 'hel
       );
   if (values.secret === '') throw new UsageError('--secret must not be empty');
   const secret = values.secret ?? (io.env.TRACKPILOTS_WEBHOOK_SECRET || DEFAULT_DEV_SECRET);
+  const secretFrom: SendPlan['secretFrom'] =
+    values.secret !== undefined
+      ? 'the --secret given'
+      : io.env.TRACKPILOTS_WEBHOOK_SECRET
+        ? 'TRACKPILOTS_WEBHOOK_SECRET'
+        : 'the built-in development secret';
 
   const eventName = values.event ?? 'app';
   const kind = resolveSampleKind(eventName);
@@ -253,6 +297,7 @@ async function parseSendArgs(args: string[], io: CliIo): Promise<SendPlan | 'hel
   return {
     url,
     secret,
+    secretFrom,
     kind,
     file,
     count,

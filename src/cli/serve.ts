@@ -1,14 +1,26 @@
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
-import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
+import { LOG_LEVELS, parseLogLevel } from './log-level.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
+import { logStartup } from './startup.js';
 
-const USAGE =
-  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL)\n';
+const USAGE = `usage: hookrelay serve [rules.yaml]
+
+Receives webhooks, evaluates the rules and delivers alerts until SIGTERM or Ctrl-C; SIGHUP (or saving
+the rules file) reloads the rules. Without a file: $HOOKRELAY_CONFIG, else ./rules.yaml, else
+./rules.example.yaml.
+
+environment:
+  HOOKRELAY_DB   the database (default sqlite:./data/hookrelay.db)
+  PORT, HOST     where to listen (default 3000 on 0.0.0.0)
+  LOG_LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+`;
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return 3000;
@@ -17,8 +29,10 @@ function parsePort(text: string | undefined): number | undefined {
 }
 
 /**
- * faultFromEnv reads HOOKRELAY_TEST_FAULT, which only the crash tests set: `evaluate-before-commit` kills
- * the process with SIGKILL after a step is evaluated and before it is committed.
+ * faultFromEnv reads HOOKRELAY_TEST_FAULT, a test-only fault-injection hook (README, "Development"): the
+ * crash tests set `evaluate-before-commit`, which kills the process with SIGKILL after a step is evaluated
+ * and before it is committed. Nothing else reads it, any other value is ignored, and it must never be set
+ * in production.
  */
 function faultFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
   if (env.HOOKRELAY_TEST_FAULT !== 'evaluate-before-commit') return undefined;
@@ -33,11 +47,19 @@ function faultFromEnv(env: NodeJS.ProcessEnv): (() => void) | undefined {
  */
 export async function runServe(args: string[], io: CliIo): Promise<number | undefined> {
   let positionals: string[];
+  let help: boolean | undefined;
   try {
-    ({ positionals } = parseArgs({ args, options: {}, allowPositionals: true }));
+    ({
+      positionals,
+      values: { help },
+    } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true }));
   } catch (error) {
     io.stderr(`hookrelay serve: ${(error as Error).message}\n${USAGE}`);
     return 2;
+  }
+  if (help) {
+    io.stdout(USAGE);
+    return 0;
   }
   if (positionals.length > 1) {
     io.stderr(`hookrelay serve: at most one rules file\n${USAGE}`);
@@ -48,8 +70,16 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     io.stderr(`hookrelay serve: PORT must be a whole number from 0 to 65535, got "${io.env.PORT}"\n`);
     return 2;
   }
+  const logLevel = parseLogLevel(io.env.LOG_LEVEL);
+  if (logLevel === undefined) {
+    io.stderr(
+      `hookrelay serve: LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${io.env.LOG_LEVEL}"\n`,
+    );
+    return 2;
+  }
   const host = io.env.HOST || '0.0.0.0';
-  const configPath = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
+  const rulesFile = rulesFileFor(positionals[0], io);
+  const configPath = rulesFile.path;
 
   const load = async (): Promise<Config | undefined> => {
     const result = await loadConfig(configPath, io.env, { cwd: io.cwd });
@@ -57,7 +87,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
       for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
       return result.config;
     }
-    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
+    printIssues(io, rulesFile, result.issues);
     return undefined;
   };
 
@@ -67,7 +97,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
-  const logger = createLogger(io.env.LOG_LEVEL || 'info');
+  const logger = createLogger(logLevel);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
     store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, logger });
@@ -77,6 +107,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
+  logStartup(logger, {
+    config,
+    rulesFile: configPath,
+    databaseUrl: defaultDatabaseUrl(io.env),
+    cwd: io.cwd,
+    host,
+  });
   const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
   try {
     await app.start({ port, host });

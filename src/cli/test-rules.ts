@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import type { RawDestination } from '../config/schema.js';
 import { renderDiscordPayload } from '../destinations/discord/render.js';
 import { renderEmail } from '../destinations/email/render.js';
@@ -17,11 +17,13 @@ import { parseDurationMs } from '../lib/duration.js';
 import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
 import { runRuleTest } from '../rules/rule-test.js';
 import type { CliIo } from './io.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE =
-  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain]\n' +
+  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain] [--allow-missing-env]\n' +
   '  without --event: runs the `tests:` of the rules file; exit 1 when one fails\n' +
-  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n';
+  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n' +
+  '  --allow-missing-env: an unset environment variable is a warning (a stand-in value is used), so CI needs no secrets\n';
 
 class InputError extends Error {}
 
@@ -171,7 +173,13 @@ async function runFileTests(
  * running the file's `tests:` or by evaluating given webhook payloads and explaining every rule's outcome.
  */
 export async function runTest(args: string[], io: CliIo): Promise<number> {
-  let values: { event?: string[]; source?: string; explain?: boolean; help?: boolean };
+  let values: {
+    event?: string[];
+    source?: string;
+    explain?: boolean;
+    help?: boolean;
+    'allow-missing-env'?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -180,6 +188,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
         event: { type: 'string', multiple: true },
         source: { type: 'string' },
         explain: { type: 'boolean', default: false },
+        'allow-missing-env': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -196,11 +205,16 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
     io.stderr(`hookrelay test: at most one rules file\n${USAGE}`);
     return 2;
   }
-  const file = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
-  const loaded = await loadConfig(file, io.env, { cwd: io.cwd });
+  const rulesFile = rulesFileFor(positionals[0], io);
+  const file = rulesFile.path;
+  const allowMissingEnv = values['allow-missing-env'] ?? false;
+  const loaded = await loadConfig(file, io.env, { cwd: io.cwd, allowMissingEnv });
   if (!loaded.ok) {
-    for (const issue of loaded.issues) io.stderr(`${formatIssue(issue)}\n`);
+    printIssues(io, rulesFile, loaded.issues);
     return 1;
+  }
+  for (const warning of loaded.warnings.filter((w) => w.code === 'HR_ERR_CONFIG_ENV_MISSING')) {
+    io.stderr(`warning: ${formatIssue(warning)}\n`);
   }
   const config = loaded.config;
   const sourceName = values.source ?? Object.keys(config.sources)[0];

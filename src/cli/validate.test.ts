@@ -92,14 +92,18 @@ describe('hookrelay validate', () => {
     expect(fromEnv.out()).toBe('ok: custom.yaml (1 source, 1 destination, 5 rules)\n');
   });
 
-  it('explains how to provide a file when none is found', async () => {
-    const io = memoryIo(emptyDir());
+  it('explains how to provide a file when none is found, naming every path tried', async () => {
+    const dir = emptyDir();
+    const io = memoryIo(dir);
     expect(await runValidate([], io)).toBe(1);
     expect(io.err()).toBe(
       'rules.example.yaml: cannot read the rules file: file not found\n' +
-        'no rules file: pass a path, set HOOKRELAY_CONFIG, or copy rules.example.yaml to rules.yaml\n' +
+        `no rules file: tried ${join(dir, 'rules.yaml')}, ${join(dir, 'rules.example.yaml')}; pass a path, set HOOKRELAY_CONFIG, or copy rules.example.yaml to rules.yaml\n` +
         'invalid: rules.example.yaml (1 problem)\n',
     );
+    const fromEnv = memoryIo(dir, { HOOKRELAY_CONFIG: 'gone.yaml' });
+    expect(await runValidate([], fromEnv)).toBe(1);
+    expect(fromEnv.err()).toContain(`no rules file: tried $HOOKRELAY_CONFIG=${join(dir, 'gone.yaml')};`);
   });
 
   it.each([[['a.yaml', 'b.yaml']], [['--strict']], [['-x', 'a.yaml']]])(
@@ -108,14 +112,16 @@ describe('hookrelay validate', () => {
       const io = memoryIo(REPO);
       expect(await runValidate(args, io)).toBe(2);
       expect(io.out()).toBe('');
-      expect(io.err()).toMatch(/^hookrelay validate: .*\n\nusage: hookrelay validate \[file\]\n/);
+      expect(io.err()).toMatch(
+        /^hookrelay validate: .*\n\nusage: hookrelay validate \[file\] \[--allow-missing-env\]\n/,
+      );
     },
   );
 
   it('prints usage on --help and exits 0', async () => {
     const io = memoryIo(REPO);
     expect(await runValidate(['--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^usage: hookrelay validate \[file\]\n/);
+    expect(io.out()).toMatch(/^usage: hookrelay validate \[file\] \[--allow-missing-env\]\n/);
   });
 
   it('accepts a file name starting with a dash after --', async () => {

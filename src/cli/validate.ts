@@ -1,10 +1,13 @@
-import { formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
+import { formatIssue, loadConfig } from '../config/load.js';
 import type { CliIo } from './io.js';
+import { printIssues, rulesFileFor } from './rules-file.js';
 
-const USAGE = `usage: hookrelay validate [file]
+const USAGE = `usage: hookrelay validate [file] [--allow-missing-env]
 
 Checks a rules file and lists every problem, one per line (file:line:col path: message).
 Without a file: $HOOKRELAY_CONFIG, else ./rules.yaml, else ./rules.example.yaml.
+--allow-missing-env: an unset \${VAR} is a warning (checked with a stand-in value), so CI needs no
+production secrets.
 Exit status: 0 valid (warnings may be printed), 1 invalid, 2 bad usage.
 `;
 
@@ -19,8 +22,10 @@ function count(n: number, noun: string): string {
 export async function runValidate(args: string[], io: CliIo): Promise<number> {
   const files: string[] = [];
   let options = true;
+  let allowMissingEnv = false;
   for (const arg of args) {
     if (options && arg === '--') options = false;
+    else if (options && arg === '--allow-missing-env') allowMissingEnv = true;
     else if (options && (arg === '-h' || arg === '--help')) {
       io.stdout(USAGE);
       return 0;
@@ -33,19 +38,11 @@ export async function runValidate(args: string[], io: CliIo): Promise<number> {
     io.stderr(`hookrelay validate: expected at most one file, got ${files.length}\n\n${USAGE}`);
     return 2;
   }
-  const [given] = files;
-  const file = given ?? resolveConfigPath(io.env, io.cwd);
-  const result = await loadConfig(file, io.env, { cwd: io.cwd });
+  const rulesFile = rulesFileFor(files[0], io);
+  const file = rulesFile.path;
+  const result = await loadConfig(file, io.env, { cwd: io.cwd, allowMissingEnv });
   if (!result.ok) {
-    for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
-    const unreadable = result.issues.some(
-      (issue) => issue.code === 'HR_ERR_CONFIG_UNREADABLE' && issue.file === file,
-    );
-    if (unreadable && given === undefined) {
-      io.stderr(
-        'no rules file: pass a path, set HOOKRELAY_CONFIG, or copy rules.example.yaml to rules.yaml\n',
-      );
-    }
+    printIssues(io, rulesFile, result.issues);
     io.stderr(`invalid: ${file} (${count(result.issues.length, 'problem')})\n`);
     return 1;
   }

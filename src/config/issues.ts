@@ -36,6 +36,10 @@ export const CONFIG_ISSUE_CODES = [
   'HR_ERR_CONFIG_UNDEFINED_REFERENCE',
   'HR_ERR_CONFIG_DUPLICATE',
   'HR_ERR_CONFIG_UNUSED',
+  'HR_ERR_CONFIG_UNKNOWN_EVENT_TYPE',
+  'HR_ERR_CONFIG_UNKNOWN_FIELD',
+  'HR_ERR_CONFIG_PRIVATE_ADDRESS',
+  'HR_ERR_CONFIG_TOO_LARGE',
 ] as const;
 
 /** CONFIG_INVALID is the code of the error raised when a rules file is rejected as a whole. */

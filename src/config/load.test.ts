@@ -69,7 +69,7 @@ const FAILURES: Array<{ file: string; env?: NodeJS.ProcessEnv; expected: string[
     // A wrong reference does not hide a rule that cannot compile: one run lists both.
     file: 'reference-and-compile-errors.yaml',
     expected: [
-      'reference-and-compile-errors.yaml:9:32 rules[0].if["app.domain"].regex: invalid regular expression "/(unclosed/": Invalid regular expression: /(unclosed/: Unterminated group',
+      'reference-and-compile-errors.yaml:9:32 rules[0].if["app.domain"].regex: invalid regular expression "/(unclosed/": missing closing ): `(unclosed` (rules use RE2 syntax: https://github.com/google/re2/wiki/Syntax)',
       'reference-and-compile-errors.yaml:10:10 rules[0].to[0]: undefined destination "consol" (did you mean "console"?)',
     ],
   },
@@ -171,7 +171,7 @@ const FAILURES: Array<{ file: string; env?: NodeJS.ProcessEnv; expected: string[
     expected: [
       'people/bad-rules.yaml:9:11 people[4].file: cannot read people file "people/absent.csv": file not found',
       'people/bad-rules.yaml:10:11 people[5].file: unsupported people file "people.txt" (use a .csv file with a header row, or a .yaml list)',
-      'people/bad-header.csv:1:4: unknown column "nmae" (did you mean "name"?)',
+      'people/bad-header.csv:1:4: unknown column 2 of the header row (did you mean "name"?)',
       'people/bad-people.yaml:2:3 [0].emial: unknown key "emial" (did you mean "email"?)',
       'people/bad-people.yaml:3:3 [1]: missing required key "id"',
       'people/bad-rows.csv:2:1 [0]: expected 3 fields like the header, got 2 (quote fields that contain commas)',

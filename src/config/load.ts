@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type Document, LineCounter, parseDocument } from 'yaml';
+import { type Document, isScalar, LineCounter, parseDocument } from 'yaml';
 import { parseDurationMs } from '../lib/duration.js';
 import { HookrelayError } from '../lib/errors.js';
 import { compileRules } from '../rules/engine.js';
 import { checkReferences, type ShowValue } from './cross-refs.js';
 import { interpolateDocument } from './env.js';
 import { CONFIG_INVALID, type ConfigIssue, describeValue, formatIssue, type PathKey } from './issues.js';
+import { lintDestinations, lintRules } from './lint.js';
 import { expandPeople, type FileReader, readFailure } from './people.js';
+import { fillPlaceholders } from './placeholders.js';
 import { lookupPath, positionOf } from './positions.js';
 import {
   type Config,
@@ -42,6 +44,11 @@ export interface LoadOptions {
   cwd?: string;
   /** Reads a file as UTF-8; default fs.readFile. */
   readText?: FileReader;
+  /**
+   * An unset `${VAR}` is a warning and the value a stand-in the schema accepts (`validate`/`test
+   * --allow-missing-env`, for CI without production secrets); never for `serve`.
+   */
+  allowMissingEnv?: boolean;
 }
 
 /**
@@ -49,9 +56,24 @@ export interface LoadOptions {
  * in `cwd`, else `rules.example.yaml` (so a fresh checkout serves). Relative results are relative to cwd.
  */
 export function resolveConfigPath(env: NodeJS.ProcessEnv, cwd: string): string {
+  return chooseConfigFile(env, cwd).path;
+}
+
+/** ConfigFileChoice is the rules file chosen without an argument, and every place that was looked at. */
+export interface ConfigFileChoice {
+  path: string;
+  /** Absolute paths, in the order tried (`$HOOKRELAY_CONFIG=…` when that was it), for "not found" messages. */
+  tried: string[];
+}
+
+/** chooseConfigFile is resolveConfigPath that also says which paths it tried, in order. */
+export function chooseConfigFile(env: NodeJS.ProcessEnv, cwd: string): ConfigFileChoice {
   const fromEnv = env['HOOKRELAY_CONFIG'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  return existsSync(join(cwd, 'rules.yaml')) ? 'rules.yaml' : 'rules.example.yaml';
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { path: fromEnv, tried: [`$HOOKRELAY_CONFIG=${resolve(cwd, fromEnv)}`] };
+  }
+  const tried = [join(cwd, 'rules.yaml'), join(cwd, 'rules.example.yaml')];
+  return { path: existsSync(tried[0] as string) ? 'rules.yaml' : 'rules.example.yaml', tried };
 }
 
 function byPosition(mainFile: string) {
@@ -103,6 +125,23 @@ function resolveSource(name: string, source: RawSource): SourceConfig {
 }
 
 /**
+ * withoutEnvValue rephrases a compile problem about a value that came from `${VAR}`: the compiler quotes
+ * what it refused (a regex, a template's filter or tag name), and that is the environment's value.
+ */
+function withoutEnvValue(message: string, variables: readonly string[]): string {
+  const from = variables.map((v) => `\${${v}}`).join(', ');
+  const see = 'write it in the file to see the exact error';
+  if (/^(invalid )?regular expression/.test(message)) {
+    return `the regular expression from ${from} (value not shown) is refused: RE2 cannot parse it, or it uses backreferences or lookaround; ${see}`;
+  }
+  if (message.startsWith('template:')) {
+    return `the template from ${from} (value not shown) does not parse (an unknown filter or tag, or a syntax error); ${see}`;
+  }
+  // Anything else quotes the value whole at most, which `scrubbed` replaces by the variable's name.
+  return message;
+}
+
+/**
  * loadConfig reads, interpolates (`${VAR}` from `env`), validates and cross-checks a rules file. It
  * never throws for a bad file: every problem comes back as a positioned ConfigIssue, all at once.
  */
@@ -111,10 +150,67 @@ export async function loadConfig(
   env: NodeJS.ProcessEnv,
   options: LoadOptions = {},
 ): Promise<LoadResult> {
+  const envValues = new Map<string, string>();
+  const result = await loadUnscrubbed(path, env, options, envValues);
+  return envValues.size === 0 ? result : scrubbed(result, envValues);
+}
+
+/**
+ * MAX_RULES_FILE_BYTES caps the rules file (issue 15 §9): parsing and checking run on the event loop at
+ * every reload, about 0.7 s per MB, so a 10 MB file stalled the relay ~7 s. 2 MB is ~13,000 rules.
+ */
+export const MAX_RULES_FILE_BYTES = 2 * 1024 * 1024;
+
+function formatMb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(2)} MB`;
+}
+
+// Values shorter than this are too common to scrub ("1", "on"); the messages never quote them as such.
+const MIN_SCRUBBED_CHARS = 4;
+
+/**
+ * scrubbed is the last line of defence for "no error prints a value from the environment": any message
+ * or hint that still contains a value that came from `${VAR}` has it replaced by the variable's name.
+ */
+function scrubbed(result: LoadResult, envValues: ReadonlyMap<string, string>): LoadResult {
+  const scrub = (text: string) => {
+    let out = text;
+    for (const [value, name] of envValues) out = out.split(value).join(`<value of ${name}>`);
+    return out;
+  };
+  const scrubIssue = (issue: ConfigIssue): ConfigIssue => {
+    const clean: ConfigIssue = { ...issue, message: scrub(issue.message) };
+    if (issue.hint !== undefined) clean.hint = scrub(issue.hint);
+    return clean;
+  };
+  return result.ok
+    ? { ...result, warnings: result.warnings.map(scrubIssue) }
+    : { ok: false, issues: result.issues.map(scrubIssue) };
+}
+
+async function loadUnscrubbed(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  options: LoadOptions,
+  envValues: Map<string, string>,
+): Promise<LoadResult> {
   const absolute = options.cwd === undefined ? resolve(path) : resolve(options.cwd, path);
   const readText = options.readText ?? ((file: string) => readFile(file, 'utf8'));
+  const tooLarge = (bytes: number): LoadResult => {
+    const message = `the rules file is ${formatMb(bytes)}, over the limit of ${MAX_RULES_FILE_BYTES / (1024 * 1024)} MB (checking a larger one would stall the relay at every reload)`;
+    const hint = 'keep people in a CSV file (people: - file: people.csv), which is not counted';
+    return invalid(
+      [{ code: 'HR_ERR_CONFIG_TOO_LARGE', file: path, line: 0, col: 0, path: '', message, hint }],
+      path,
+    );
+  };
   let source: string;
   try {
+    // Checked before reading, so a huge file is never read into memory.
+    if (options.readText === undefined) {
+      const { size } = await stat(absolute);
+      if (size > MAX_RULES_FILE_BYTES) return tooLarge(size);
+    }
     source = await readText(absolute);
   } catch (error) {
     const message = `cannot read the rules file: ${readFailure(error)}`;
@@ -124,6 +220,9 @@ export async function loadConfig(
     );
   }
 
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > MAX_RULES_FILE_BYTES) return tooLarge(bytes);
+
   const lineCounter = new LineCounter();
   const doc: Document = parseDocument(source, { lineCounter, prettyErrors: false, merge: true });
   const where = { file: path, doc, lineCounter };
@@ -131,6 +230,14 @@ export async function loadConfig(
   if (syntax.length > 0) return invalid(syntax, path);
 
   const interpolation = interpolateDocument(doc, env, { file: path, source, lineCounter });
+  for (const [node, variables] of interpolation.fromEnv) {
+    const value = isScalar(node) ? node.value : undefined;
+    if (typeof value === 'string' && value.length >= MIN_SCRUBBED_CHARS && !interpolation.failed.has(node)) {
+      envValues.set(value, variables.map((v) => `\${${v}}`).join(', '));
+    }
+  }
+  // After the scrub list is taken: stand-ins are not secrets, and must not be scrubbed from messages.
+  const standIns = options.allowMissingEnv ? fillPlaceholders(doc, interpolation, env).warnings : [];
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -209,14 +316,16 @@ export async function loadConfig(
     schedules: raw.schedules,
     silences: raw.silences,
   });
-  const compiled = ruleSet.problems.map((problem) =>
-    place({
+  const compiled = ruleSet.problems.map((problem) => {
+    const node = lookupPath(doc, problem.path).value;
+    const variables = node === undefined ? undefined : interpolation.fromEnv.get(node);
+    return place({
       code: 'HR_ERR_CONFIG_INVALID_VALUE',
       path: [...problem.path],
-      message: problem.message,
+      message: variables === undefined ? problem.message : withoutEnvValue(problem.message, variables),
       anchor: 'value',
-    }),
-  );
+    });
+  });
   // A wrong reference is also a compile problem at the same place: it is reported once, as a reference.
   const reported = new Set(errors.map((issue) => issue.path));
   const compileErrors = compiled.filter(
@@ -235,7 +344,13 @@ export async function loadConfig(
     raw,
     ruleSet,
   };
-  const warnings = [...references.warnings.map(place), ...compileWarnings];
+  const warnings = [
+    ...standIns,
+    ...references.warnings.map(place),
+    ...lintRules(raw).map(place),
+    ...lintDestinations(raw).map(place),
+    ...compileWarnings,
+  ];
   return { ok: true, config, warnings: warnings.sort(byPosition(path)) };
 }
 

@@ -70,14 +70,17 @@ function fromCsv(source: string, file: string): { people: PersonEntry[]; issues:
   }
   const issues: ConfigIssue[] = [];
   const columns = header.map((cell) => cell.text.trim());
+  // Columns are named by position, never by their text: a "CSV" may be a symlink to the environment.
   header.forEach((cell, index) => {
     const name = columns[index] ?? '';
     if (!PERSON_KEYS.includes(name)) {
       const close = suggest(name, PERSON_KEYS);
       const hint = close === undefined ? `columns: ${PERSON_KEYS.join(', ')}` : `did you mean "${close}"?`;
-      issues.push(issue('HR_ERR_CONFIG_UNKNOWN_KEY', cell, '', `unknown column "${name}"`, hint));
+      const message = `unknown column ${index + 1} of the header row`;
+      issues.push(issue('HR_ERR_CONFIG_UNKNOWN_KEY', cell, '', message, hint));
     } else if (columns.indexOf(name) !== index) {
-      issues.push(issue('HR_ERR_CONFIG_DUPLICATE', cell, '', `duplicate column "${name}"`));
+      const message = `column ${index + 1} repeats column ${columns.indexOf(name) + 1} ("${name}")`;
+      issues.push(issue('HR_ERR_CONFIG_DUPLICATE', cell, '', message));
     }
   });
   if (!columns.includes('id'))
@@ -121,7 +124,7 @@ function fromYaml(source: string, file: string): { people: PersonEntry[]; issues
   const allowedKeys: KeyRegistry = new WeakMap();
   const parsed = z.array(personSchema).safeParse(data, { error: createErrorMap(allowedKeys) });
   if (!parsed.success) {
-    const ctx = { doc, data, fromEnv: new Map(), allowedKeys };
+    const ctx = { doc, data, fromEnv: new Map(), allowedKeys, hideValues: true };
     const drafts = draftsFromZod(parsed.error.issues, ctx).map((draft) =>
       draft.path.length === 0
         ? { ...draft, message: draft.message.replace(/^expected a list/, 'expected a list of people') }

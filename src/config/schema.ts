@@ -24,14 +24,37 @@ export interface IssueParams {
 
 const expectedWords = new WeakMap<object, string>();
 
-/** expectedWordsFor returns the plain-words expectation registered for a schema, if any. */
+type SchemaInternals = { _zod?: { def?: { checks?: Array<{ _zod?: { def?: { pattern?: unknown } } }> } } };
+
+/** patternsOf lists the regex sources a string schema checks. */
+function patternsOf(schema: unknown): string[] {
+  const checks = (schema as SchemaInternals)._zod?.def?.checks ?? [];
+  return checks.flatMap((check) => {
+    const pattern = check._zod?.def?.pattern;
+    return pattern instanceof RegExp ? [pattern.source] : [];
+  });
+}
+
+const DURATION_WORDS = 'a duration such as 30s, 5m, 2h or 1d';
+const DURATION_PATTERNS = patternsOf(durationString).join('\n');
+
+/**
+ * expectedWordsFor returns the plain-words expectation registered for a schema, if any. A duration is
+ * recognised by its pattern too: `.describe()` or `.optional()` make a new schema object, which the
+ * registry would not know (so `window: 30` read "expected text" instead of asking for a unit).
+ */
 export function expectedWordsFor(schema: unknown): string | undefined {
-  return typeof schema === 'object' && schema !== null ? expectedWords.get(schema) : undefined;
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  const registered = expectedWords.get(schema);
+  if (registered !== undefined) return registered;
+  return DURATION_PATTERNS !== '' && patternsOf(schema).join('\n') === DURATION_PATTERNS
+    ? DURATION_WORDS
+    : undefined;
 }
 
 // durationString belongs to the rules schema and has no schema-level error text, so a number where a
 // duration belongs would read "expected a string"; registering words for it fixes that everywhere.
-expectedWords.set(durationString, 'a duration such as 30s, 5m, 2h or 1d');
+expectedWords.set(durationString, DURATION_WORDS);
 
 const duration = durationString;
 const nonEmpty = z.string().min(1);

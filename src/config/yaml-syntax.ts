@@ -19,6 +19,8 @@ const HINTS: Record<string, string> = {
   MISSING_CHAR: 'check that every quote, [ and { is closed',
 };
 
+const MAX_TAB_LINES_SHOWN = 10;
+
 function quotedScalarEndingAt(doc: Document, offset: number): Node | undefined {
   let found: Node | undefined;
   visit(doc, {
@@ -77,11 +79,38 @@ export function yamlSyntaxIssues(
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const seenLines = new Set<number>();
+  // A file indented with tabs has the error on every line (and cascades after it): one issue says it.
+  const tabLines = [
+    ...new Set(
+      doc.errors
+        .filter((error) => error.code === 'TAB_AS_INDENT')
+        .map((error) => where.lineCounter.linePos(error.pos[0]).line),
+    ),
+  ];
   for (const error of doc.errors) {
     const { offset, message, hint } = describe(error, doc);
     const { line, col } = where.lineCounter.linePos(offset);
     if (seenLines.has(line)) continue;
     seenLines.add(line);
+    if (tabLines.includes(line) && error.code !== 'TAB_AS_INDENT') continue;
+    if (error.code === 'TAB_AS_INDENT') {
+      if (line !== tabLines[0]) continue;
+      const shown = tabLines.slice(0, MAX_TAB_LINES_SHOWN).join(', ');
+      const more = tabLines.length > MAX_TAB_LINES_SHOWN ? ', …' : '';
+      issues.push({
+        code: 'HR_ERR_CONFIG_SYNTAX',
+        file: where.file,
+        line,
+        col,
+        path: '',
+        message:
+          tabLines.length === 1
+            ? message
+            : `tabs are not allowed as indentation, on ${tabLines.length} lines: ${shown}${more}`,
+        hint: HINTS.TAB_AS_INDENT as string,
+      });
+      continue;
+    }
     const issue: ConfigIssue = {
       code: 'HR_ERR_CONFIG_SYNTAX',
       file: where.file,

@@ -1,5 +1,6 @@
 import type { Document, LineCounter, Node } from 'yaml';
 import { z } from 'zod';
+import { parseDurationMs } from '../lib/duration.js';
 import {
   type ConfigIssue,
   type ConfigIssueCode,
@@ -109,6 +110,18 @@ export interface IssueContext {
   data: unknown;
   fromEnv: Map<Node, string[]>;
   allowedKeys: KeyRegistry;
+  /**
+   * Never quote a value, only say what kind it is: for files whose content may be anything (a people
+   * file can be a symlink to /proc/self/environ).
+   */
+  hideValues?: boolean;
+}
+
+function kindOf(value: unknown): string {
+  if (typeof value === 'string') return 'text (not shown)';
+  if (typeof value === 'number') return 'a number (not shown)';
+  if (typeof value === 'boolean') return 'true or false';
+  return describeValue(value);
 }
 
 /** secretLabel says why a value must not be shown, or undefined when it may be. */
@@ -126,16 +139,29 @@ function gotText(ctx: IssueContext, path: readonly PathKey[]): string {
   const value = valueAt(ctx.data, path);
   // Only scalars can leak a secret; "a list" or "nothing" says nothing about one.
   if (typeof value === 'object' || value === undefined) return describeValue(value);
+  if (ctx.hideValues) return kindOf(value);
   return secretLabel(ctx, path) ?? describeValue(value);
 }
 
 /** textHint helps with YAML's typing where text was expected: `timeout: 10` and `id: 12345` are numbers. */
 function textHint(ctx: IssueContext, path: readonly PathKey[], words: string): string | undefined {
   const value = valueAt(ctx.data, path);
-  if (secretLabel(ctx, path) !== undefined) return undefined;
+  if (ctx.hideValues || secretLabel(ctx, path) !== undefined) return undefined;
   if (typeof value === 'number' && words.startsWith('a duration')) return `add a unit, e.g. "${value}s"`;
   if (typeof value === 'number' || typeof value === 'boolean') return `quote it to make it text: "${value}"`;
   return undefined;
+}
+
+/**
+ * numberHint helps where a number was expected and a duration was written (`gte: 30m` on a sum of
+ * durationInSeconds): the comparison is with a number of seconds.
+ */
+function numberHint(ctx: IssueContext, path: readonly PathKey[]): string | undefined {
+  const value = valueAt(ctx.data, path);
+  if (typeof value !== 'string' || ctx.hideValues || secretLabel(ctx, path) !== undefined) return undefined;
+  const ms = parseDurationMs(value.trim());
+  if (ms === undefined) return undefined;
+  return `a duration is not a number here; in seconds: ${ms / 1000}`;
 }
 
 function expected(ctx: IssueContext, path: PathKey[], words: string, hint?: string): IssueDraft {
@@ -274,7 +300,12 @@ function convert(issue: z.core.$ZodIssue, prefix: PathKey[], ctx: IssueContext, 
         });
         return;
       }
-      const hint = issue.expected === 'string' ? textHint(ctx, path, issue.message) : undefined;
+      const hint =
+        issue.expected === 'string'
+          ? textHint(ctx, path, issue.message)
+          : issue.expected === 'number'
+            ? numberHint(ctx, path)
+            : undefined;
       out.push(expected(ctx, path, issue.message, hint));
       return;
     }

@@ -1,3 +1,4 @@
+import { compileLinearRegex, type LinearRegex } from '../lib/linear-regex.js';
 import { compilePath, type FieldPath, numberOf, readPath, showValue } from './path.js';
 import type { Condition, Operators, Scalar } from './schema.js';
 
@@ -70,22 +71,15 @@ export function sameValue(actual: unknown, expected: Scalar): boolean {
 const show = (value: Scalar): string => showValue(value);
 
 /**
- * parseRegex reads `pattern` or `/pattern/flags`. It returns an error message instead of throwing, so a
- * bad regex becomes a positioned config problem.
+ * parseRegex reads `pattern` or `/pattern/flags` for linear-time matching (RE2: see lib/linear-regex.ts).
+ * It returns an error message instead of throwing, so a bad or unsupported regex becomes a positioned
+ * config problem.
  */
-export function parseRegex(text: string): RegExp | string {
-  const literal = /^\/(.*)\/([dgimsuvy]*)$/s.exec(text);
-  try {
-    // The g and y flags make RegExp.test stateful (lastIndex), which would make matching depend on
-    // what was matched before; they are dropped.
-    if (literal !== null) return new RegExp(literal[1] ?? '', (literal[2] ?? '').replace(/[gy]/g, ''));
-    return new RegExp(text);
-  } catch (error) {
-    return `invalid regular expression ${JSON.stringify(text)}: ${(error as Error).message}`;
-  }
+export function parseRegex(text: string): LinearRegex | string {
+  return compileLinearRegex(text);
 }
 
-// Regexes run on text from payloads; capping the text bounds the cost of a pathological pattern.
+// Regexes run on text from payloads; matching is linear in the text, and capping it bounds that too.
 const MAX_REGEX_INPUT = 10_000;
 
 interface Leaf {
@@ -170,8 +164,8 @@ function leafFor(op: keyof Operators, operand: unknown, problem: ProblemSink): L
           if (typeof v === 'number' || typeof v === 'boolean') return regexp.test(String(v));
           return false;
         },
-        expected: `to match ${String(regexp)}`,
-        phrase: `matches ${String(regexp)}`,
+        expected: `to match ${regexp.source}`,
+        phrase: `matches ${regexp.source}`,
       };
     }
     case 'exists': {

@@ -29,7 +29,11 @@ export const operatorSchema = z
     lt: z.number(),
     lte: z.number(),
     between: z.tuple([z.number(), z.number()]),
-    regex: z.string().describe('A JavaScript regular expression; write /pattern/i for flags.'),
+    regex: z
+      .string()
+      .describe(
+        'A regular expression in RE2 syntax (linear time: no lookaround or backreferences); write /pattern/i for flags.',
+      ),
     exists: z.boolean(),
     contains: scalar,
   })

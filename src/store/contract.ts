@@ -1293,3 +1293,85 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
     });
   });
 }
+
+/**
+ * describeEventQueryContract covers the reads `hookrelay events` makes: filters (source, type globs, user,
+ * received since), cursor paging by seq in both directions, and one item by seq.
+ */
+export function describeEventQueryContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`EventLog queries contract: ${name}`, () => {
+    const opened: Store[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((store) => store.close()));
+    });
+    async function seeded(): Promise<{ store: Store; seqs: Map<string, number> }> {
+      const store = await makeStore();
+      opened.push(store);
+      await store.events.append(appendOf(['a1', 'a2'], { receivedAt: T0 - 2 * HOUR }));
+      await store.events.append(appendOf(['s1'], { event: SHOT_EVENT, receivedAt: T0 - HOUR }));
+      const grace: AppendInput = {
+        request: request('trackpilots', T0),
+        events: ['g1', 'g2'].map((key) => ({ dedupeKey: key, item: appItem(key, { user: 'user-grace' }) })),
+      };
+      await store.events.append(grace);
+      await store.events.append(appendOf(['x1'], { source: 'github', event: 'push[1]?', receivedAt: T0 }));
+      const seqs = new Map((await readAll(store)).map((event) => [event.dedupeKey, event.seq]));
+      return { store, seqs };
+    }
+    const keys = (events: StoredEvent[]) => events.map((event) => event.dedupeKey);
+
+    it('filters by type glob as in on:, by user and by received time; every filter must hold', async () => {
+      const { store } = await seeded();
+      expect(keys(await store.events.list({ limit: 10, type: 'desktop.*' }))).toEqual([
+        'g2',
+        'g1',
+        's1',
+        'a2',
+        'a1',
+      ]);
+      expect(keys(await store.events.list({ limit: 10, type: '*.screenshot_tracking.*' }))).toEqual(['s1']);
+      expect(keys(await store.events.list({ limit: 10, type: [SHOT_EVENT, 'push*'] }))).toEqual(['x1', 's1']);
+      // GLOB's own ? and [ ] are literal here, as they are in on:.
+      expect(keys(await store.events.list({ limit: 10, type: 'push[1]?' }))).toEqual(['x1']);
+      expect(keys(await store.events.list({ limit: 10, type: 'push[1*' }))).toEqual(['x1']);
+      expect(keys(await store.events.list({ limit: 10, type: 'push?1*' }))).toEqual([]);
+      expect(keys(await store.events.list({ limit: 10, type: '*' }))).toHaveLength(6);
+      expect(keys(await store.events.list({ limit: 10, user: 'user-grace' }))).toEqual(['g2', 'g1']);
+      expect(keys(await store.events.list({ limit: 10, receivedSince: T0 - HOUR }))).toEqual([
+        'x1',
+        'g2',
+        'g1',
+        's1',
+      ]);
+      expect(
+        keys(
+          await store.events.list({ limit: 10, type: APP_EVENT, user: 'user-ada', receivedSince: T0 - HOUR }),
+        ),
+      ).toEqual([]);
+    });
+
+    it('pages by seq: before gives the next page back, after the next page on, both newest first', async () => {
+      const { store, seqs } = await seeded();
+      const s1 = seqs.get('s1') ?? 0;
+      expect(keys(await store.events.list({ limit: 2, beforeSeq: s1 }))).toEqual(['a2', 'a1']);
+      expect(keys(await store.events.list({ limit: 2, afterSeq: s1 }))).toEqual(['g2', 'g1']);
+      expect(keys(await store.events.list({ limit: 10, afterSeq: s1, beforeSeq: seqs.get('x1') }))).toEqual([
+        'g2',
+        'g1',
+      ]);
+      expect(await store.events.list({ limit: 10, afterSeq: seqs.get('x1') })).toEqual([]);
+      await expect(store.events.list({ limit: 1, beforeSeq: 1.5 })).rejects.toMatchObject({
+        code: StoreErrorCode.inputInvalid,
+      });
+    });
+
+    it('gets one item by seq, without image bytes; undefined for a seq never stored', async () => {
+      const { store, seqs } = await seeded();
+      const got = await store.events.get(seqs.get('g1') ?? 0);
+      expect(got?.dedupeKey).toBe('g1');
+      expect(got?.item).toEqual(appItem('g1', { user: 'user-grace' }));
+      expect(got?.image).toBeUndefined();
+      expect(await store.events.get(999_999)).toBeUndefined();
+    });
+  });
+}

@@ -20,6 +20,8 @@ export const StoreErrorCode = {
   inputInvalid: 'HR_ERR_STORE_INPUT_INVALID',
   /** The database cannot be opened (missing permission, not a database file). */
   openFailed: 'HR_ERR_STORE_OPEN_FAILED',
+  /** A command that only reads (or changes existing rows) found no database file; none was created. */
+  notFound: 'HR_ERR_STORE_NOT_FOUND',
   /** The database was migrated by a newer hookrelay than this one. */
   migrationAhead: 'HR_ERR_STORE_MIGRATION_AHEAD',
   /** A schema migration failed and was rolled back. */

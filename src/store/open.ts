@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { StoreErrorCode, storeError } from './errors.js';
@@ -21,6 +22,11 @@ export interface OpenStoreOptions {
   logger?: Logger;
   /** Base for relative SQLite paths; the process's working directory by default. */
   cwd?: string;
+  /**
+   * Refuse (`HR_ERR_STORE_NOT_FOUND`) instead of creating a database file that does not exist: for the
+   * CLI's commands that look at what `serve` stored, where a new empty file would only hide a wrong path.
+   */
+  mustExist?: boolean;
 }
 
 /**
@@ -82,6 +88,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     throw storeError(
       StoreErrorCode.engineUnavailable,
       `the PostgreSQL engine is not available in this version; use ${DEFAULT_DATABASE_URL} or another sqlite:… URL`,
+    );
+  }
+  if (options.mustExist && target.path !== ':memory:' && !existsSync(target.path)) {
+    throw storeError(
+      StoreErrorCode.notFound,
+      `no database at ${target.path} (HOOKRELAY_DB; \`hookrelay serve\` creates it when it first starts)`,
     );
   }
   return openSqliteStore(target.path, options.logger ? { logger: options.logger } : {});

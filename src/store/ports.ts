@@ -32,11 +32,20 @@ export interface AppendResult {
   duplicates: number;
 }
 
-/** ListQuery selects items for `list`; `limit` is a non-negative integer. */
+/** ListQuery selects items for `list`; `limit` is a non-negative integer. Every filter given must hold. */
 export interface ListQuery {
   limit: number;
   source?: string;
-  type?: string;
+  /** Event types, each exact or a glob as in a rule's `on:` (`*` matches any characters); any may match. */
+  type?: string | readonly string[];
+  /** Only items of this user id. */
+  user?: string;
+  /** Only items received at or after this time, epoch ms. */
+  receivedSince?: number;
+  /** Only items with a smaller seq (the next page back). */
+  beforeSeq?: number;
+  /** Only items with a larger seq: the `limit` oldest of them, still returned newest first (the next page on). */
+  afterSeq?: number;
 }
 
 /**
@@ -56,6 +65,8 @@ export interface EventLog {
   append(input: AppendInput): Promise<AppendResult>;
   /** list returns stored items newest first, without image bytes. It never returns more than `limit`. */
   list(query: ListQuery): Promise<StoredEvent[]>;
+  /** get returns the stored item with this seq, without image bytes, or undefined (never stored, or pruned). */
+  get(seq: number): Promise<StoredEvent | undefined>;
   /**
    * readAfter returns up to `limit` items with seq > `afterSeq`, oldest first, images included unless
    * `images: false` (the evaluator never reads screenshot bytes, so it skips loading them).

@@ -18,6 +18,7 @@ import {
 } from './append-worker.js';
 import { Listeners, type SqliteContext } from './context.js';
 import { createSqliteEvaluatorStore, EVALUATOR_SQL } from './evaluator-store.js';
+import { createEventQueries } from './event-queries.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
 import {
   createSqliteOutbox,
@@ -287,18 +288,7 @@ function createSqliteStore(
     outboxTransactions: 0,
   };
 
-  const listColumns = 'SELECT seq, request_id, dedupe_key, item FROM events';
-  // One statement per filter combination, so each can use its own index (an `? IS NULL OR …` can't).
-  const listAll = db.prepare<[number], EventRow>(`${listColumns} ORDER BY seq DESC LIMIT ?`);
-  const listBySource = db.prepare<[string, number], EventRow>(
-    `${listColumns} WHERE source = ? ORDER BY seq DESC LIMIT ?`,
-  );
-  const listByType = db.prepare<[string, number], EventRow>(
-    `${listColumns} WHERE type = ? ORDER BY seq DESC LIMIT ?`,
-  );
-  const listBoth = db.prepare<[string, string, number], EventRow>(
-    `${listColumns} WHERE source = ? AND type = ? ORDER BY seq DESC LIMIT ?`,
-  );
+  const queries = createEventQueries(db);
   const readAfterStmt = db.prepare<[number, number], EventRow>(
     'SELECT seq, request_id, dedupe_key, item, image FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
   );
@@ -457,6 +447,7 @@ function createSqliteStore(
     try {
       return run();
     } catch (error) {
+      if (error instanceof HookrelayError) throw error;
       throw storeError(StoreErrorCode.readFailed, `${what} failed: ${(error as Error).message}`, error);
     }
   }
@@ -474,14 +465,12 @@ function createSqliteStore(
 
     async list(query: ListQuery): Promise<StoredEvent[]> {
       assertCount('list limit', query.limit);
-      const rows = read('list', () => {
-        const { source, type, limit } = query;
-        if (source !== undefined && type !== undefined) return listBoth.all(source, type, limit);
-        if (source !== undefined) return listBySource.all(source, limit);
-        if (type !== undefined) return listByType.all(type, limit);
-        return listAll.all(limit);
-      });
-      return rows.map(toStoredEvent);
+      return read('list', () => queries.list(query)).map(toStoredEvent);
+    },
+
+    async get(seq: number): Promise<StoredEvent | undefined> {
+      const row = read('get', () => queries.get(seq));
+      return row === undefined ? undefined : toStoredEvent(row);
     },
 
     async readAfter(

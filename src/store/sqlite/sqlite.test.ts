@@ -18,6 +18,7 @@ import type { Item } from '../../domain/item.js';
 import {
   describeEvaluatorContract,
   describeEventLogContract,
+  describeEventQueryContract,
   describeOutboxContract,
   markEvaluated,
 } from '../contract.js';
@@ -42,6 +43,7 @@ afterAll(() => {
 
 describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
+describeEventQueryContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
 // :memory: commits on the main connection, a file through the append worker: both paths pass the contract.
 describeEvaluatorContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
