@@ -12,7 +12,7 @@ import {
   withoutUndefined,
 } from './extract.js';
 import { type NormalizeContext, type NormalizeResult, payloadInvalid } from './result.js';
-import { parseInstant } from './time.js';
+import { readInstant } from './time.js';
 import { readEventType, TRACKPILOTS_ID_PATHS, TRACKPILOTS_TIME_PATHS } from './trackpilots.js';
 
 /** GenericNormalizeContext adds what an `hmac` or `standard-webhooks` source may know to the context. */
@@ -49,8 +49,9 @@ export function normalizeGeneric(payload: unknown, ctx: GenericNormalizeContext)
   for (const path of ENVELOPE_TIME_PATHS) {
     envelopeTimestamp = getPath(payload, path);
     if (envelopeTimestamp === undefined || envelopeTimestamp === null) continue;
-    envelopeAt = parseInstant(envelopeTimestamp);
-    if (envelopeAt === undefined) warnings.push(`${path} is not a date`);
+    const read = readInstant(envelopeTimestamp);
+    if (typeof read === 'number') envelopeAt = read;
+    else warnings.push(`${path} is ${read}`);
     break;
   }
   const topSimulation = payload.simulation === true;

@@ -3,7 +3,7 @@ import type { NewEvent } from '../../store/ports.js';
 import { createDedupeKeys } from './dedupe.js';
 import { extractItem, isJsonObject, withoutUndefined } from './extract.js';
 import { type NormalizeContext, type NormalizeResult, payloadInvalid } from './result.js';
-import { parseInstant } from './time.js';
+import { readInstant } from './time.js';
 
 /** MAX_EVENT_TYPE_CHARS is the longest event type accepted; longer is not an event type. */
 export const MAX_EVENT_TYPE_CHARS = 200;
@@ -91,9 +91,9 @@ export function normalizeTrackpilots(payload: unknown, ctx: NormalizeContext): N
 
   const warnings: string[] = [];
   const { timestamp } = payload;
-  const envelopeAt = timestamp === undefined || timestamp === null ? undefined : parseInstant(timestamp);
-  if (envelopeAt === undefined && timestamp !== undefined && timestamp !== null)
-    warnings.push('timestamp is not a date');
+  const envelopeTime = timestamp === undefined || timestamp === null ? undefined : readInstant(timestamp);
+  const envelopeAt = typeof envelopeTime === 'number' ? envelopeTime : undefined;
+  if (typeof envelopeTime === 'string') warnings.push(`timestamp is ${envelopeTime}`);
   const topSimulation = payload.simulation === true;
 
   const keys = createDedupeKeys();
