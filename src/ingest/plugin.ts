@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { EventLog } from '../store/ports.js';
+import { parseJsonBody } from './json-body.js';
 import type { IngestSource } from './source.js';
 
 export interface WebhookRoutesOptions {
@@ -115,14 +116,15 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
         return refuse(reply, 401, 'unauthorized');
       }
 
-      let payload: unknown;
-      try {
-        payload = JSON.parse(rawBody.toString('utf8'));
-      } catch {
-        request.log.warn({ source: name, code: 'HR_ERR_INGEST_INVALID_JSON' }, 'webhook body is not JSON');
-        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_INVALID_JSON' });
-        return refuse(reply, 400, 'invalid JSON');
+      // The depth bound comes before parsing, so no later stage (content hash, rendering, delivery) ever
+      // meets a recursion that overflows the stack.
+      const parsed = parseJsonBody(rawBody);
+      if (!parsed.ok) {
+        request.log.warn({ source: name, code: parsed.code }, 'webhook body refused');
+        metrics.webhooksReceived.inc({ source: name, outcome: parsed.code });
+        return refuse(reply, 400, parsed.reason);
       }
+      const payload = parsed.payload;
 
       const normalised = source.normalize(payload, { source: name, receivedAt, headers: request.headers });
       if (!normalised.ok) {

@@ -106,4 +106,37 @@ describe('hookrelay serve: a hostile signed request fails alone', () => {
       expect(Math.abs(new Date(hostile?.at ?? 0).getTime() - Date.now())).toBeLessThan(24 * 3_600_000);
     },
   );
+
+  /** nested wraps `inner` in `levels` arrays (and objects, alternately): JSON nested that deep. */
+  const nested = (levels: number, inner: string) => {
+    let text = inner;
+    for (let i = 0; i < levels; i++) text = i % 2 === 0 ? `[${text}]` : `{"k":${text}}`;
+    return text;
+  };
+  const activityWith = (user: string, extra: string) => {
+    const event = JSON.stringify(sampleActivityEvent({ userId: user }));
+    // An extra field inside the item: `data` is one object in an activity event.
+    return event.replace('"data":{', `"data":{"extra":${extra},`);
+  };
+
+  test.each([
+    // Deep enough that canonicalJson (the content hash of an id-less item) overflowed the stack: a 500.
+    { name: '5,000 levels', levels: 5_000 },
+    // Accepted before, and then its alert could never be serialised.
+    { name: '2,500 levels', levels: 2_500 },
+    { name: 'just over the limit', levels: 63 },
+  ])('an item nested $name deep is refused with a 400 that says why', async ({ levels }) => {
+    const response = await postSigned(hook, activityWith('deep-user', nested(levels, '1')), SECRET);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toEqual({ error: 'JSON nested deeper than 64 levels' });
+  });
+
+  test('nesting up to the limit is accepted, and brackets inside strings do not count', async () => {
+    // The envelope and the item are two levels; 62 more make 64.
+    const atLimit = await postSigned(hook, activityWith('depth-64', nested(62, '"x"')), SECRET);
+    expect(atLimit.status).toBe(200);
+    const inString = JSON.stringify(`${'['.repeat(5_000)}"\\"{`);
+    const quoted = await postSigned(hook, activityWith('depth-in-string', inString), SECRET);
+    expect(quoted.status).toBe(200);
+  });
 });
