@@ -232,6 +232,7 @@ export async function loadConfig(
     ),
     people: persons,
     retention: { eventsMs: required(parseDurationMs(raw.retention?.events ?? '7d'), 'duration') },
+    server: raw.server,
     raw,
     ruleSet,
   };
