@@ -2,13 +2,15 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
+import { isTlsProblem, readTlsFiles, type TlsFiles, tlsFilesFromEnv } from '../ingest/tls-files.js';
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
 
 const USAGE =
-  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL)\n';
+  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL,\n' +
+  '                                        TLS_CERT_FILE, TLS_KEY_FILE)\n';
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return 3000;
@@ -67,6 +69,18 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
+  // TLS files are read before anything is opened: a bad pair stops the start with the reason.
+  const tlsFiles = tlsFilesFromEnv(io.env);
+  if (isTlsProblem(tlsFiles)) {
+    io.stderr(`hookrelay serve: ${tlsFiles.message}\n`);
+    return 2;
+  }
+  const tls = tlsFiles === undefined ? undefined : await readTlsFiles(tlsFiles);
+  if (isTlsProblem(tls)) {
+    io.stderr(`hookrelay serve: ${tls.message} (${tls.code})\n`);
+    return 1;
+  }
+
   const logger = createLogger(io.env.LOG_LEVEL || 'info');
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -77,7 +91,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
-  const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
+  const app = createApp({
+    config,
+    store,
+    logger,
+    beforeEvaluatorCommit: faultFromEnv(io.env),
+    ...(tls === undefined ? {} : { tls }),
+  });
   try {
     await app.start({ port, host });
   } catch (error) {
@@ -123,7 +143,26 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
         .catch((error: unknown) => logger.error({ err: error, trigger }, 'reload failed'));
     });
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  // SIGHUP also re-reads the TLS files (a renewed certificate); a pair that does not work is refused and
+  // the running one stays, as with the rules file.
+  const reloadTls = (files: TlsFiles) => {
+    reloading = reloading.then(async () => {
+      const next = await readTlsFiles(files);
+      if (isTlsProblem(next)) {
+        logger.error(
+          { code: next.code, reason: next.message },
+          'TLS reload refused: the running certificate stays',
+        );
+        return;
+      }
+      app.setTls(next);
+      logger.info({ certFile: files.certFile }, 'TLS certificate reloaded');
+    });
+  };
+  process.on('SIGHUP', () => {
+    reload('SIGHUP');
+    if (tlsFiles !== undefined) reloadTls(tlsFiles);
+  });
   const stopWatching = watchConfigFile(configPath, () => reload('file changed'));
   process.once('beforeExit', stopWatching);
   return undefined;
