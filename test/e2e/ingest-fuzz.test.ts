@@ -6,6 +6,7 @@ import {
   sampleScreenshotEvent,
   type TrackpilotsEventType,
 } from '../../src/cli/send-samples.js';
+import { logEverythingRules } from '../helpers/rules-yaml.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { signedTrackpilotsHeaders } from '../helpers/sign.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,19 +23,7 @@ const SEED = 15;
 const CASES = 2_500;
 const IN_FLIGHT = 8;
 
-const RULES = `
-version: 1
-sources:
-  trackpilots:
-    type: trackpilots
-    secrets: ["\${TP_SECRET}"]
-destinations:
-  console: { type: log }
-rules:
-  - name: everything
-    on: "*"
-    to: [console]
-  - name: busy-apps
+const RULES = logEverythingRules(`  - name: busy-apps
     on: desktop.app_tracking.captured
     threshold: { per: user, window: 1h, sum: time.durationInSeconds, gte: 60 }
     to: [console]
@@ -43,7 +32,7 @@ rules:
     if: { screenshot.isIdle: true }
     threshold: { per: user, window: 30m, count: 2 }
     to: [console]
-`;
+`);
 
 interface FuzzCase {
   kind: string;

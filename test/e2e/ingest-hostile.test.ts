@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent, sampleAppEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
+import { logEverythingRules } from '../helpers/rules-yaml.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { postSigned } from '../helpers/sign.js';
 import { hookrelay, waitFor } from '../helpers/wait.js';
@@ -11,19 +12,7 @@ import { hookrelay, waitFor } from '../helpers/wait.js';
 
 const SECRET = 'e2e-hostile-secret-0123456789';
 
-const RULES = `
-version: 1
-sources:
-  trackpilots:
-    type: trackpilots
-    secrets: ["\${TP_SECRET}"]
-destinations:
-  console: { type: log }
-rules:
-  - name: everything
-    on: "*"
-    to: [console]
-`;
+const RULES = logEverythingRules();
 
 /** HOSTILE_TIMES are the item times the issue found: each made SQLite refuse the whole group's commit. */
 const HOSTILE_TIMES: Array<{ name: string; body: (user: string) => unknown }> = [

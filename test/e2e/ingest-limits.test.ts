@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent } from '../../src/cli/send-samples.js';
 import { metricValue } from '../helpers/metrics.js';
 import { bodyOf, connectRaw, type RawConnection, statusOf, writeAll } from '../helpers/raw-http.js';
+import { logEverythingRules } from '../helpers/rules-yaml.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { postSigned, signedTrackpilotsHeaders } from '../helpers/sign.js';
 import { waitFor } from '../helpers/wait.js';
@@ -14,21 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 const SECRET = 'e2e-limits-secret-0123456789';
 const MB = 1024 * 1024;
 
-const rules = (server: string) => `
-version: 1
-sources:
-  trackpilots:
-    type: trackpilots
-    secrets: ["\${TP_SECRET}"]
-destinations:
-  console: { type: log }
-rules:
-  - name: everything
-    on: "*"
-    to: [console]
-server:
-${server}
-`;
+const rules = (server: string) => logEverythingRules(`server:\n${server}\n`);
 
 const HEAD = (length: number, headers: Record<string, string> = {}) =>
   [

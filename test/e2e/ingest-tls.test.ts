@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent } from '../../src/cli/send-samples.js';
+import { logEverythingRules } from '../helpers/rules-yaml.js';
 import { MAIN, type ServerProcess, startServer, tempDir } from '../helpers/server-process.js';
 import { signedTrackpilotsHeaders } from '../helpers/sign.js';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls.js';
@@ -19,19 +20,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const SECRET = 'e2e-tls-secret-0123456789';
-const RULES = `
-version: 1
-sources:
-  trackpilots:
-    type: trackpilots
-    secrets: ["\${TP_SECRET}"]
-destinations:
-  console: { type: log }
-rules:
-  - name: everything
-    on: "*"
-    to: [console]
-`;
+const RULES = logEverythingRules();
 
 /** peerFingerprint connects with TLS and returns the SHA-256 fingerprint of the certificate served. */
 function peerFingerprint(url: string): Promise<string> {
