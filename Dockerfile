@@ -35,7 +35,9 @@ USER node
 VOLUME ["/data"]
 EXPOSE 3000
 # Mount your rules at /app/rules.yaml (or set HOOKRELAY_CONFIG); without one the example rules are served.
+# Over HTTPS when TLS_CERT_FILE is set; the certificate names the public host, not 127.0.0.1, so this
+# loopback check does not verify it.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "require(process.env.TLS_CERT_FILE?'node:https':'node:http').get({host:'127.0.0.1',port:process.env.PORT||3000,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["hookrelay", "serve"]

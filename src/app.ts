@@ -1,9 +1,18 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/load.js';
 import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
 import { buildDelivery, closeDestinations } from './deliver/setup.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
+import { createByteBudget } from './ingest/body-budget.js';
+import {
+  applyHttpLimits,
+  clientErrorHandler,
+  createHttpServer,
+  type TlsCredentials,
+} from './ingest/http-server.js';
 import { webhookRoutes } from './ingest/plugin.js';
 import { createIngestSource, type IngestSource } from './ingest/source.js';
 import { ingestConfigOf } from './ingest/source-config.js';
@@ -22,6 +31,8 @@ export interface AppDeps {
   retentionIntervalMs?: number;
   /** Test-only fault injection between evaluating and committing (see test/e2e). */
   beforeEvaluatorCommit?: () => void;
+  /** Serve HTTPS with this certificate and key (TLS_CERT_FILE / TLS_KEY_FILE); plain HTTP without. */
+  tls?: TlsCredentials;
 }
 
 export interface App {
@@ -35,9 +46,9 @@ export interface App {
   stop(): Promise<void>;
   /** reload swaps in a new configuration without dropping requests in flight. */
   reload(config: Config): Promise<void>;
+  /** setTls swaps the HTTPS certificate and key; connections already open keep theirs. HTTPS apps only. */
+  setTls(tls: TlsCredentials): void;
 }
-
-const MB = 1024 * 1024;
 
 function buildSources(config: Config): Map<string, IngestSource> {
   return new Map(
@@ -56,16 +67,32 @@ export function createApp(deps: AppDeps): App {
   metrics.observeStore(store);
   let sources = buildSources(deps.config);
   let config = deps.config;
-  // The route's byte limit is fixed at registration; per-source limits are enforced in the handler.
-  const bodyLimit = Math.max(10 * MB, ...[...sources.values()].map((s) => s.maxBodyBytes));
+  const budget = createByteBudget(config.server.maxBufferedSize);
 
+  let listener: HttpServer | HttpsServer | undefined;
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request info lines would dominate ingest cost; refusals are logged where they are decided.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit,
+    // The listener is built here, with its timeouts, connection cap and TLS (issue 15 §4, §10).
+    serverFactory: (handler) => {
+      listener = createHttpServer(handler, {
+        limits: config.server,
+        metrics,
+        ...(deps.tls ? { tls: deps.tls } : {}),
+      });
+      return listener;
+    },
+    clientErrorHandler: clientErrorHandler(metrics),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+  const http = listener;
+  if (http === undefined) throw new Error('Fastify did not call serverFactory');
+  metrics.observeHttp({
+    connections: () =>
+      new Promise((resolve) => http.getConnections((error, count) => resolve(error ? 0 : count))),
+    bufferedBytes: () => budget.inUse(),
   });
 
   let closing = false;
@@ -88,7 +115,8 @@ export function createApp(deps: AppDeps): App {
   });
   server.register(webhookRoutes, {
     getSource: (name: string) => sources.get(name),
-    bodyLimit,
+    budget,
+    trustProxyHops: () => config.server.trustProxyHops,
     events: store.events,
     clock,
     metrics,
@@ -126,7 +154,9 @@ export function createApp(deps: AppDeps): App {
     async start(listen) {
       await evaluator.start();
       await deliverer.start();
-      const address = await server.listen({ port: listen.port, host: listen.host });
+      // Fastify names the address http:// whenever it did not build the server itself.
+      const listening = await server.listen({ port: listen.port, host: listen.host });
+      const address = deps.tls ? listening.replace(/^http:/, 'https:') : listening;
       stopRetention = retentionFor(config);
       logger.info({ address, sources: [...sources.keys()], engine: store.engine }, 'hookrelay listening');
       return address;
@@ -146,6 +176,8 @@ export function createApp(deps: AppDeps): App {
     },
     async reload(next) {
       sources = buildSources(next);
+      applyHttpLimits(http, next.server);
+      budget.setLimit(next.server.maxBufferedSize);
       const previousRetentionMs = config.retention.eventsMs;
       config = next;
       if (stopRetention && next.retention.eventsMs !== previousRetentionMs) {
@@ -158,6 +190,10 @@ export function createApp(deps: AppDeps): App {
       await deliverer.reload(delivery.destinations, delivery.policies);
       await closeDestinations(previous.destinations);
       logger.info({ sources: [...sources.keys()], rules: next.raw.rules.length }, 'configuration reloaded');
+    },
+    setTls(tls) {
+      if (!(http instanceof HttpsServer)) throw new Error('setTls: this app serves plain HTTP');
+      http.setSecureContext({ cert: tls.cert, key: tls.key });
     },
   };
 }

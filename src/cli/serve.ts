@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
+import { isTlsProblem, readTlsFiles, type TlsFiles, tlsFilesFromEnv } from '../ingest/tls-files.js';
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
@@ -20,6 +21,7 @@ environment:
   HOOKRELAY_DB   the database (default sqlite:./data/hookrelay.db)
   PORT, HOST     where to listen (default 3000 on 0.0.0.0)
   LOG_LEVEL      ${LOG_LEVELS.join(', ')} (default info)
+  TLS_CERT_FILE, TLS_KEY_FILE   serve HTTPS with this PEM certificate chain and key (re-read on SIGHUP)
 `;
 
 function parsePort(text: string | undefined): number | undefined {
@@ -97,6 +99,18 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
+  // TLS files are read before anything is opened: a bad pair stops the start with the reason.
+  const tlsFiles = tlsFilesFromEnv(io.env);
+  if (isTlsProblem(tlsFiles)) {
+    io.stderr(`hookrelay serve: ${tlsFiles.message}\n`);
+    return 2;
+  }
+  const tls = tlsFiles === undefined ? undefined : await readTlsFiles(tlsFiles);
+  if (isTlsProblem(tls)) {
+    io.stderr(`hookrelay serve: ${tls.message} (${tls.code})\n`);
+    return 1;
+  }
+
   const logger = createLogger(logLevel);
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
@@ -114,7 +128,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     cwd: io.cwd,
     host,
   });
-  const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
+  const app = createApp({
+    config,
+    store,
+    logger,
+    beforeEvaluatorCommit: faultFromEnv(io.env),
+    ...(tls === undefined ? {} : { tls }),
+  });
   try {
     await app.start({ port, host });
   } catch (error) {
@@ -160,7 +180,26 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
         .catch((error: unknown) => logger.error({ err: error, trigger }, 'reload failed'));
     });
   };
-  process.on('SIGHUP', () => reload('SIGHUP'));
+  // SIGHUP also re-reads the TLS files (a renewed certificate); a pair that does not work is refused and
+  // the running one stays, as with the rules file.
+  const reloadTls = (files: TlsFiles) => {
+    reloading = reloading.then(async () => {
+      const next = await readTlsFiles(files);
+      if (isTlsProblem(next)) {
+        logger.error(
+          { code: next.code, reason: next.message },
+          'TLS reload refused: the running certificate stays',
+        );
+        return;
+      }
+      app.setTls(next);
+      logger.info({ certFile: files.certFile }, 'TLS certificate reloaded');
+    });
+  };
+  process.on('SIGHUP', () => {
+    reload('SIGHUP');
+    if (tlsFiles !== undefined) reloadTls(tlsFiles);
+  });
   const stopWatching = watchConfigFile(configPath, () => reload('file changed'));
   process.once('beforeExit', stopWatching);
   return undefined;

@@ -97,4 +97,13 @@ describe('hookrelay test', () => {
     expect(await runTest(['--bogus'], usage)).toBe(2);
     expect(usage.err()).toContain('usage: hookrelay test');
   });
+
+  test('an event nested deeper than serve accepts is refused the same way, not a crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-test-cli-'));
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"event":"x","data":{"k":${'['.repeat(5_000)}${']'.repeat(5_000)}}}`);
+    const io = memoryIo(ROOT);
+    expect(await runTest(['rules.example.yaml', '--event', deep], io)).toBe(1);
+    expect(io.err()).toContain('JSON nested deeper than 64 levels');
+  });
 });

@@ -11,6 +11,7 @@ import { renderSlackMessage } from '../destinations/slack/render.js';
 import type { Alert } from '../domain/alert.js';
 import type { Item } from '../domain/item.js';
 import { ruleSetFromConfig } from '../evaluate/from-config.js';
+import { parseJsonBody } from '../ingest/json-body.js';
 import { createIngestSource, type IngestSource } from '../ingest/source.js';
 import { ingestConfigOf } from '../ingest/source-config.js';
 import { parseDurationMs } from '../lib/duration.js';
@@ -47,11 +48,14 @@ async function readPayload(ref: string | Record<string, unknown>, baseDir: strin
       : await readFile(resolve(baseDir, ref), 'utf8').catch(() => {
           throw new InputError(`cannot read event file ${ref}`);
         });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new InputError(`event ${ref} is not valid JSON`);
-  }
+  // The same reading as serve's, depth bound included: one code path from bytes to alerts.
+  const body = parseJsonBody(text);
+  if (body.ok) return body.payload;
+  throw new InputError(
+    body.code === 'HR_ERR_INGEST_INVALID_JSON'
+      ? `event ${ref} is not valid JSON`
+      : `event ${ref}: ${body.reason}`,
+  );
 }
 
 /** itemsOf normalises one webhook payload with the source's normaliser, as ingest would. */

@@ -341,6 +341,7 @@ async function loadUnscrubbed(
     ),
     people: persons,
     retention: { eventsMs: required(parseDurationMs(raw.retention?.events ?? '7d'), 'duration') },
+    server: raw.server,
     raw,
     ruleSet,
   };

@@ -4,6 +4,7 @@ import type { Person } from '../domain/item.js';
 import type { CompiledRuleSet } from '../rules/engine.js';
 import { durationString, ruleSchema, ruleTestSchema, silenceSchema } from '../rules/schema.js';
 import { type ConfigIssueCode, didYouMean } from './issues.js';
+import { allowFromSchema, checkBufferedSize, type ServerConfig, serverSchema } from './server.js';
 import { SIZE_PATTERN } from './size.js';
 
 /*
@@ -75,6 +76,7 @@ const sourceCommon = {
     .default('5m')
     .describe('How far the signed timestamp may be from now before a request is rejected (replay window).'),
   maxBodySize: size.default('10mb').describe('Largest accepted request body, e.g. 512kb, 10mb.'),
+  allowFrom: allowFromSchema,
 };
 
 const trackpilotsSourceSchema = z
@@ -278,8 +280,12 @@ export const configSchema = z
       .object({ events: duration.default('7d').describe('How long delivered events are kept.') })
       .strict()
       .optional(),
+    server: serverSchema
+      .prefault({})
+      .describe('Limits of the HTTP listener: timeouts, connections, buffered bodies, trusted proxies.'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => checkBufferedSize(config.server.maxBufferedSize, config.sources, ctx));
 
 /** RawConfig is the rules file as the schema returns it (defaults applied; durations still strings, except in `destinations`, which are in milliseconds). */
 export type RawConfig = z.infer<typeof configSchema>;
@@ -314,6 +320,8 @@ export interface Config {
   /** Every person, with `{ file }` entries expanded, in file order. */
   people: Person[];
   retention: { eventsMs: number };
+  /** The `server:` section (times in ms, sizes in bytes), read by the HTTP listener. */
+  server: ServerConfig;
   raw: RawConfig;
   /** The rules, compiled once per load (indexed by event type, templates parsed). */
   ruleSet: CompiledRuleSet;

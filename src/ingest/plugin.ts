@@ -2,17 +2,26 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { EventLog } from '../store/ports.js';
+import type { ByteBudget } from './body-budget.js';
+import { clientAddress } from './client-address.js';
+import { parseJsonBody } from './json-body.js';
+import { BodyErrorCode, readBody } from './read-body.js';
 import type { IngestSource } from './source.js';
 
 export interface WebhookRoutesOptions {
   /** Looked up per request, so a config reload can swap sources without re-registering routes. */
   getSource: (name: string) => IngestSource | undefined;
-  /** Largest body any source accepts; the per-source limit is checked again in the handler. */
-  bodyLimit: number;
+  /** Caps the body bytes held before verification, across all requests (`server.maxBufferedSize`). */
+  budget: ByteBudget;
+  /** Proxies in front whose X-Forwarded-For entries are trusted (`server.trustProxyHops`); read per request. */
+  trustProxyHops: () => number;
   events: EventLog;
   clock: Clock;
   metrics: Metrics;
 }
+
+/** BUSY_RETRY_AFTER_SECONDS is the Retry-After of a 503 for a spent buffered-body budget. */
+const BUSY_RETRY_AFTER_SECONDS = 1;
 
 interface SourceParams {
   source: string;
@@ -37,23 +46,36 @@ function refuse(reply: FastifyReply, status: number, error: string): FastifyRepl
  * one (which check failed) goes to the log and the metric label, never to the caller.
  */
 export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRoutesOptions): Promise<void> {
-  const { getSource, events, clock, metrics } = options;
+  const { getSource, budget, trustProxyHops, events, clock, metrics } = options;
 
-  // Raw bytes for every content type in this scope only; the handler decides what is acceptable.
+  // Raw bytes for every content type in this scope only; the handler decides what is acceptable. The
+  // reader enforces the source's own size limit and the shared budget chunk by chunk, as bytes arrive.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: options.bodyLimit },
-    (_req, body, done) => {
-      done(null, body);
-    },
-  );
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    const source = getSource((request.params as SourceParams).source);
+    readBody(payload, { maxBytes: source?.maxBodyBytes ?? 0, budget }, done);
+  });
 
   fastify.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
     const source = (request.params as Partial<SourceParams>).source ?? 'unknown';
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
+    if (error.code === BodyErrorCode.tooLarge || error.code === BodyErrorCode.busy) {
+      // Fastify closes the connection after a body it stopped reading, and a close while the client is
+      // still sending resets the connection: the client would never see this answer. Node reads the rest
+      // and throws it away instead (nothing is held; requestTimeout still ends a body that never ends).
+      reply.removeHeader('connection');
+    }
+    if (error.code === BodyErrorCode.tooLarge) {
+      metrics.webhooksReceived.inc({ source, outcome: error.code });
       return refuse(reply, 413, 'payload too large');
+    }
+    if (error.code === BodyErrorCode.busy) {
+      // Nothing was read to the end, nothing promised: a sender that retries shortly finds room again.
+      metrics.webhooksReceived.inc({ source, outcome: error.code });
+      return refuse(
+        reply.header('retry-after', String(BUSY_RETRY_AFTER_SECONDS)),
+        503,
+        'temporarily unavailable',
+      );
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_BAD_REQUEST' });
@@ -81,6 +103,22 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
       refuse(reply, 404, 'unknown source');
       return;
     }
+    if (source.allows !== undefined) {
+      const address = clientAddress(
+        request.raw.socket.remoteAddress,
+        request.headers['x-forwarded-for'],
+        trustProxyHops(),
+      );
+      if (address === undefined || !source.allows(address)) {
+        request.log.warn(
+          { source: name, code: 'HR_ERR_INGEST_ADDRESS_REFUSED', address: address ?? 'unknown' },
+          'webhook refused: client address not in allowFrom',
+        );
+        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_ADDRESS_REFUSED' });
+        refuse(reply, 403, 'forbidden');
+        return;
+      }
+    }
     if (!isJsonContentType(request.headers['content-type'])) {
       metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_MEDIA_TYPE' });
       refuse(reply, 415, 'content type must be application/json');
@@ -101,11 +139,8 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
       const name = request.params.source;
       const source = getSource(name);
       if (!source) return refuse(reply, 404, 'unknown source');
+      // The reader has held the body to the source's limit already.
       const rawBody = request.body ?? Buffer.alloc(0);
-      if (rawBody.length > source.maxBodyBytes) {
-        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_TOO_LARGE' });
-        return refuse(reply, 413, 'payload too large');
-      }
 
       const receivedAt = clock.now();
       const verdict = source.verify(request.headers, rawBody, receivedAt);
@@ -115,14 +150,15 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
         return refuse(reply, 401, 'unauthorized');
       }
 
-      let payload: unknown;
-      try {
-        payload = JSON.parse(rawBody.toString('utf8'));
-      } catch {
-        request.log.warn({ source: name, code: 'HR_ERR_INGEST_INVALID_JSON' }, 'webhook body is not JSON');
-        metrics.webhooksReceived.inc({ source: name, outcome: 'HR_ERR_INGEST_INVALID_JSON' });
-        return refuse(reply, 400, 'invalid JSON');
+      // The depth bound comes before parsing, so no later stage (content hash, rendering, delivery) ever
+      // meets a recursion that overflows the stack.
+      const parsed = parseJsonBody(rawBody);
+      if (!parsed.ok) {
+        request.log.warn({ source: name, code: parsed.code }, 'webhook body refused');
+        metrics.webhooksReceived.inc({ source: name, outcome: parsed.code });
+        return refuse(reply, 400, parsed.reason);
       }
+      const payload = parsed.payload;
 
       const normalised = source.normalize(payload, { source: name, receivedAt, headers: request.headers });
       if (!normalised.ok) {

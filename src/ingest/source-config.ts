@@ -4,11 +4,15 @@ import type { IngestSourceConfig } from './source.js';
 /** ingestConfigOf maps a configured source to what the verifier and normaliser need. */
 export function ingestConfigOf(source: SourceConfig): IngestSourceConfig {
   const common = { secrets: source.secrets, toleranceMs: source.toleranceMs };
+  const limits = {
+    maxBodyBytes: source.maxBodyBytes,
+    ...(source.allowFrom === undefined ? {} : { allowFrom: source.allowFrom }),
+  };
   switch (source.type) {
     case 'trackpilots':
-      return { verifier: { type: 'trackpilots', ...common }, maxBodyBytes: source.maxBodyBytes };
+      return { verifier: { type: 'trackpilots', ...common }, ...limits };
     case 'standard-webhooks':
-      return { verifier: { type: 'standard-webhooks', ...common }, maxBodyBytes: source.maxBodyBytes };
+      return { verifier: { type: 'standard-webhooks', ...common }, ...limits };
     case 'hmac':
       return {
         verifier: {
@@ -20,7 +24,7 @@ export function ingestConfigOf(source: SourceConfig): IngestSourceConfig {
           timestampHeader: source.timestampHeader,
           signedContent: source.signedContent,
         },
-        maxBodyBytes: source.maxBodyBytes,
+        ...limits,
         eventField: source.eventField,
       };
   }

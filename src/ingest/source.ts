@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { type AddressMatcher, createAddressMatcher } from '../lib/cidr.js';
 import type { NewEvent } from '../store/ports.js';
 import { normalizeGeneric } from './normalize/generic.js';
 import { normalizeTrackpilots } from './normalize/trackpilots.js';
@@ -19,6 +20,8 @@ export interface IngestSource {
   name: string;
   type: VerifierConfig['type'];
   maxBodyBytes: number;
+  /** Says whether a client address may send to this source (`allowFrom`); undefined: any may. */
+  allows?: AddressMatcher;
   verify: (headers: IncomingHttpHeaders, rawBody: Buffer, nowMs: number) => VerifyResult;
   normalize: (payload: unknown, context: NormalizeContext) => NormalizeOutcome;
 }
@@ -27,6 +30,8 @@ export interface IngestSourceConfig {
   verifier: VerifierConfig;
   maxBodyBytes: number;
   eventField?: string;
+  /** Client address ranges (CIDR) the source accepts requests from; undefined: any. */
+  allowFrom?: readonly string[];
 }
 
 /** createIngestSource builds the verifier and the normaliser a source's type calls for. */
@@ -45,5 +50,12 @@ export function createIngestSource(name: string, config: IngestSourceConfig): In
             deliveryId: typeof deliveryId === 'string' ? deliveryId : undefined,
           });
         };
-  return { name, type: config.verifier.type, maxBodyBytes: config.maxBodyBytes, verify, normalize };
+  return {
+    name,
+    type: config.verifier.type,
+    maxBodyBytes: config.maxBodyBytes,
+    ...(config.allowFrom === undefined ? {} : { allows: createAddressMatcher(config.allowFrom) }),
+    verify,
+    normalize,
+  };
 }

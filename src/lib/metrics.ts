@@ -16,6 +16,14 @@ export interface CommitStatsSource {
   commitStats(): { appendCommits: number; appendsCommitted: number };
 }
 
+/** HttpMetricsSource is what the listener gauges read on each scrape (the HTTP server provides it). */
+export interface HttpMetricsSource {
+  /** Connections open now. */
+  connections(): Promise<number>;
+  /** Request-body bytes held before verification now. */
+  bufferedBytes(): number;
+}
+
 /** Metrics is the set of counters every stage reports to; one per app, so tests can build many apps. */
 export interface Metrics {
   registry: Registry;
@@ -30,6 +38,12 @@ export interface Metrics {
   destinationPaused: Gauge<'destination' | 'reason'>;
   appendCommits: Counter;
   appendsCommitted: Counter;
+  /** Connections closed at once because `server.maxConnections` were open. */
+  httpConnectionsDropped: Counter;
+  /** Requests answered by the listener itself: reason `timeout` (408), `headers_too_large` (431), `malformed` (400). */
+  httpClientErrors: Counter<'reason'>;
+  /** observeHttp sets where the listener gauges read from on scrape; `undefined` detaches it. */
+  observeHttp(source: HttpMetricsSource | undefined): void;
   /**
    * observeOutbox sets where the outbox gauges read from on scrape; `undefined` detaches it (the gauges
    * then report nothing). The deliver stage calls it on start and stop.
@@ -45,6 +59,23 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   let outbox: OutboxMetricsSource | undefined;
   let store: CommitStatsSource | undefined;
+  let http: HttpMetricsSource | undefined;
+  new Gauge({
+    name: 'hookrelay_http_connections',
+    help: 'Connections open on the public listener (at most server.maxConnections)',
+    registers: [registry],
+    async collect() {
+      this.set((await http?.connections().catch(() => undefined)) ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hookrelay_ingest_buffered_bytes',
+    help: 'Request-body bytes held in memory before their signature is checked (at most server.maxBufferedSize)',
+    registers: [registry],
+    collect() {
+      this.set(http?.bufferedBytes() ?? 0);
+    },
+  });
   return {
     registry,
     webhooksReceived: new Counter({
@@ -126,6 +157,20 @@ export function createMetrics(): Metrics {
         for (const { destination, reason } of paused ?? []) this.set({ destination, reason }, 1);
       },
     }),
+    httpConnectionsDropped: new Counter({
+      name: 'hookrelay_http_connections_dropped_total',
+      help: 'Connections closed at once because server.maxConnections were already open',
+      registers: [registry],
+    }),
+    httpClientErrors: new Counter({
+      name: 'hookrelay_http_client_errors_total',
+      help: 'Requests the listener answered itself: reason timeout (408), headers_too_large (431), malformed (400)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    observeHttp(source) {
+      http = source;
+    },
     observeOutbox(source) {
       outbox = source;
     },

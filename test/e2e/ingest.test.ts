@@ -4,6 +4,7 @@ import { type ClientRequest, request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent, sampleAppEvent, sampleScreenshotEvent } from '../../src/cli/send-samples.js';
+import { metricValue } from '../helpers/metrics.js';
 import { MAIN, type ServerProcess, startServer } from '../helpers/server-process.js';
 import { signedTrackpilotsHeaders } from '../helpers/sign.js';
 import { waitFor } from '../helpers/wait.js';
@@ -377,7 +378,7 @@ describe('hookrelay serve: durability and shutdown', () => {
     });
     const half = Math.floor(payload.length / 2);
     request.write(payload.slice(0, half));
-    await new Promise((r) => setTimeout(r, 200));
+    await bodyBytesHeld(server, half);
     server.child.kill('SIGTERM');
     await waitFor('the stopping log line', () =>
       server.lines.some((line) => line.includes('stopping: finishing requests in flight')),
@@ -409,7 +410,7 @@ describe('hookrelay serve: durability and shutdown', () => {
     const request = openSignedPost(server.url, payload);
     request.on('error', () => {});
     request.write(payload.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 200));
+    await bodyBytesHeld(server, 10);
     server.child.kill('SIGINT');
     await waitFor('the stopping log line', () =>
       server.lines.some((line) => line.includes('stopping: finishing requests in flight')),
@@ -420,6 +421,13 @@ describe('hookrelay serve: durability and shutdown', () => {
     request.destroy();
   });
 });
+
+/** bodyBytesHeld waits until the server holds `bytes` of a request body: the request is in flight. */
+async function bodyBytesHeld(server: ServerProcess, bytes: number): Promise<void> {
+  await waitFor(`the server to hold ${bytes} body bytes`, async () => {
+    return (await metricValue(server.url, 'hookrelay_ingest_buffered_bytes')) >= bytes;
+  });
+}
 
 /** openSignedPost starts a signed POST of `payload` and returns it with no body sent: the test writes it. */
 function openSignedPost(url: string, payload: string): ClientRequest {

@@ -24,6 +24,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuse a directory (and its database) from an earlier process. */
   dir?: string;
+  /** Says whether the server is ready; default: GET /readyz answers 2xx (plain fetch, so HTTP only). */
+  ready?: (url: string) => Promise<boolean>;
 }
 
 /** tempDir makes a fresh directory for one test's rules file and database. */
@@ -84,10 +86,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     ),
   ]);
   for (let i = 0; i < 50; i++) {
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
+    const ready = await (options.ready ?? defaultReady)(url).catch(() => false);
     if (ready) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -103,6 +102,10 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       return exited;
     },
   };
+}
+
+function defaultReady(url: string): Promise<boolean> {
+  return fetch(`${url}/readyz`).then((r) => r.ok);
 }
 
 /** writeFile is a small convenience for tests that add fixture files next to the rules file. */

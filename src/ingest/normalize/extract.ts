@@ -1,6 +1,6 @@
 import type { AppInfo, Item, ScreenshotInfo } from '../../domain/item.js';
 import { decodeImage, imageMarker } from './image.js';
-import { parseInstant } from './time.js';
+import { readInstant } from './time.js';
 
 /** MAX_ID_CHARS is the longest value taken as an id; longer values are not ids (and would bloat the dedupe index). */
 export const MAX_ID_CHARS = 200;
@@ -206,9 +206,12 @@ export function extractItem(value: JsonObject, options: ExtractOptions): Extract
   for (const path of options.timePaths) {
     const found = getKeys(value, keyPath(path));
     if (found === undefined || found === null || found === '') continue;
-    at = parseInstant(found);
-    if (at !== undefined) break;
-    warnings.push(`${options.path}.${path} is not a date`);
+    const read = readInstant(found);
+    if (typeof read === 'number') {
+      at = read;
+      break;
+    }
+    warnings.push(`${options.path}.${path} is ${read}`);
   }
   if (at === undefined && warnings.length > 0) {
     warnings.push(`${options.path} has no usable time; used the ${options.fallbackName}`);

@@ -121,6 +121,13 @@ describe('normalizeGeneric', () => {
     expect(result.warnings).toEqual(['timestamp is not a date']);
   });
 
+  it('warns about an envelope time out of range, and uses the receive time', () => {
+    const result = normalized({ type: 'x', createdAt: 1e19 });
+    expect(result.events[0]!.item.at).toBe(RECEIVED_AT);
+    expect(result.events[0]!.item.envelopeAt).toBeUndefined();
+    expect(result.warnings).toEqual(['createdAt is out of range']);
+  });
+
   it('accepts an empty data array with no items and a warning', () => {
     expect(normalizeGeneric({ type: 'x', data: [] }, CTX)).toEqual({
       ok: true,

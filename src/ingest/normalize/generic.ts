@@ -1,8 +1,4 @@
-import type { Item } from '../../domain/item.js';
-import type { NewEvent } from '../../store/ports.js';
-import { createDedupeKeys } from './dedupe.js';
 import {
-  extractItem,
   firstId,
   getPath,
   isJsonObject,
@@ -11,8 +7,9 @@ import {
   USER_PATHS,
   withoutUndefined,
 } from './extract.js';
+import { itemsOf } from './items.js';
 import { type NormalizeContext, type NormalizeResult, payloadInvalid } from './result.js';
-import { parseInstant } from './time.js';
+import { readInstant } from './time.js';
 import { readEventType, TRACKPILOTS_ID_PATHS, TRACKPILOTS_TIME_PATHS } from './trackpilots.js';
 
 /** GenericNormalizeContext adds what an `hmac` or `standard-webhooks` source may know to the context. */
@@ -49,11 +46,11 @@ export function normalizeGeneric(payload: unknown, ctx: GenericNormalizeContext)
   for (const path of ENVELOPE_TIME_PATHS) {
     envelopeTimestamp = getPath(payload, path);
     if (envelopeTimestamp === undefined || envelopeTimestamp === null) continue;
-    envelopeAt = parseInstant(envelopeTimestamp);
-    if (envelopeAt === undefined) warnings.push(`${path} is not a date`);
+    const read = readInstant(envelopeTimestamp);
+    if (typeof read === 'number') envelopeAt = read;
+    else warnings.push(`${path} is ${read}`);
     break;
   }
-  const topSimulation = payload.simulation === true;
 
   const data: unknown = payload.data;
   const batch = Array.isArray(data);
@@ -68,42 +65,22 @@ export function normalizeGeneric(payload: unknown, ctx: GenericNormalizeContext)
       })
     : {};
 
-  const keys = createDedupeKeys();
-  const events: NewEvent[] = [];
-  elements.forEach((element, index) => {
-    const path = batch ? `data[${index}]` : 'payload';
-    if (!isJsonObject(element)) {
-      warnings.push(`${path} is not an object; skipped`);
-      return;
-    }
-    const extracted = extractItem(element, {
-      path,
+  const events = itemsOf(
+    {
+      ctx,
+      event,
+      elements,
+      batch,
       idPaths: GENERIC_ID_PATHS,
       // A whole payload's own timestamp is the envelope's, already read (and warned about) above.
       timePaths: batch ? GENERIC_TIME_PATHS : TRACKPILOTS_TIME_PATHS,
-      fallbackAt: envelopeAt ?? ctx.receivedAt,
-      fallbackName: envelopeAt === undefined ? 'receive time' : 'envelope timestamp',
-    });
-    warnings.push(...extracted.warnings);
-    const deliveryKey = ctx.deliveryId === undefined ? undefined : `${ctx.deliveryId}:${index}`;
-    const key = deliveryKey ?? extracted.id ?? keys.hashed(event, envelopeTimestamp, element);
-    const item: Item = {
-      source: ctx.source,
-      event,
-      id: extracted.id ?? key,
-      at: extracted.at,
-      receivedAt: ctx.receivedAt,
-      ...(envelopeAt === undefined ? {} : { envelopeAt }),
-      simulation: topSimulation || extracted.simulation,
-      ...envelopeIds,
-      ...withoutUndefined(extracted.fields),
-      raw: extracted.raw,
-    };
-    events.push({
-      dedupeKey: key,
-      item,
-      ...(extracted.image === undefined ? {} : { image: extracted.image }),
-    });
-  });
+      envelopeTimestamp,
+      envelopeAt,
+      simulation: payload.simulation === true,
+      envelopeIds,
+      ...(ctx.deliveryId === undefined ? {} : { deliveryId: ctx.deliveryId }),
+    },
+    warnings,
+  );
   return { ok: true, event, events, warnings };
 }

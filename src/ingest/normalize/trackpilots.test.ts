@@ -433,6 +433,21 @@ describe('times', () => {
       warnings: ['data[0].tracking.time.startDate is not a date'],
     },
     {
+      name: 'the envelope timestamp, with a warning, when the time is out of range (1e19)',
+      payload: item({ time: { startDate: 1e19 } }),
+      at: 1769591100000,
+      warnings: [
+        'data[0].tracking.time.startDate is out of range',
+        'data[0] has no usable time; used the envelope timestamp',
+      ],
+    },
+    {
+      name: 'a later path when an earlier one is out of range',
+      payload: item({ time: { startDate: -5, endDate: '2026-01-28T08:00:20Z' } }),
+      at: Date.parse('2026-01-28T08:00:20Z'),
+      warnings: ['data[0].tracking.time.startDate is out of range'],
+    },
+    {
       name: 'activity.startDate',
       payload: { event: 'x', data: { activity: { startDate: '2026-01-28T07:00:00Z' } } },
       at: Date.parse('2026-01-28T07:00:00Z'),
@@ -442,6 +457,13 @@ describe('times', () => {
     const result = normalized(payload);
     expect(only(result).item.at).toBe(at);
     expect(result.warnings).toEqual(warnings);
+  });
+
+  it('an envelope timestamp out of range is left out, with a warning, and never becomes an item time', () => {
+    const result = normalized({ event: 'x', timestamp: 1e19, data: [{}] });
+    expect(only(result).item.envelopeAt).toBeUndefined();
+    expect(only(result).item.at).toBe(RECEIVED_AT);
+    expect(result.warnings).toEqual(['timestamp is out of range']);
   });
 
   it('an envelope timestamp that is not a date is left out, with a warning', () => {

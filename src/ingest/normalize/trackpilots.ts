@@ -1,9 +1,7 @@
-import type { Item } from '../../domain/item.js';
-import type { NewEvent } from '../../store/ports.js';
-import { createDedupeKeys } from './dedupe.js';
-import { extractItem, isJsonObject, withoutUndefined } from './extract.js';
+import { isJsonObject } from './extract.js';
+import { itemsOf } from './items.js';
 import { type NormalizeContext, type NormalizeResult, payloadInvalid } from './result.js';
-import { parseInstant } from './time.js';
+import { readInstant } from './time.js';
 
 /** MAX_EVENT_TYPE_CHARS is the longest event type accepted; longer is not an event type. */
 export const MAX_EVENT_TYPE_CHARS = 200;
@@ -91,52 +89,29 @@ export function normalizeTrackpilots(payload: unknown, ctx: NormalizeContext): N
 
   const warnings: string[] = [];
   const { timestamp } = payload;
-  const envelopeAt = timestamp === undefined || timestamp === null ? undefined : parseInstant(timestamp);
-  if (envelopeAt === undefined && timestamp !== undefined && timestamp !== null)
-    warnings.push('timestamp is not a date');
-  const topSimulation = payload.simulation === true;
+  const envelopeTime = timestamp === undefined || timestamp === null ? undefined : readInstant(timestamp);
+  const envelopeAt = typeof envelopeTime === 'number' ? envelopeTime : undefined;
+  if (typeof envelopeTime === 'string') warnings.push(`timestamp is ${envelopeTime}`);
 
-  const keys = createDedupeKeys();
-  const events: NewEvent[] = [];
   const elements = dataElements(payload.data, warnings);
   // A genuine event whose data is missing or of a shape never seen is still stored, as it came: one item
   // holding the envelope, so `hookrelay events` shows it and a rule on its event type can match it. An
   // empty array is a batch of nothing, and stays nothing.
   const envelopeOnly = elements.length === 0 && !Array.isArray(payload.data);
-  (envelopeOnly ? [payload] : elements).forEach((element, index) => {
-    const path = envelopeOnly ? 'payload' : `data[${index}]`;
-    if (!isJsonObject(element)) {
-      warnings.push(`${path} is not an object; skipped`);
-      return;
-    }
-    const extracted = extractItem(element, {
-      path,
+  const events = itemsOf(
+    {
+      ctx,
+      event,
+      elements: envelopeOnly ? [payload] : elements,
+      batch: !envelopeOnly,
       idPaths: TRACKPILOTS_ID_PATHS,
       timePaths: TRACKPILOTS_TIME_PATHS,
-      fallbackAt: envelopeAt ?? ctx.receivedAt,
-      fallbackName: envelopeAt === undefined ? 'receive time' : 'envelope timestamp',
-    });
-    warnings.push(...extracted.warnings);
-    const simulation = topSimulation || extracted.simulation;
-    const baseKey = extracted.id ?? keys.hashed(event, timestamp, element);
-    const item: Item = {
-      source: ctx.source,
-      event,
-      id: extracted.id ?? baseKey,
-      at: extracted.at,
-      receivedAt: ctx.receivedAt,
-      ...(envelopeAt === undefined ? {} : { envelopeAt }),
-      simulation,
-      ...withoutUndefined(extracted.fields),
-      raw: extracted.raw,
-    };
-    events.push({
-      // A simulation may reuse the same sample ids every run (the docs' examples all share one UUID); keyed
-      // by id alone, every run after the first would be dropped as a duplicate and alert nobody.
-      dedupeKey: simulation ? `sim:${baseKey}:${envelopeAt ?? ctx.receivedAt}` : baseKey,
-      item,
-      ...(extracted.image === undefined ? {} : { image: extracted.image }),
-    });
-  });
+      envelopeTimestamp: timestamp,
+      envelopeAt,
+      simulation: payload.simulation === true,
+      keySimulationRuns: true,
+    },
+    warnings,
+  );
   return { ok: true, event, events, warnings };
 }

@@ -9,7 +9,7 @@ import {
   MAX_ID_CHARS,
 } from '../extract.js';
 import { decodeImage, imageMarker } from '../image.js';
-import { parseInstant } from '../time.js';
+import { readInstant } from '../time.js';
 
 /*
  * The first extractItem, written with zod schemas, kept as the reference the hand-written one must match
@@ -118,9 +118,12 @@ export function referenceExtractItem(value: JsonObject, options: ExtractOptions)
   for (const path of options.timePaths) {
     const found = getPath(value, path);
     if (found === undefined || found === null || found === '') continue;
-    at = parseInstant(found);
-    if (at !== undefined) break;
-    warnings.push(`${options.path}.${path} is not a date`);
+    const read = readInstant(found);
+    if (typeof read === 'number') {
+      at = read;
+      break;
+    }
+    warnings.push(`${options.path}.${path} is ${read}`);
   }
   if (at === undefined && warnings.length > 0) {
     warnings.push(`${options.path} has no usable time; used the ${options.fallbackName}`);
