@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { ReloadOutcome } from '../admin/service.js';
+import { adminSettingsFromEnv } from '../admin/settings.js';
 import { createApp } from '../app.js';
 import { type Config, formatIssue, loadConfig, resolveConfigPath } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
@@ -8,7 +10,8 @@ import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { CliIo } from './io.js';
 
 const USAGE =
-  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL)\n';
+  'usage: hookrelay serve [rules.yaml]   (env: HOOKRELAY_CONFIG, HOOKRELAY_DB, PORT, HOST, LOG_LEVEL,\n' +
+  '                                        ADMIN_HOST, ADMIN_PORT, HOOKRELAY_ADMIN_TOKEN)\n';
 
 function parsePort(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return 3000;
@@ -49,15 +52,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 2;
   }
   const host = io.env.HOST || '0.0.0.0';
+  const adminSettings = adminSettingsFromEnv(io.env);
+  if (!adminSettings.ok) {
+    io.stderr(`hookrelay serve: ${adminSettings.message} (${adminSettings.code})\n`);
+    return 2;
+  }
   const configPath = positionals[0] ?? resolveConfigPath(io.env, io.cwd);
 
+  let lastLoad: { warnings: string[]; errors: string[] } = { warnings: [], errors: [] };
   const load = async (): Promise<Config | undefined> => {
     const result = await loadConfig(configPath, io.env, { cwd: io.cwd });
     if (result.ok) {
       for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
+      lastLoad = { warnings: result.warnings.map(formatIssue), errors: [] };
       return result.config;
     }
     for (const issue of result.issues) io.stderr(`${formatIssue(issue)}\n`);
+    lastLoad = { warnings: [], errors: result.issues.map(formatIssue) };
     return undefined;
   };
 
@@ -77,7 +88,17 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     return 1;
   }
 
-  const app = createApp({ config, store, logger, beforeEvaluatorCommit: faultFromEnv(io.env) });
+  const app = createApp({
+    config,
+    store,
+    logger,
+    beforeEvaluatorCommit: faultFromEnv(io.env),
+    ...(adminSettings.settings
+      ? {
+          admin: { ...adminSettings.settings, reload: () => reload('admin API'), env: io.env, cwd: io.cwd },
+        }
+      : {}),
+  });
   try {
     await app.start({ port, host });
   } catch (error) {
@@ -107,24 +128,31 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  let reloading = Promise.resolve();
-  const reload = (trigger: string) => {
-    reloading = reloading.then(async () => {
+  let reloading: Promise<unknown> = Promise.resolve();
+  // Reloads run one at a time; each resolves with what it did (the admin API reports it).
+  function reload(trigger: string): Promise<ReloadOutcome> {
+    const run = reloading.then(async (): Promise<ReloadOutcome> => {
       const next = await load();
       if (!next) {
         logger.error(
           { file: configPath, trigger },
           'reload refused: the file is invalid; the running rules stay',
         );
-        return;
+        return { ok: false, errors: lastLoad.errors };
       }
-      await app
-        .reload(next)
-        .catch((error: unknown) => logger.error({ err: error, trigger }, 'reload failed'));
+      try {
+        await app.reload(next);
+      } catch (error) {
+        logger.error({ err: error, trigger }, 'reload failed');
+        return { ok: false, errors: [`reload failed: ${(error as Error).message}`] };
+      }
+      return { ok: true, rules: next.raw.rules.length, warnings: lastLoad.warnings };
     });
-  };
-  process.on('SIGHUP', () => reload('SIGHUP'));
-  const stopWatching = watchConfigFile(configPath, () => reload('file changed'));
+    reloading = run.catch(() => undefined);
+    return run;
+  }
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+  const stopWatching = watchConfigFile(configPath, () => void reload('file changed'));
   process.once('beforeExit', stopWatching);
   return undefined;
 }
