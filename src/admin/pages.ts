@@ -461,7 +461,7 @@ export function registerPages(server: FastifyInstance, actions: AdminActions): v
     const event = await service.getEvent(seq);
     return playgroundPage(request, reply, {
       seq: String(seq),
-      payload: event.rawText ?? '',
+      payload: event.raw === undefined ? (event.rawText ?? '') : JSON.stringify(event.raw, null, 2),
       source: event.event.item.source,
       result: await actions.evaluate({ seq }),
     });

@@ -148,7 +148,7 @@ export function createAdminServer(context: AdminContext, settings: AdminSettings
     reply.headers(SECURITY_HEADERS);
     if (!request.url.startsWith('/static/')) reply.header('cache-control', 'no-store');
     const path = request.url.split('?')[0] ?? '';
-    if (path.startsWith('/static/') || path === '/login') return;
+    if (path.startsWith('/static/') || path === '/login' || path === '/favicon.ico') return;
     identities.set(request, auth.authenticate(request));
   });
 
@@ -169,6 +169,13 @@ export function createAdminServer(context: AdminContext, settings: AdminSettings
       body: readFileSync(join(assets, 'static', 'app.js')),
     },
     '/static/htmx.min.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(htmxPath()) },
+  };
+  // A favicon, so browsers do not log a 404 on every page.
+  statics['/favicon.ico'] = {
+    type: 'image/svg+xml',
+    body: Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M8 1l7 7-7 7-7-7z" fill="#818cf8"/></svg>',
+    ),
   };
   for (const [path, file] of Object.entries(statics)) {
     server.get(path, async (_request, reply) =>
