@@ -108,7 +108,7 @@ describe('with HOOKRELAY_ADMIN_TOKEN', () => {
       method: 'POST',
       headers: { ...bearer, 'content-type': 'application/json' },
       body: JSON.stringify({
-        matchers: { rule: 'every-app-event' },
+        matchers: { rule: 'a-rule-that-never-fires' },
         endsAt: '1h',
         comment: 'test',
         createdBy: 'ci',
@@ -158,7 +158,7 @@ describe('with HOOKRELAY_ADMIN_TOKEN', () => {
     const csrf = /name="csrf-token" content="([^"]+)"/.exec(html)?.[1] as string;
     expect(csrf.length).toBeGreaterThan(20);
     const body = JSON.stringify({
-      matchers: { rule: 'every-app-event' },
+      matchers: { rule: 'a-rule-that-never-fires' },
       endsAt: '1h',
       comment: 'x',
       createdBy: 'y',
@@ -332,7 +332,7 @@ describe('without a token (loopback only)', () => {
 
   it('refuses a browser’s POST without a session, lets the CLI’s in, and checks a session’s CSRF token', async () => {
     const body = JSON.stringify({
-      matchers: { rule: 'every-app-event' },
+      matchers: { rule: 'a-rule-that-never-fires' },
       endsAt: '1h',
       comment: 'x',
       createdBy: 'y',

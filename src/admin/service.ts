@@ -266,7 +266,7 @@ export function createAdminService(context: AdminContext) {
     const state =
       silence.expiredAt !== undefined || silence.endsAt <= now
         ? 'expired'
-        : silence.startsAt > now
+        : silence.startsAt !== undefined && silence.startsAt > now
           ? 'pending'
           : 'active';
     return { ...silence, state };

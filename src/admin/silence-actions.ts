@@ -47,15 +47,14 @@ export function createSilenceActions(context: AdminContext, service: AdminServic
     async create(input: SilenceInput): Promise<SilenceView> {
       matchersOrThrow(input.matchers);
       const now = clock.now();
-      const startsAt = input.startsAt ?? now;
       if (!(input.endsAt > now))
         throw adminError(AdminErrorCode.badRequest, 'endsAt must be in the future', 400);
-      if (!(input.endsAt > startsAt)) {
+      if (input.startsAt !== undefined && !(input.endsAt > input.startsAt)) {
         throw adminError(AdminErrorCode.badRequest, 'endsAt must be after startsAt', 400);
       }
       const created = await store.silences.create({
         matchers: input.matchers,
-        startsAt,
+        ...(input.startsAt !== undefined ? { startsAt: input.startsAt } : {}),
         endsAt: input.endsAt,
         comment: input.comment,
         createdBy: input.createdBy,
@@ -73,7 +72,6 @@ export function createSilenceActions(context: AdminContext, service: AdminServic
         {
           id: 'preview',
           matchers,
-          startsAt: 0,
           endsAt: Number.MAX_SAFE_INTEGER,
           comment: '',
           createdBy: '',
@@ -116,7 +114,7 @@ export function createSilenceActions(context: AdminContext, service: AdminServic
       }
       if (!(endsAt > clock.now()))
         throw adminError(AdminErrorCode.badRequest, 'endsAt must be in the future', 400);
-      if (!(endsAt > current.startsAt)) {
+      if (current.startsAt !== undefined && !(endsAt > current.startsAt)) {
         throw adminError(AdminErrorCode.badRequest, 'endsAt must be after startsAt', 400);
       }
       const extended = await store.silences.extend(id, endsAt);

@@ -65,9 +65,9 @@ export function compileStoredSilence(silence: StoredSilence, index: number): Com
     index,
     name: `silence ${silence.id.slice(0, 8)}`,
     matchers,
-    startsMs: silence.startsAt,
     endsMs: silence.endsAt,
   };
+  if (silence.startsAt !== undefined) compiled.startsMs = silence.startsAt;
   const comment = [silence.comment, silence.createdBy && `by ${silence.createdBy}`]
     .filter(Boolean)
     .join(', ');

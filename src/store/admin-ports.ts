@@ -22,8 +22,12 @@ export interface StoredSilence {
   /** A UUID, made by the store. */
   id: string;
   matchers: SilenceMatchers;
-  /** Epoch ms: alerts whose time is in [startsAt, endsAt) are muted, as with a YAML silence's starts/ends. */
-  startsAt: number;
+  /**
+   * Epoch ms: alerts whose time is in [startsAt, endsAt) are muted, as with a YAML silence's starts/ends.
+   * Without startsAt (the usual "from now on") every alert evaluated while it lasts is muted, however
+   * old its item, as a YAML silence without `starts:` does.
+   */
+  startsAt?: number;
   endsAt: number;
   comment: string;
   createdBy: string;

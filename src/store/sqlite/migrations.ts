@@ -131,8 +131,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE silences (
         id          TEXT PRIMARY KEY,           -- random UUID
         matchers    TEXT NOT NULL,              -- JSON object
-        starts_at   INTEGER NOT NULL,           -- epoch ms
-        ends_at     INTEGER NOT NULL CHECK (ends_at > starts_at),
+        starts_at   INTEGER,                    -- epoch ms; NULL: alerts of any earlier time too
+        ends_at     INTEGER NOT NULL CHECK (starts_at IS NULL OR ends_at > starts_at),
         comment     TEXT NOT NULL,
         created_by  TEXT NOT NULL,
         created_at  INTEGER NOT NULL,

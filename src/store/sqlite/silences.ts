@@ -6,7 +6,7 @@ import { readWith, type SqliteContext, writeWith } from './context.js';
 interface SilenceRow {
   id: string;
   matchers: string;
-  starts_at: number;
+  starts_at: number | null;
   ends_at: number;
   comment: string;
   created_by: string;
@@ -22,17 +22,16 @@ const MAX_TEXT_CHARS = 1_000;
 const MAX_MATCHERS_CHARS = 10_000;
 
 function toSilence(row: SilenceRow): StoredSilence {
-  const silence: StoredSilence = {
+  return {
     id: row.id,
     matchers: JSON.parse(row.matchers) as StoredSilence['matchers'],
-    startsAt: row.starts_at,
+    ...(row.starts_at !== null ? { startsAt: row.starts_at } : {}),
     endsAt: row.ends_at,
     comment: row.comment,
     createdBy: row.created_by,
     createdAt: row.created_at,
+    ...(row.expired_at !== null ? { expiredAt: row.expired_at } : {}),
   };
-  if (row.expired_at !== null) silence.expiredAt = row.expired_at;
-  return silence;
 }
 
 function text(what: string, name: string, value: unknown): string {
@@ -52,9 +51,9 @@ function prepareSilence(silence: NewSilence): SilenceRow {
   if (json.length > MAX_MATCHERS_CHARS) {
     throw invalidInput(what, `matchers are longer than ${MAX_MATCHERS_CHARS} characters as JSON`);
   }
-  const startsAt = epochMs(what, 'startsAt', silence.startsAt);
+  const startsAt = silence.startsAt === undefined ? null : epochMs(what, 'startsAt', silence.startsAt);
   const endsAt = epochMs(what, 'endsAt', silence.endsAt);
-  if (endsAt <= startsAt) throw invalidInput(what, 'endsAt must be after startsAt');
+  if (startsAt !== null && endsAt <= startsAt) throw invalidInput(what, 'endsAt must be after startsAt');
   return {
     id: randomUUID(),
     matchers: json,
@@ -111,7 +110,9 @@ export function createSqliteSilenceStore(context: SqliteContext): SilenceStore {
   const extendTx = db.transaction((id: string, endsAt: number): SilenceRow | undefined => {
     const row = byId.get(id);
     if (row === undefined || row.expired_at !== null) return row;
-    if (endsAt <= row.starts_at) throw invalidInput('silences.extend', 'endsAt must be after startsAt');
+    if (row.starts_at !== null && endsAt <= row.starts_at) {
+      throw invalidInput('silences.extend', 'endsAt must be after startsAt');
+    }
     if (extendStmt.run(endsAt, id).changes > 0) bump.run();
     return byId.get(id);
   });
