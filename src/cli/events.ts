@@ -2,9 +2,12 @@ import { parseArgs } from 'node:util';
 import type { StoredEvent } from '../domain/event.js';
 import { HookrelayError } from '../lib/errors.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
+import { adminTargetOf, createAdminClient, describeFailure } from './admin-client.js';
 import type { CliIo } from './io.js';
 
-const USAGE = 'usage: hookrelay events [--limit N] [--json] [--source S] [--type T]\n';
+const USAGE =
+  'usage: hookrelay events [--limit N] [--json] [--source S] [--type T] [--url ADMIN_URL]\n' +
+  '  with --url (or HOOKRELAY_ADMIN_URL): from a running relay through its admin API, else from HOOKRELAY_DB\n';
 
 function describeRow(event: StoredEvent): string {
   const { item } = event;
@@ -15,7 +18,14 @@ function describeRow(event: StoredEvent): string {
 
 /** runEvents lists stored events, newest first, so a person can see that their webhook arrived. */
 export async function runEvents(args: string[], io: CliIo): Promise<number> {
-  let values: { limit?: string; json?: boolean; source?: string; type?: string; help?: boolean };
+  let values: {
+    limit?: string;
+    json?: boolean;
+    source?: string;
+    type?: string;
+    url?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args,
@@ -24,6 +34,7 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
         json: { type: 'boolean', default: false },
         source: { type: 'string' },
         type: { type: 'string' },
+        url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -42,6 +53,15 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
 
+  if (values.url !== undefined || io.env.HOOKRELAY_ADMIN_URL) {
+    return remoteEvents(io, {
+      url: values.url,
+      limit,
+      source: values.source,
+      type: values.type,
+      json: values.json,
+    });
+  }
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
     store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd });
@@ -62,5 +82,28 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
     return 0;
   } finally {
     await store.close();
+  }
+}
+
+/** remoteEvents is `events --url`: the same listing through a relay's admin API. */
+async function remoteEvents(
+  io: CliIo,
+  options: { url: string | undefined; limit: number; source?: string; type?: string; json?: boolean },
+): Promise<number> {
+  try {
+    const client = createAdminClient(adminTargetOf(options.url, io.env));
+    const { events } = await client.get<{ events: Array<Omit<StoredEvent, 'image'>> }>('/api/v1/events', {
+      limit: Math.min(options.limit, 500),
+      source: options.source,
+      type: options.type,
+    });
+    if (options.json)
+      for (const event of events) io.stdout(`${JSON.stringify({ seq: event.seq, ...event.item })}\n`);
+    else if (events.length === 0) io.stdout('no events match\n');
+    else for (const event of events) io.stdout(`${describeRow(event)}\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(describeFailure('events', error));
+    return 1;
   }
 }

@@ -137,6 +137,14 @@ describe('hookrelay alerts / silence against the admin API', () => {
   test('HOOKRELAY_ADMIN_URL works; a wrong token, a dead URL and the webhook port fail clearly (exit 1)', async () => {
     const viaEnv = await cli(['silence', 'list', '--all'], { HOOKRELAY_ADMIN_URL: server.adminUrl });
     expect(viaEnv.code).toBe(0);
+    const events = await cli(['events', '--json', '--limit', '2', '--url', server.adminUrl]);
+    expect(events.code, events.stderr).toBe(0);
+    const lines = events.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.event).toBe('desktop.app_tracking.captured');
     const wrong = await cli(['alerts', '--url', server.adminUrl], {
       HOOKRELAY_ADMIN_TOKEN: 'wrong-token-wrong-token',
     });
