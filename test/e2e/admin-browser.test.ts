@@ -318,7 +318,7 @@ describe(
       await page.goto(`${server.adminUrl}/events/${seq}`);
       expect(await page.locator('dd.break .unsafe').textContent()).toBe(INJECTED.link);
       await page.goto(`${server.adminUrl}/silences`);
-      expect(await page.locator('body').innerText()).toContain(INJECTED.img);
+      expect(await page.locator('body').textContent()).toContain(INJECTED.img);
       expect(browser.consoleErrors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
     });
 
