@@ -26,6 +26,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard's templates, stylesheet and script are read at run time (htmx comes from node_modules).
+COPY src/admin/assets ./src/admin/assets
 COPY package.json rules.example.yaml rules.schema.json ./
 RUN chmod +x dist/src/main.js \
   && ln -s /app/dist/src/main.js /usr/local/bin/hookrelay \

@@ -1,11 +1,15 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type AdminServer, createAdminServer } from './admin/server.js';
+import type { ReloadOutcome } from './admin/service.js';
+import type { AdminSettings } from './admin/settings.js';
 import type { Config } from './config/load.js';
 import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
 import { buildDelivery, closeDestinations } from './deliver/setup.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
+import { createSilenceSync, withStoredSilences } from './evaluate/stored-silences.js';
 import { createByteBudget } from './ingest/body-budget.js';
 import {
   applyHttpLimits,
@@ -33,6 +37,13 @@ export interface AppDeps {
   beforeEvaluatorCommit?: () => void;
   /** Serve HTTPS with this certificate and key (TLS_CERT_FILE / TLS_KEY_FILE); plain HTTP without. */
   tls?: TlsCredentials;
+  /** The admin listener (dashboard, JSON API); none when undefined (ADMIN_PORT=off). */
+  admin?: AdminSettings & {
+    /** Reloads the rules file as SIGHUP does (serve passes its own). */
+    reload?: () => Promise<ReloadOutcome>;
+    env?: Readonly<Record<string, string | undefined>>;
+    cwd?: string;
+  };
 }
 
 export interface App {
@@ -48,6 +59,8 @@ export interface App {
   reload(config: Config): Promise<void>;
   /** setTls swaps the HTTPS certificate and key; connections already open keep theirs. HTTPS apps only. */
   setTls(tls: TlsCredentials): void;
+  /** The admin listener's address once started (undefined when it is off). */
+  readonly adminAddress: string | undefined;
 }
 
 function buildSources(config: Config): Map<string, IngestSource> {
@@ -122,14 +135,46 @@ export function createApp(deps: AppDeps): App {
     metrics,
   });
 
+  // Stored silences (dashboard, API, CLI) join the file's in the rule set the evaluator runs.
+  let storedSilences: Parameters<typeof withStoredSilences>[1] = [];
+  const rulesOf = (current: Config) => withStoredSilences(ruleSetFromConfig(current), storedSilences);
   const evaluator = createEvaluator({
     store,
-    ruleSet: ruleSetFromConfig(config),
+    ruleSet: rulesOf(config),
     forwards: forwardPolicyFromConfig(config),
     clock,
     logger,
     beforeCommit: deps.beforeEvaluatorCommit,
   });
+
+  const silenceSync = createSilenceSync({
+    silences: store.silences,
+    clock,
+    logger,
+    onChange: async (compiled) => {
+      storedSilences = compiled;
+      await evaluator.reload(rulesOf(config), forwardPolicyFromConfig(config));
+    },
+  });
+  let admin: AdminServer | undefined;
+  let adminAddress: string | undefined;
+  if (deps.admin) {
+    const { reload, env, cwd, ...settings } = deps.admin;
+    admin = createAdminServer(
+      {
+        store,
+        config: () => config,
+        ruleSet: () => rulesOf(config),
+        refreshSilences: () => silenceSync.refresh(),
+        ...(reload ? { reload } : {}),
+        clock,
+        logger,
+        env: env ?? {},
+        cwd: cwd ?? process.cwd(),
+      },
+      settings,
+    );
+  }
 
   const destinationDeps = { logger, now: () => clock.now() };
   let delivery = buildDelivery(config.raw.destinations, destinationDeps);
@@ -151,19 +196,34 @@ export function createApp(deps: AppDeps): App {
     metrics,
     evaluator,
     deliverer,
+    get adminAddress() {
+      return adminAddress;
+    },
     async start(listen) {
+      await silenceSync.start();
       await evaluator.start();
       await deliverer.start();
       // Fastify names the address http:// whenever it did not build the server itself.
       const listening = await server.listen({ port: listen.port, host: listen.host });
       const address = deps.tls ? listening.replace(/^http:/, 'https:') : listening;
       stopRetention = retentionFor(config);
+      if (admin) {
+        const { host, port } = deps.admin ?? { host: '', port: 0 };
+        adminAddress = await admin.listen().catch((error: unknown) => {
+          throw new Error(
+            `the admin listener cannot listen on ${host}:${port} (ADMIN_HOST, ADMIN_PORT): ${(error as Error).message}`,
+          );
+        });
+        logger.info({ address: adminAddress, auth: deps.admin?.token ? 'token' : 'none' }, 'admin listening');
+      }
       logger.info({ address, sources: [...sources.keys()], engine: store.engine }, 'hookrelay listening');
       return address;
     },
     stop() {
       stopping ??= (async () => {
         closing = true;
+        silenceSync.stop();
+        await admin?.close();
         await server.close();
         await evaluator.stop();
         await deliverer.stop();
@@ -184,7 +244,7 @@ export function createApp(deps: AppDeps): App {
         await stopRetention();
         stopRetention = retentionFor(next);
       }
-      await evaluator.reload(ruleSetFromConfig(next), forwardPolicyFromConfig(next));
+      await evaluator.reload(rulesOf(next), forwardPolicyFromConfig(next));
       const previous = delivery;
       delivery = buildDelivery(next.raw.destinations, destinationDeps);
       await deliverer.reload(delivery.destinations, delivery.policies);

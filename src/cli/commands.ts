@@ -33,6 +33,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list stored events, newest first; show one; follow new ones',
     load: async () => (await import('./events.js')).runEvents,
   },
+  alerts: {
+    summary: 'recent alerts with their delivery status (admin API, --url)',
+    load: async () => (await import('./alerts.js')).runAlerts,
+  },
+  silence: {
+    summary: 'stored silences: add, list, expire (admin API, --url)',
+    load: async () => (await import('./silence.js')).runSilence,
+  },
 };
 
 export function usage(): string {

@@ -5,6 +5,7 @@ import { parseDurationMs } from '../lib/duration.js';
 import { HookrelayError } from '../lib/errors.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
 import type { ListQuery, Store } from '../store/ports.js';
+import { adminTargetOf, createAdminClient, describeFailure } from './admin-client.js';
 import type { CliIo } from './io.js';
 
 const USAGE = `usage: hookrelay events [--limit N] [--json] [filters] [--before SEQ | --after SEQ] [--follow]
@@ -22,6 +23,9 @@ paging:
   --before SEQ      the page before this seq (older); the command prints the next one to run
   --after SEQ       the page after this seq (newer)
   --follow          print the last N oldest first, then each new event as it is stored, until Ctrl-C
+remote:
+  --url ADMIN_URL   list through a running relay's admin API (or HOOKRELAY_ADMIN_URL; token from
+                    HOOKRELAY_ADMIN_TOKEN) instead of opening HOOKRELAY_DB; --after and --follow are local only
 output:
   --json            one JSON object per line (JSON Lines): {"seq":…, …the item}; nothing when none match
 
@@ -41,6 +45,8 @@ interface ListPlan {
   follow: boolean;
   /** The filters as typed, for "no events match …" and the next-page hint. */
   filterArgs: string[];
+  /** --url: list through a relay's admin API instead of the database. */
+  url: string | undefined;
 }
 
 function describeRow(event: StoredEvent): string {
@@ -114,7 +120,13 @@ function parseListArgs(args: string[]): ListPlan | 'help' {
   }
   if (beforeSeq !== undefined) query.beforeSeq = beforeSeq;
   if (afterSeq !== undefined) query.afterSeq = afterSeq;
-  return { query, json: values.json ?? false, follow: values.follow ?? false, filterArgs };
+  return {
+    query,
+    json: values.json ?? false,
+    follow: values.follow ?? false,
+    filterArgs,
+    url: values.url,
+  };
 }
 
 function parseListOptions(args: string[]) {
@@ -130,6 +142,7 @@ function parseListOptions(args: string[]) {
       before: { type: 'string' },
       after: { type: 'string' },
       follow: { type: 'boolean', default: false },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -251,6 +264,7 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
       io.stdout(USAGE);
       return 0;
     }
+    if (parsed.url !== undefined || io.env.HOOKRELAY_ADMIN_URL) return await remoteEvents(parsed, io);
     const store = await openExisting(io);
     if (store === undefined) return 1;
     try {
@@ -262,5 +276,40 @@ export async function runEvents(args: string[], io: CliIo): Promise<number> {
     if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
     io.stderr(`hookrelay events: ${error.message}\n${USAGE}`);
     return 2;
+  }
+}
+
+/**
+ * remoteEvents is `events --url`: the same listing through a relay's admin API (a relay in a container or
+ * on PostgreSQL elsewhere). The API pages backwards only, so --after and --follow stay local.
+ */
+async function remoteEvents(plan: ListPlan, io: CliIo): Promise<number> {
+  const { query } = plan;
+  if (plan.follow || query.afterSeq !== undefined) {
+    throw new UsageError('--after and --follow read the database; with --url use --before to page');
+  }
+  const types = query.type === undefined ? [] : Array.isArray(query.type) ? query.type : [query.type];
+  if (types.length > 1) throw new UsageError('with --url, give at most one --type');
+  try {
+    const client = createAdminClient(adminTargetOf(plan.url, io.env));
+    const { events } = await client.get<{ events: Array<Omit<StoredEvent, 'image'>> }>('/api/v1/events', {
+      limit: Math.min(query.limit, 500),
+      source: query.source,
+      type: types[0],
+      user: query.user,
+      since: query.receivedSince === undefined ? undefined : new Date(query.receivedSince).toISOString(),
+      before: query.beforeSeq,
+    });
+    if (plan.json) for (const event of events) io.stdout(jsonLine(event as StoredEvent));
+    else if (events.length === 0) {
+      const message = plan.filterArgs.length
+        ? `no events match ${selection(plan).join(' ')}`
+        : 'no events stored yet';
+      (plan.json ? io.stderr : io.stdout)(`${message}\n`);
+    } else for (const event of events) io.stdout(`${describeRow(event as StoredEvent)}\n`);
+    return 0;
+  } catch (error) {
+    io.stderr(describeFailure('events', error));
+    return 1;
   }
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { ReloadOutcome } from '../admin/service.js';
+import { adminSettingsFromEnv } from '../admin/settings.js';
 import { createApp } from '../app.js';
 import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../config/watch.js';
@@ -22,6 +24,7 @@ environment:
   PORT, HOST     where to listen (default 3000 on 0.0.0.0)
   LOG_LEVEL      ${LOG_LEVELS.join(', ')} (default info)
   TLS_CERT_FILE, TLS_KEY_FILE   serve HTTPS with this PEM certificate chain and key (re-read on SIGHUP)
+  ADMIN_HOST, ADMIN_PORT, HOOKRELAY_ADMIN_TOKEN   the dashboard and admin API (default 127.0.0.1:3001; off)
 `;
 
 function parsePort(text: string | undefined): number | undefined {
@@ -82,14 +85,22 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   const host = io.env.HOST || '0.0.0.0';
   const rulesFile = rulesFileFor(positionals[0], io);
   const configPath = rulesFile.path;
+  const adminSettings = adminSettingsFromEnv(io.env);
+  if (!adminSettings.ok) {
+    io.stderr(`hookrelay serve: ${adminSettings.message} (${adminSettings.code})\n`);
+    return 2;
+  }
 
+  let lastLoad: { warnings: string[]; errors: string[] } = { warnings: [], errors: [] };
   const load = async (): Promise<Config | undefined> => {
     const result = await loadConfig(configPath, io.env, { cwd: io.cwd });
     if (result.ok) {
       for (const warning of result.warnings) io.stderr(`warning: ${formatIssue(warning)}\n`);
+      lastLoad = { warnings: result.warnings.map(formatIssue), errors: [] };
       return result.config;
     }
     printIssues(io, rulesFile, result.issues);
+    lastLoad = { warnings: [], errors: result.issues.map(formatIssue) };
     return undefined;
   };
 
@@ -134,6 +145,11 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     logger,
     beforeEvaluatorCommit: faultFromEnv(io.env),
     ...(tls === undefined ? {} : { tls }),
+    ...(adminSettings.settings
+      ? {
+          admin: { ...adminSettings.settings, reload: () => reload('admin API'), env: io.env, cwd: io.cwd },
+        }
+      : {}),
   });
   try {
     await app.start({ port, host });
@@ -164,22 +180,29 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  let reloading = Promise.resolve();
-  const reload = (trigger: string) => {
-    reloading = reloading.then(async () => {
+  let reloading: Promise<unknown> = Promise.resolve();
+  // Reloads run one at a time; each resolves with what it did (the admin API reports it).
+  function reload(trigger: string): Promise<ReloadOutcome> {
+    const run = reloading.then(async (): Promise<ReloadOutcome> => {
       const next = await load();
       if (!next) {
         logger.error(
           { file: configPath, trigger },
           'reload refused: the file is invalid; the running rules stay',
         );
-        return;
+        return { ok: false, errors: lastLoad.errors };
       }
-      await app
-        .reload(next)
-        .catch((error: unknown) => logger.error({ err: error, trigger }, 'reload failed'));
+      try {
+        await app.reload(next);
+      } catch (error) {
+        logger.error({ err: error, trigger }, 'reload failed');
+        return { ok: false, errors: [`reload failed: ${(error as Error).message}`] };
+      }
+      return { ok: true, rules: next.raw.rules.length, warnings: lastLoad.warnings };
     });
-  };
+    reloading = run.catch(() => undefined);
+    return run;
+  }
   // SIGHUP also re-reads the TLS files (a renewed certificate); a pair that does not work is refused and
   // the running one stays, as with the rules file.
   const reloadTls = (files: TlsFiles) => {
@@ -197,10 +220,10 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     });
   };
   process.on('SIGHUP', () => {
-    reload('SIGHUP');
+    void reload('SIGHUP');
     if (tlsFiles !== undefined) reloadTls(tlsFiles);
   });
-  const stopWatching = watchConfigFile(configPath, () => reload('file changed'));
+  const stopWatching = watchConfigFile(configPath, () => void reload('file changed'));
   process.once('beforeExit', stopWatching);
   return undefined;
 }

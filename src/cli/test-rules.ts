@@ -15,7 +15,13 @@ import { parseJsonBody } from '../ingest/json-body.js';
 import { createIngestSource, type IngestSource } from '../ingest/source.js';
 import { ingestConfigOf } from '../ingest/source-config.js';
 import { parseDurationMs } from '../lib/duration.js';
-import { type CompiledRuleSet, createState, type RuleExplanation, replay } from '../rules/engine.js';
+import {
+  type CompiledRuleSet,
+  createState,
+  type Evaluation,
+  type RuleExplanation,
+  replay,
+} from '../rules/engine.js';
 import { runRuleTest } from '../rules/rule-test.js';
 import type { CliIo } from './io.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
@@ -26,7 +32,8 @@ const USAGE =
   '  with --event:    evaluates the given webhook payloads and shows what each rule did\n' +
   '  --allow-missing-env: an unset environment variable is a warning (a stand-in value is used), so CI needs no secrets\n';
 
-class InputError extends Error {}
+/** InputError is an event the user gave that cannot be read or normalised (a message, not a bug). */
+export class InputError extends Error {}
 
 function readStdin(): Promise<string> {
   return new Promise((resolveText, reject) => {
@@ -59,7 +66,7 @@ async function readPayload(ref: string | Record<string, unknown>, baseDir: strin
 }
 
 /** itemsOf normalises one webhook payload with the source's normaliser, as ingest would. */
-function itemsOf(ingest: IngestSource, payload: unknown, label: string): Item[] {
+export function itemsOf(ingest: IngestSource, payload: unknown, label: string): Item[] {
   const envelopeTime = (payload as { timestamp?: unknown } | null)?.timestamp;
   const receivedAt = typeof envelopeTime === 'number' ? envelopeTime : Date.now();
   const result = ingest.normalize(payload, { source: ingest.name, receivedAt, headers: {} });
@@ -106,6 +113,19 @@ function printExplanations(io: CliIo, explanations: RuleExplanation[], explain: 
   }
 }
 
+/**
+ * explainItems evaluates items from a fresh state and explains every rule's outcome: `test --event
+ * --explain`, and the admin API's `evaluate` (the dashboard's playground), which must agree with it.
+ */
+export function explainItems(ruleSet: CompiledRuleSet, items: readonly Item[]): Evaluation {
+  return replay(
+    ruleSet,
+    createState(),
+    items.map((item) => ({ item })),
+    { settle: true, explain: true },
+  );
+}
+
 async function runEvents(
   config: Config,
   ruleSet: CompiledRuleSet,
@@ -117,12 +137,7 @@ async function runEvents(
   const baseDir = io.cwd;
   const items: Item[] = [];
   for (const ref of refs) items.push(...itemsOf(ingest, await readPayload(ref, baseDir), ref));
-  const evaluation = replay(
-    ruleSet,
-    createState(),
-    items.map((item) => ({ item })),
-    { settle: true, explain: true },
-  );
+  const evaluation = explainItems(ruleSet, items);
   io.stdout(`${items.length} item(s) from ${refs.length} event(s)\n`);
   printExplanations(io, evaluation.explanations ?? [], explain);
   if (evaluation.firings.length === 0) io.stdout('no alerts\n');

@@ -1,6 +1,7 @@
 import type { Alert, Notification } from '../domain/alert.js';
 import type { ReceivedRequest, StoredEvent } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
+import type { AdminReads, SilenceStore } from './admin-ports.js';
 
 /** NewEvent is one normalised item to append, with the bytes of its screenshot when it carried one. */
 export interface NewEvent {
@@ -357,6 +358,10 @@ export interface Store {
   readonly events: EventLog;
   readonly evaluator: EvaluatorStore;
   readonly outbox: Outbox;
+  /** Silences created at run time (dashboard, API, CLI); see admin-ports.ts. */
+  readonly silences: SilenceStore;
+  /** The admin listener's read queries; see admin-ports.ts. */
+  readonly admin: AdminReads;
   /** commitStats returns the counters so far; it never touches the database. */
   commitStats(): CommitStats;
   /** checkWritable resolves true when a write transaction can commit now (for /readyz); it never rejects. */

