@@ -232,7 +232,7 @@ interface Throughput {
   perSecond: number;
   eventLoopUtilization: number;
   mainThreadUsPerDelivery: number;
-  /** 0 for `:memory:`, which has no append worker. */
+  /** Claims and transitions per transaction that carried any (group commit of the outbox writes). */
   outboxWritesPerTransaction: number;
 }
 

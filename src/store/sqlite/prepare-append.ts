@@ -3,31 +3,7 @@ import type { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import { uuidV7 } from '../ids.js';
 import type { AppendInput } from '../ports.js';
-
-/** PreparedEvent is one item as its `events` row will hold it. */
-export interface PreparedEvent {
-  source: string;
-  type: string;
-  dedupeKey: string;
-  /** Integer epoch ms. */
-  at: number;
-  userId: string | null;
-  itemJson: string;
-  image: Buffer | null;
-}
-
-/** PreparedAppend is an append validated and serialised before it joins a batch, so one bad input cannot fail its batch. */
-export interface PreparedAppend {
-  requestId: string;
-  source: string;
-  event: string;
-  /** Integer epoch ms. */
-  receivedAt: number;
-  body: Buffer;
-  events: PreparedEvent[];
-  /** Body, item JSON and image bytes together: what the batch limits count. */
-  bytes: number;
-}
+import type { PreparedAppend, PreparedEvent } from './write-types.js';
 
 function invalid(message: string, cause?: unknown): HookrelayError {
   return storeError(StoreErrorCode.inputInvalid, `cannot append: ${message}`, cause);

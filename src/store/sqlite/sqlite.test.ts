@@ -43,7 +43,7 @@ afterAll(() => {
 describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
-// :memory: commits on the main connection, a file through the append worker: both paths pass the contract.
+// :memory: commits on the main connection, a file through the writer thread: both paths pass the contract.
 describeEvaluatorContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeOutboxContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeOutboxContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
@@ -246,7 +246,7 @@ describe('openSqliteStore', () => {
   });
 });
 
-describe('SQLite append worker (group commit off the event loop)', () => {
+describe('SQLite writer thread (group commit off the event loop)', () => {
   const opened: Store[] = [];
   const lockers: Database.Database[] = [];
   afterEach(async () => {
@@ -257,7 +257,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     await Promise.all(opened.splice(0).map((store) => store.close()));
   });
   const open = async (path: string, workers: Worker[] = []): Promise<SqliteStore> => {
-    const store = await openSqliteStore(path, { onAppendWorker: (worker) => workers.push(worker) });
+    const store = await openSqliteStore(path, { onWriterThread: (worker) => workers.push(worker) });
     opened.push(store);
     return store;
   };
@@ -492,7 +492,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 20 });
   });
 
-  it('rejects the batch in flight when the worker dies, restarts it, and stays usable', async () => {
+  it('rejects the batch in flight when the writer thread dies, restarts it, and stays usable', async () => {
     const path = tempPath('worker-crash');
     const workers: Worker[] = [];
     const store = await open(path, workers);
@@ -510,7 +510,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     const retried = await store.events.append(appendOf(['doomed']));
     expect(retried.stored + retried.duplicates).toBe(1);
     expect(await store.events.append(appendOf(['after']))).toMatchObject({ stored: 1 });
-    expect(store.stats().appendWorkerRestarts).toBe(1);
+    expect(store.stats().writerRestarts).toBe(1);
     expect(workers).toHaveLength(2);
     expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['doomed', 'after']);
     expect(await store.checkWritable()).toBe(true);
@@ -527,7 +527,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
       if (crash <= 3) expect(await result).toMatchObject({ stored: 1 });
       else await expect(result).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
     }
-    expect(store.stats().appendWorkerRestarts).toBe(3);
+    expect(store.stats().writerRestarts).toBe(3);
     await expect(store.events.append(appendOf(['x']))).rejects.toMatchObject({
       code: StoreErrorCode.writeFailed,
     });
@@ -536,7 +536,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.events.readAfter(0, 10)).toHaveLength(3);
   });
 
-  it('closes the worker with the store, after committing what was pending', async () => {
+  it('closes the writer thread with the store, after committing what was pending', async () => {
     const path = tempPath('worker-close');
     const workers: Worker[] = [];
     const store = await open(path, workers);
