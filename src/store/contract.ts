@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../domain/alert.js';
-import type { StoredEvent } from '../domain/event.js';
+import type { AppendInput, NewEvent, StoredEvent } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
 import { StoreErrorCode } from './errors.js';
 import type {
-  AppendInput,
   AttemptRecord,
   ClaimedNotification,
   DeadQuery,
   EvaluatorCommitInput,
-  NewEvent,
   NewNotification,
   StateEntry,
   Store,

@@ -1,21 +1,5 @@
 import type { Alert, Notification } from '../domain/alert.js';
-import type { ReceivedRequest, StoredEvent } from '../domain/event.js';
-import type { Item } from '../domain/item.js';
-
-/** NewEvent is one normalised item to append, with the bytes of its screenshot when it carried one. */
-export interface NewEvent {
-  /** Unique per `item.source`: an item whose (source, dedupeKey) is already stored is a duplicate. */
-  dedupeKey: string;
-  /** Kept as JSON without `person` (filled from the directory at evaluation time, never stored). */
-  item: Item;
-  image?: Buffer;
-}
-
-/** AppendInput is one received webhook request and the items normalised from it, in payload order. */
-export interface AppendInput {
-  request: Omit<ReceivedRequest, 'id'>;
-  events: NewEvent[];
-}
+import type { AppendInput, ReceivedRequest, StoredEvent } from '../domain/event.js';
 
 /** AppendResult is what one append did. `stored + duplicates` always equals the number of items given. */
 export interface AppendResult {

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { ReceivedRequest, StoredEvent } from '../../domain/event.js';
+import type { AppendInput, ReceivedRequest, StoredEvent } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
 import { StoreErrorCode, storeError } from '../errors.js';
-import type { AppendInput, AppendResult, EventLog, ListQuery } from '../ports.js';
+import type { AppendResult, EventLog, ListQuery } from '../ports.js';
 import { type Listeners, readWith, type SqliteContext, yieldToLoop } from './context.js';
 import { prepareAppend } from './prepare-append.js';
 

@@ -1,8 +1,8 @@
+import type { AppendInput } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
 import type { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import { uuidV7 } from '../ids.js';
-import type { AppendInput } from '../ports.js';
 import type { PreparedAppend, PreparedEvent } from './write-types.js';
 
 function invalid(message: string, cause?: unknown): HookrelayError {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AppendInput } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
 import {
   describeEvaluatorContract,
@@ -23,7 +24,7 @@ import {
 } from '../contract.js';
 import { StoreErrorCode } from '../errors.js';
 import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
-import type { AppendInput, AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
+import type { AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
 import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
