@@ -79,7 +79,7 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       }
       const destination = nonEmptyOption('--destination', values.destination);
       return async (store) => {
-        const letters = await store.outbox.listDead({ limit, ...(destination ? { destination } : {}) });
+        const letters = await store.deadLetters.listDead({ limit, ...(destination ? { destination } : {}) });
         if (values.json) {
           for (const letter of letters) io.stdout(`${JSON.stringify(letterJson(letter))}\n`);
         } else if (letters.length === 0) {
@@ -101,15 +101,15 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       if (chosen !== 1) throw new UsageError('replay takes ids, or --all, or --destination D (exactly one)');
       return async (store) => {
         const now = Date.now();
-        const before = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
-        const replayed = await store.outbox.replayDead(
+        const before = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
+        const replayed = await store.deadLetters.replayDead(
           values.all
             ? { all: true, now }
             : destination !== undefined
               ? { destination, now }
               : { ids: positionals, now },
         );
-        const after = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
+        const after = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
         const resumed = [...before].filter((name) => !after.has(name));
         const noun = replayed === 1 ? 'dead letter' : 'dead letters';
         const also = resumed.length > 0 ? `; resumed ${resumed.join(', ')}` : '';
@@ -130,7 +130,7 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       });
       noPositionals('paused', positionals);
       return async (store) => {
-        const paused = await store.outbox.listPausedDestinations();
+        const paused = await store.deadLetters.listPausedDestinations();
         if (values.json) {
           for (const p of paused) io.stdout(`${JSON.stringify({ ...p, pausedAt: iso(p.pausedAt) })}\n`);
         } else if (paused.length === 0) {
@@ -148,7 +148,7 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         throw new UsageError('resume takes exactly one destination name');
       }
       return async (store) => {
-        if (await store.outbox.resumeDestination(name)) {
+        if (await store.deadLetters.resumeDestination(name)) {
           const pending = (await store.outbox.pendingCounts())[name] ?? 0;
           io.stdout(`resumed ${name}; ${pending} pending notification(s) will be sent\n`);
         } else {

@@ -1,54 +1,14 @@
-import type { Alert, Notification } from '../../domain/alert.js';
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
-import type {
-  AttemptOutcome,
-  AttemptRecord,
-  ClaimedNotification,
-  ClaimQuery,
-  DeadLetter,
-  DeadQuery,
-  Outbox,
-  PausedDestination,
-  ReplayQuery,
-  StoredImage,
-} from '../ports.js';
-import {
-  epochMs,
-  invalidInput,
-  nonEmptyString,
-  type PreparedReplay,
-  prepareAttempt,
-  prepareClaim,
-  prepareReplay,
-  safeInteger,
-} from '../validate.js';
+import type { AttemptOutcome, AttemptRecord, ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
+import { epochMs, invalidInput, nonEmptyString, prepareAttempt, prepareClaim } from '../validate.js';
 import { failureError, MAX_TRANSITION_GROUP, type OutboxSubmission } from './batching.js';
 import { type Listeners, readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
-import { NOTIFICATION_COLUMNS } from './write-steps.js';
+import { toNotification } from './notification-row.js';
 import type { NotificationRow, OutboxWriteOutcome, Transition, TransitionWrite } from './write-types.js';
 
 /** Rows deleted per pruneDelivered transaction (with their attempts), as for the event log. */
 const PRUNE_CHUNK_ROWS = 1_000;
-
-interface DeadRow extends NotificationRow {
-  dead_reason: string;
-  dead_at: number;
-}
-
-interface AttemptRow {
-  at: number;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  reason: string | null;
-  detail: string | null;
-}
-
-interface PausedRow {
-  destination: string;
-  reason: string;
-  paused_at: number;
-}
 
 /**
  * createSqliteOutbox implements Outbox. Every write is durable (`synchronous = FULL`) when it resolves.
@@ -56,108 +16,30 @@ interface PausedRow {
  * (`context.batcher`; with a database file on the writer thread): those made while a batch commits share
  * the next one, and its single fsync, off the event loop; they are applied in the order they were called.
  * Consecutive transitions travel as one group (one submission and one result for the lot); a claim closes
- * the open group, so a transition made after a claim is applied after it. Every other write is one
- * IMMEDIATE transaction on the store's connection, taken between two batches (`batcher.exclusive`).
+ * the open group, so a transition made after a claim is applied after it. releaseLeases and prunes are
+ * IMMEDIATE transactions on the store's connection, taken between two batches (`batcher.exclusive`).
  * Reads run on the store's connection. `enqueued` are the onEnqueue listeners, shared with the evaluator
- * store.
+ * store and the dead letters (a replay or resume wakes delivery).
  */
 export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners): Outbox {
   const { db } = context;
 
-  const pause = db.prepare<[string, string, number]>(
-    `INSERT INTO paused_destinations (destination, reason, paused_at) VALUES (?, ?, ?)
-     ON CONFLICT (destination) DO UPDATE SET reason = excluded.reason, paused_at = excluded.paused_at`,
-  );
   // Scans the pending rows (measured: ~40 ms for 100,000). No index on lease_until: every claim and
   // transition would pay to maintain it, for a statement that runs once per start, before the relay listens.
   const releaseAll = db.prepare(
     `UPDATE notifications SET lease_until = NULL WHERE status = 'pending' AND lease_until IS NOT NULL`,
   );
-  const resume = db.prepare<[string]>('DELETE FROM paused_destinations WHERE destination = ?');
-  const resumeAll = db.prepare('DELETE FROM paused_destinations');
-  const listPaused = db.prepare<[], PausedRow>(
-    'SELECT destination, reason, paused_at FROM paused_destinations ORDER BY destination',
-  );
-  const deadColumns = `${NOTIFICATION_COLUMNS}, dead_reason, dead_at`;
-  const listDeadAll = db.prepare<[number], DeadRow>(
-    `SELECT ${deadColumns} FROM notifications WHERE status = 'dead' ORDER BY dead_at DESC, seq DESC LIMIT ?`,
-  );
-  const listDeadOf = db.prepare<[string, number], DeadRow>(
-    `SELECT ${deadColumns} FROM notifications WHERE status = 'dead' AND destination = ?
-     ORDER BY dead_at DESC, seq DESC LIMIT ?`,
-  );
-  const attemptsOf = db.prepare<[number], AttemptRow>(
-    `SELECT at, duration_ms, outcome, reason, detail FROM notification_attempts
-     WHERE notification_seq = ? ORDER BY id`,
-  );
-  // Back to pending in its original place (created_at, order_key and seq are kept), due now, count reset.
-  const replaySet = `status = 'pending', due_at = ?, attempts = 0, first_attempt_at = NULL, lease_until = NULL,
-    dead_reason = NULL, dead_at = NULL`;
-  const replayId = db.prepare<[number, string], { destination: string }>(
-    `UPDATE notifications SET ${replaySet} WHERE id = ? AND status = 'dead' RETURNING destination`,
-  );
-  const replayDestination = db.prepare<[number, string]>(
-    `UPDATE notifications SET ${replaySet} WHERE destination = ? AND status = 'dead'`,
-  );
-  const replayAll = db.prepare<[number]>(`UPDATE notifications SET ${replaySet} WHERE status = 'dead'`);
   const countPending = db.prepare<[], { destination: string; n: number }>(
     `SELECT destination, count(*) AS n FROM notifications WHERE status = 'pending' GROUP BY destination`,
-  );
-  const imageOf = db.prepare<[number], { image: Buffer | null; mime: unknown }>(
-    `SELECT image, json_extract(item, '$.screenshot.image.mime') AS mime FROM events WHERE seq = ?`,
   );
   const pruneDelivered = db.prepare<[number, number]>(
     `DELETE FROM notifications WHERE seq IN (
        SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < ? LIMIT ?)`,
   );
 
-  const pauseTx = db.transaction((destination: string, reason: string, at: number) => {
-    pause.run(destination, reason, at);
-  });
-  const resumeTx = db.transaction((destination: string) => resume.run(destination).changes > 0);
   const releaseTx = db.transaction(() => releaseAll.run().changes);
   // Attempts go with their notification (ON DELETE CASCADE).
   const pruneTx = db.transaction((cutoff: number) => pruneDelivered.run(cutoff, PRUNE_CHUNK_ROWS).changes);
-
-  const replayTx = db.transaction((query: PreparedReplay): { replayed: number; resumed: number } => {
-    if (query.by === 'all') {
-      return { replayed: replayAll.run(query.now).changes, resumed: resumeAll.run().changes };
-    }
-    if (query.by === 'destination') {
-      return {
-        replayed: replayDestination.run(query.now, query.destination).changes,
-        resumed: resume.run(query.destination).changes,
-      };
-    }
-    const destinations = new Set<string>();
-    let replayed = 0;
-    for (const id of query.ids) {
-      for (const row of replayId.all(query.now, id)) {
-        destinations.add(row.destination);
-        replayed += 1;
-      }
-    }
-    let resumed = 0;
-    for (const destination of destinations) resumed += resume.run(destination).changes;
-    return { replayed, resumed };
-  });
-
-  const deadTx = db.transaction((query: DeadQuery): DeadLetter[] => {
-    const rows =
-      query.destination === undefined
-        ? listDeadAll.all(query.limit)
-        : listDeadOf.all(query.destination, query.limit);
-    return rows.map((row) => {
-      const letter: DeadLetter = {
-        notification: toNotification(row),
-        reason: row.dead_reason,
-        deadAt: row.dead_at,
-        attempts: attemptsOf.all(row.seq).map(toAttempt),
-      };
-      if (row.event_seq !== null) letter.eventSeq = row.event_seq;
-      return letter;
-    });
-  });
 
   /** writeFailure is what a batched write rejects with: the errors writeWith gives. */
   const writeFailure = (what: string, error: unknown): Error =>
@@ -259,62 +141,9 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       return released;
     },
 
-    async pauseDestination(destination: string, paused: { reason: string; at: number }): Promise<void> {
-      const what = 'pauseDestination';
-      context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
-      if (!nonEmptyString(paused?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      const at = epochMs(what, 'at', paused.at);
-      await writeWith(context, what, pauseTx, destination, paused.reason, at);
-    },
-
-    async resumeDestination(destination: string): Promise<boolean> {
-      const what = 'resumeDestination';
-      context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
-      const resumed = await writeWith(context, what, resumeTx, destination);
-      if (resumed) enqueued.notify();
-      return resumed;
-    },
-
-    async listPausedDestinations(): Promise<PausedDestination[]> {
-      return readWith(context, 'listPausedDestinations', () => listPaused.all()).map((row) => ({
-        destination: row.destination,
-        reason: row.reason,
-        pausedAt: row.paused_at,
-      }));
-    },
-
-    async listDead(query: DeadQuery): Promise<DeadLetter[]> {
-      const what = 'listDead';
-      context.assertOpen();
-      safeInteger(what, 'limit', query?.limit, 0);
-      if (query.destination !== undefined && !nonEmptyString(query.destination)) {
-        throw invalidInput(what, 'destination must be a non-empty string when set');
-      }
-      // A read transaction, so every dead letter comes with the attempts of the same snapshot.
-      return readWith(context, what, () => deadTx.deferred(query));
-    },
-
-    async replayDead(query: ReplayQuery): Promise<number> {
-      context.assertOpen();
-      const { replayed, resumed } = await writeWith(context, 'replayDead', replayTx, prepareReplay(query));
-      if (replayed > 0 || resumed > 0) enqueued.notify();
-      return replayed;
-    },
-
     async pendingCounts(): Promise<Record<string, number>> {
       const rows = readWith(context, 'pendingCounts', () => countPending.all());
       return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
-    },
-
-    async getImage(eventSeq: number): Promise<StoredImage | undefined> {
-      context.assertOpen();
-      safeInteger('getImage', 'eventSeq', eventSeq);
-      const row = readWith(context, 'getImage', () => imageOf.get(eventSeq));
-      if (!row?.image) return undefined;
-      const mime = typeof row.mime === 'string' && row.mime !== '' ? row.mime : 'application/octet-stream';
-      return { bytes: row.image, mime };
     },
 
     onEnqueue(listener: () => void): () => void {
@@ -382,17 +211,6 @@ function unexpectedOutcome(what: string): Error {
   return storeError(StoreErrorCode.writeFailed, `${what}: the writer answered with the wrong kind of result`);
 }
 
-function toNotification(row: NotificationRow): Notification {
-  const notification: Notification = {
-    id: row.id,
-    destination: row.destination,
-    alert: JSON.parse(row.alert) as Alert,
-    createdAt: row.created_at,
-  };
-  if (row.request_id !== null) notification.requestId = row.request_id;
-  return notification;
-}
-
 function toClaimed(row: NotificationRow, now: number): ClaimedNotification {
   const claimed: ClaimedNotification = {
     ...toNotification(row),
@@ -401,11 +219,4 @@ function toClaimed(row: NotificationRow, now: number): ClaimedNotification {
   };
   if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
   return claimed;
-}
-
-function toAttempt(row: AttemptRow): AttemptRecord {
-  const attempt: AttemptRecord = { at: row.at, durationMs: row.duration_ms, outcome: row.outcome };
-  if (row.reason !== null) attempt.reason = row.reason;
-  if (row.detail !== null) attempt.detail = row.detail;
-  return attempt;
 }

@@ -7,8 +7,10 @@ import { createLogger, type Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { Store } from '../ports.js';
 import { type BatchCounters, createWriteBatcher } from './batching.js';
+import { createSqliteBlobs } from './blobs.js';
 import { configureConnection } from './connection.js';
 import { Listeners, type SqliteContext } from './context.js';
+import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteEvaluatorStore } from './evaluator-store.js';
 import { createSqliteEventLog } from './event-log.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
@@ -169,6 +171,8 @@ function createSqliteStore(
     events: createSqliteEventLog(context, appended),
     evaluator: createSqliteEvaluatorStore(context, () => enqueued.notify()),
     outbox: createSqliteOutbox(context, enqueued),
+    deadLetters: createSqliteDeadLetters(context, enqueued),
+    blobs: createSqliteBlobs(context),
     stats: () => ({ ...batcher.counters, writerRestarts: writer.restarts }),
     commitStats: () => ({
       appendCommits: batcher.counters.transactions,

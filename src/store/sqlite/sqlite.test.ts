@@ -319,7 +319,7 @@ describe('SQLite writer thread (group commit off the event loop)', () => {
     const commit = store.evaluator
       .commit({ fromCursor: 0, cursor: 0, upserts: [{ key: 'k', value: 1 }], deletes: [], notifications: [] })
       .then(() => order.push('commit'));
-    const pause = store.outbox
+    const pause = store.deadLetters
       .pauseDestination('team-slack', { reason: 'bad token', at: T0 })
       .then(() => order.push('pause'));
     const next = store.events.append(appendOf(['b'])).then(() => order.push('next append'));
@@ -332,7 +332,7 @@ describe('SQLite writer thread (group commit off the event loop)', () => {
     expect(order.slice(2).sort()).toEqual(['commit', 'next append']);
     expect(store.stats().transactions).toBe(2);
     expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'k', value: 1 }] });
-    expect(await store.outbox.listPausedDestinations()).toMatchObject([{ destination: 'team-slack' }]);
+    expect(await store.deadLetters.listPausedDestinations()).toMatchObject([{ destination: 'team-slack' }]);
   });
 
   it('isolates the parts of a shared transaction: failed appends never fail an evaluator step, nor the reverse', async () => {
@@ -906,19 +906,19 @@ describe('SQLite evaluator commits and the outbox', () => {
       reason: 'channel_not_found',
       attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
     });
-    await server.outbox.pauseDestination('team-slack', { reason: 'channel_not_found', at: T0 });
+    await server.deadLetters.pauseDestination('team-slack', { reason: 'channel_not_found', at: T0 });
     await server.outbox.scheduleRetry('n2', {
       dueAt: T0,
       attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
     });
 
-    expect(await cli.outbox.listPausedDestinations()).toEqual([
+    expect(await cli.deadLetters.listPausedDestinations()).toEqual([
       { destination: 'team-slack', reason: 'channel_not_found', pausedAt: T0 },
     ]);
-    expect((await cli.outbox.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['n1']);
+    expect((await cli.deadLetters.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['n1']);
     expect(await claim(T0 + 5_000)).toEqual([]);
 
-    expect(await cli.outbox.replayDead({ destination: 'team-slack', now: T0 + 10_000 })).toBe(1);
+    expect(await cli.deadLetters.replayDead({ destination: 'team-slack', now: T0 + 10_000 })).toBe(1);
     expect((await claim(T0 + 10_000)).map((n) => [n.id, n.attempts])).toEqual([
       ['n1', 1],
       ['n2', 2],
