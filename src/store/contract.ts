@@ -415,6 +415,21 @@ export function describeEventLogContract(name: string, makeStore: () => Promise<
       expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['good-1', 'good-2']);
     });
 
+    it('rejects an append with an out-of-range time alone; the 19 others of its group commit are stored', async () => {
+      const store = await open();
+      // 1e19 ms is finite, so nothing upstream need have caught it, but no engine's integer column holds it.
+      const hostile = appendOf(['hostile']);
+      hostile.events[0]!.item.at = 1e19;
+      const keys = Array.from({ length: 20 }, (_, i) => `innocent-${i}`);
+      const settled = await Promise.allSettled(
+        keys.map((key, i) => store.events.append(i === 7 ? hostile : appendOf([key]))),
+      );
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(19);
+      expect(settled[7]).toMatchObject({ status: 'rejected', reason: { code: StoreErrorCode.inputInvalid } });
+      expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(keys.filter((_, i) => i !== 7));
+      expect(await store.checkWritable()).toBe(true);
+    });
+
     it('close commits appends still pending before it releases the database', async () => {
       const store = await open();
       const pending = [store.events.append(appendOf(['p1', 'p2'])), store.events.append(appendOf(['p3']))];

@@ -16,7 +16,10 @@ export const StoreErrorCode = {
   readFailed: 'HR_ERR_STORE_READ_FAILED',
   /** A prune chunk failed; chunks committed before it stay deleted. */
   pruneFailed: 'HR_ERR_STORE_PRUNE_FAILED',
-  /** An argument the store cannot keep (a non-finite time, an item that is not JSON, a bad limit). */
+  /**
+   * An argument the store cannot keep (a time out of range, an item that is not JSON, a bad limit), or an
+   * append whose rows the database refused; only that call failed, the writes batched with it committed.
+   */
   inputInvalid: 'HR_ERR_STORE_INPUT_INVALID',
   /** The database cannot be opened (missing permission, not a database file). */
   openFailed: 'HR_ERR_STORE_OPEN_FAILED',

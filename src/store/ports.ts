@@ -34,8 +34,10 @@ export interface EventLog {
    * committed durably; concurrent calls share one transaction (group commit). Items whose
    * (source, dedupeKey) is already stored (by an earlier call, an earlier item of the same call, or a
    * concurrent call) are skipped and counted as duplicates. Items get increasing `seq` in the order given.
-   * An input the store cannot keep is rejected alone with `HR_ERR_STORE_INPUT_INVALID`; a failed
-   * transaction rejects every append it held with `HR_ERR_STORE_WRITE_FAILED` and stores none of them.
+   * An input the store cannot keep is rejected alone with `HR_ERR_STORE_INPUT_INVALID`, whether a check
+   * refuses it before the transaction or the database refuses its rows inside it: the other appends of its
+   * group commit are stored. A transaction that fails for every member (disk full, I/O error) rejects every
+   * append it held with `HR_ERR_STORE_WRITE_FAILED` and stores none of them.
    */
   append(input: AppendInput): Promise<AppendResult>;
   /** list returns stored items newest first, without image bytes. It never returns more than `limit`. */

@@ -1,3 +1,4 @@
+import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import { type BatchLimits, Failed, GroupCommit } from '../group-commit.js';
@@ -174,9 +175,8 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
           duplicates: append.events.length - stored,
         });
       } else {
-        appendResults.push(
-          failed(stored ?? { failed: true, message: 'the writer reported no outcome for this append' }),
-        );
+        const failure = stored ?? { failed: true, message: 'the writer reported no outcome for this append' };
+        appendResults.push(refusedRows(failure) ? new Failed(refusedAppend(failure)) : failed(failure));
       }
     }
     if (committedAppends > 0) {
@@ -213,6 +213,8 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
     riderWaitMs: stepWaitMs,
     commit,
     wrapError: (error, count) => {
+      // A member refused alone already carries its own error (HR_ERR_STORE_INPUT_INVALID).
+      if (error instanceof HookrelayError) return error;
       logger.error({ err: error, count }, 'a write batch failed; the writes it concerns were rejected');
       return storeError(
         StoreErrorCode.writeFailed,
@@ -252,6 +254,30 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
     exclusive: (run) => group.exclusive(run),
     drain: () => group.drain(),
   };
+}
+
+/**
+ * The SQLite result codes that refuse a row for what it holds, not for the state of the database: a
+ * constraint (a STRICT column's type, NOT NULL, CHECK, a trigger's RAISE), a value of the wrong kind, one
+ * too big, a bad parameter. An append failing with one of these is the input's fault and fails alone;
+ * anything else (a full disk, an I/O error, a read-only file) is the store's.
+ */
+const REFUSED_ROW_CODES = ['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE'];
+
+function refusedRows(failure: WriteFailure): boolean {
+  const { code } = failure;
+  return (
+    code !== undefined &&
+    REFUSED_ROW_CODES.some((refused) => code === refused || code.startsWith(`${refused}_`))
+  );
+}
+
+function refusedAppend(failure: WriteFailure): HookrelayError {
+  return storeError(
+    StoreErrorCode.inputInvalid,
+    `cannot append: the database refused this request's rows (${failure.message}); the other writes it was batched with were committed`,
+    failureError(failure),
+  );
 }
 
 /** failureError turns a WriteFailure back into an Error that carries SQLite's code. */

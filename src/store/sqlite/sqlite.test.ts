@@ -184,14 +184,14 @@ describe('openSqliteStore', () => {
     }
   });
 
-  it('rejects every append of a failed transaction with HR_ERR_STORE_WRITE_FAILED and stays usable', async () => {
+  it('rejects only the append whose rows the database refuses (HR_ERR_STORE_INPUT_INVALID); its batch commits', async () => {
     const path = tempPath('fail');
     const store = await open(path);
     let notified = 0;
     store.events.onAppend(() => {
       notified += 1;
     });
-    // A real SQLite failure inside the transaction: a trigger that aborts on one key.
+    // A row refused by SQLite itself, which no check before the batch foresees: a trigger that aborts on one key.
     const other = new Database(path);
     other.exec(
       `CREATE TRIGGER fail_on_boom BEFORE INSERT ON events WHEN NEW.dedupe_key = 'boom'
@@ -202,23 +202,20 @@ describe('openSqliteStore', () => {
       store.events.append(appendOf(['boom'])),
       store.events.append(appendOf(['ok-2'])),
     ]);
-    for (const s of settled) {
-      expect(s.status).toBe('rejected');
-      if (s.status === 'rejected') {
-        expect(s.reason).toMatchObject({ code: StoreErrorCode.writeFailed });
-        expect((s.reason as Error).cause).toBeInstanceOf(Error);
-        expect(((s.reason as Error).cause as Error).message).toContain('boom rejected');
-      }
-    }
-    expect(await store.events.readAfter(0, 10)).toEqual([]);
-    expect(store.stats().failedTransactions).toBe(1);
-    expect(notified).toBe(0);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = settled[1] as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: StoreErrorCode.inputInvalid });
+    expect(((refused.reason as Error).cause as Error).message).toContain('boom rejected');
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['ok-1', 'ok-2']);
+    // One transaction carried the two: the failed first try is retried once, not member by member.
+    expect(store.stats()).toMatchObject({ transactions: 1, appendsCommitted: 2, failedTransactions: 0 });
+    expect(notified).toBe(1);
 
     other.exec('DROP TRIGGER fail_on_boom');
     other.close();
-    expect(await store.events.append(appendOf(['ok-1', 'boom']))).toMatchObject({ stored: 2 });
+    expect(await store.events.append(appendOf(['boom']))).toMatchObject({ stored: 1 });
     expect(await store.checkWritable()).toBe(true);
-    expect(notified).toBe(1);
+    expect(notified).toBe(2);
   });
 
   it('lets appends commit between prune chunks', async () => {
@@ -364,7 +361,7 @@ describe('SQLite writer thread (group commit off the event loop)', () => {
     await tick(20);
     locker.exec('ROLLBACK');
     await first;
-    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.inputInvalid });
     expect(await good).toEqual({ notificationsInserted: 0 });
 
     locker.exec('BEGIN IMMEDIATE');

@@ -274,10 +274,12 @@ export function appendTransaction(db) {
 
 /**
  * @param {WriteBatch} batch
- * @returns {number} how many parts a batch has: the appends together, each step, each outbox write
+ * @returns {number} how many parts a batch has: each append, step, claim and transition
  */
 function partsOf(batch) {
-  return (batch.appends.length > 0 ? 1 : 0) + batch.steps.length + batch.writes.length;
+  let parts = batch.appends.length + batch.steps.length;
+  for (const write of batch.writes) parts += write.kind === 'claim' ? 1 : write.transitions.length;
+  return parts;
 }
 
 /**
@@ -306,10 +308,13 @@ function isBusy(error) {
  * createBatchCommitter returns the function that commits a WriteBatch on `db`, where `s` is prepared. It
  * commits the appends, then the evaluator steps, then the outbox writes in their order, in ONE
  * IMMEDIATE transaction (one fsync; the write lock is taken at BEGIN, so another process cannot make it
- * fail halfway). When that fails, each part (all the appends, each step, each claim, each transition of
- * a group) is committed again on its own, so one part's failure never fails another. It fails every part at once
- * when the batch has a single part, or when the database was busy (each part would wait out the busy
- * timeout again). It never throws and never leaves a transaction open.
+ * fail halfway). When that fails, it commits the batch once more, in one transaction with a savepoint
+ * per part (each append, each step, each claim, each transition): a part that fails there (a row the
+ * database refuses) is rolled back alone and reported, and the others commit, so one bad member never
+ * fails its group. That costs one more transaction, and only when a batch failed. It fails every part at
+ * once when the batch has a single part, when the database was busy (each part would wait out the busy
+ * timeout again), or when the retry fails as a whole (disk full, I/O error at COMMIT). It never throws
+ * and never leaves a transaction open.
  * @param {Database} db
  * @param {WriteStatements} s
  * @param {(error: unknown) => void} [onRollbackError]
@@ -324,28 +329,46 @@ export function createBatchCommitter(db, s, onRollbackError) {
         outbox: batch.writes.map((write) => applyOutboxWrite(s, write)),
       }),
   );
-  const appendsAlone = db.transaction((/** @type {readonly AppendRows[]} */ appends) =>
-    appends.map((append) => appendRows(s, append)),
-  );
-  const stepAlone = db.transaction((/** @type {PreparedCommit} */ step) => evaluatorStep(s, step));
-  const claimAlone = db.transaction((/** @type {PreparedClaim} */ claim) => claimRows(s, claim));
-  const transitionAlone = db.transaction((/** @type {TransitionWrite} */ write) => applyTransition(s, write));
+
+  // Called inside `isolated`, each of these runs as a savepoint: a throw rolls back that part alone.
+  const appendPart = db.transaction((/** @type {AppendRows} */ append) => appendRows(s, append));
+  const stepPart = db.transaction((/** @type {PreparedCommit} */ step) => evaluatorStep(s, step));
+  const claimPart = db.transaction((/** @type {PreparedClaim} */ claim) => claimRows(s, claim));
+  const transitionPart = db.transaction((/** @type {TransitionWrite} */ write) => applyTransition(s, write));
 
   /**
-   * alone commits one part in a transaction of its own and returns its result or its failure.
+   * part runs one part in its savepoint and returns its result or its failure. When the failure took the
+   * whole transaction with it (SQLite may roll back by itself on SQLITE_FULL, IOERR, NOMEM or BUSY),
+   * nothing of the batch stands any more: it throws, and the batch fails whole.
    * @template A, T
-   * @param {Transaction<(arg: A) => T>} transaction
+   * @param {Transaction<(arg: A) => T>} savepoint
    * @param {A} arg
    * @returns {T | WriteFailure}
    */
-  const alone = (transaction, arg) => {
+  const part = (savepoint, arg) => {
     try {
-      return transaction.immediate(arg);
+      return savepoint(arg);
     } catch (error) {
-      rollbackIfOpen(db, onRollbackError);
+      if (!db.inTransaction) throw error;
       return describeFailure(error);
     }
   };
+
+  const isolated = db.transaction((/** @type {WriteBatch} */ batch) => {
+    /** @type {WriteBatchResult} */
+    const result = { stored: [], steps: [], outbox: [] };
+    for (const append of batch.appends) result.stored.push(part(appendPart, append));
+    for (const step of batch.steps) result.steps.push(part(stepPart, step));
+    for (const write of batch.writes) {
+      if (write.kind === 'claim') {
+        const claimed = part(claimPart, write.claim);
+        result.outbox.push(Array.isArray(claimed) ? { claimed } : claimed);
+      } else {
+        result.outbox.push({ changed: write.transitions.map((one) => part(transitionPart, one)) });
+      }
+    }
+    return result;
+  });
 
   return (batch) => {
     try {
@@ -354,21 +377,11 @@ export function createBatchCommitter(db, s, onRollbackError) {
       rollbackIfOpen(db, onRollbackError);
       if (partsOf(batch) <= 1 || isBusy(error)) return failedWhole(batch, describeFailure(error));
     }
-    /** @type {WriteBatchResult} */
-    const result = { stored: [], steps: [], outbox: [] };
-    if (batch.appends.length > 0) {
-      const stored = alone(appendsAlone, batch.appends);
-      result.stored = Array.isArray(stored) ? stored : batch.appends.map(() => stored);
+    try {
+      return isolated.immediate(batch);
+    } catch (error) {
+      rollbackIfOpen(db, onRollbackError);
+      return failedWhole(batch, describeFailure(error));
     }
-    for (const step of batch.steps) result.steps.push(alone(stepAlone, step));
-    for (const write of batch.writes) {
-      if (write.kind === 'claim') {
-        const claimed = alone(claimAlone, write.claim);
-        result.outbox.push(Array.isArray(claimed) ? { claimed } : claimed);
-      } else {
-        result.outbox.push({ changed: write.transitions.map((one) => alone(transitionAlone, one)) });
-      }
-    }
-    return result;
   };
 }
