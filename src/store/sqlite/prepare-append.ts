@@ -9,6 +9,19 @@ function invalid(message: string, cause?: unknown): HookrelayError {
   return storeError(StoreErrorCode.inputInvalid, `cannot append: ${message}`, cause);
 }
 
+/**
+ * epochMs checks a time and rounds it to the whole ms its INTEGER column holds. A finite number beyond the
+ * safe integer range (1e19, say, from a payload's time) would make SQLite refuse the row (`cannot store
+ * REAL value in INTEGER column`), so it is refused here, with the field's name.
+ */
+function epochMs(name: string, value: unknown): number {
+  const rounded = typeof value === 'number' ? Math.round(value) : Number.NaN;
+  if (!Number.isSafeInteger(rounded)) {
+    throw invalid(`${name} must be an epoch ms within ±${Number.MAX_SAFE_INTEGER}, got ${String(value)}`);
+  }
+  return rounded;
+}
+
 function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
@@ -38,7 +51,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
   const { request } = input;
   if (!nonEmptyString(request?.source)) throw invalid('request.source must be a non-empty string');
   if (typeof request.event !== 'string') throw invalid('request.event must be a string');
-  if (!Number.isFinite(request.receivedAt)) throw invalid('request.receivedAt must be a finite epoch ms');
+  const receivedAt = epochMs('request.receivedAt', request.receivedAt);
   const body = asBuffer(request.body);
   if (!body) throw invalid('request.body must be a Buffer');
   if (!Array.isArray(input.events)) throw invalid('events must be an array');
@@ -53,7 +66,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
     if (!nonEmptyString(item.source))
       throw invalid(`events[${index}].item.source must be a non-empty string`);
     if (typeof item.event !== 'string') throw invalid(`events[${index}].item.event must be a string`);
-    if (!Number.isFinite(item.at)) throw invalid(`events[${index}].item.at must be a finite epoch ms`);
+    const at = epochMs(`events[${index}].item.at`, item.at);
     let image: Buffer | null = null;
     if (event.image !== undefined) {
       image = asBuffer(event.image) ?? null;
@@ -71,7 +84,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
       source: item.source,
       type: item.event,
       dedupeKey: event.dedupeKey,
-      at: Math.round(item.at),
+      at,
       userId: typeof item.user === 'string' ? item.user : null,
       itemJson,
       image,
@@ -82,7 +95,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
     source: request.source,
     event: request.event,
     // Integer ms: the column is a STRICT INTEGER, and events.received_at must match it exactly.
-    receivedAt: Math.round(request.receivedAt),
+    receivedAt,
     body,
     events,
     bytes,

@@ -218,6 +218,24 @@ describe('openSqliteStore', () => {
     expect(notified).toBe(2);
   });
 
+  it('refuses a time outside the safe integer range before the batch, naming the field', async () => {
+    const store = await open(tempPath('range'));
+    const cases: Array<[string, (input: AppendInput) => void]> = [
+      ['events[0].item.at', (input) => (input.events[0]!.item.at = 1e19)],
+      ['events[0].item.at', (input) => (input.events[0]!.item.at = -1e19)],
+      ['request.receivedAt', (input) => (input.request.receivedAt = 2 ** 60)],
+    ];
+    for (const [field, spoil] of cases) {
+      const input = appendOf(['x']);
+      spoil(input);
+      const failure = await store.events.append(input).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: StoreErrorCode.inputInvalid });
+      expect((failure as Error).message).toContain(`${field} must be an epoch ms within`);
+    }
+    // Refused before any transaction: nothing was tried, nothing rolled back.
+    expect(store.stats()).toMatchObject({ transactions: 0, failedTransactions: 0 });
+  });
+
   it('lets appends commit between prune chunks', async () => {
     const store = await open(tempPath('prune'));
     const keys = Array.from({ length: 2_500 }, (_, i) => `old-${i}`);
