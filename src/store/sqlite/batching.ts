@@ -4,6 +4,7 @@ import { StoreErrorCode, storeError } from '../errors.js';
 import { type BatchLimits, Failed, GroupCommit } from '../group-commit.js';
 import type { AppendResult } from '../ports.js';
 import type { PreparedClaim, PreparedCommit } from '../validate.js';
+import type { WriteHealth } from '../write-health.js';
 import type {
   EvaluatorStepOutcome,
   OutboxWrite,
@@ -102,6 +103,8 @@ export interface WriteBatcher {
 export interface WriteBatcherOptions {
   writer: Writer;
   logger: Logger;
+  /** Told every outcome: it logs the failures (once per interval when they repeat) and judges readiness. */
+  health: WriteHealth;
   /** Called after a commit that stored at least one item (the onAppend listeners). */
   onAppended(): void;
 }
@@ -119,7 +122,7 @@ type WriteResult = AppendResult | EvaluatorStepOutcome | OutboxWriteOutcome;
  * no fsync to share, and the loop is yielded to between batches.
  */
 export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
-  const { writer, logger } = options;
+  const { writer, logger, health } = options;
   const counters: BatchCounters = {
     transactions: 0,
     failedTransactions: 0,
@@ -148,17 +151,21 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
       result = await writer.commit({ appends, steps, writes });
     } catch (error) {
       if (appends.length > 0) counters.failedTransactions += 1;
+      health.failed(error, batch.length, { appends: appends.length > 0 });
       throw error;
     }
-    // One Error per distinct failure, so the submissions one failure concerns share one rejection.
-    const errors = new Map<WriteFailure, Error>();
-    const failed = (failure: WriteFailure) => {
-      let error = errors.get(failure);
-      if (!error) {
-        error = failureError(failure);
-        errors.set(failure, error);
+    // One Error per distinct failure, so the submissions one failure concerns share one rejection (and
+    // one report to `health`, with their count).
+    const errors = new Map<WriteFailure, { error: Error; count: number; appends: boolean }>();
+    const failed = (failure: WriteFailure, append = false) => {
+      let entry = errors.get(failure);
+      if (!entry) {
+        entry = { error: failureError(failure), count: 0, appends: false };
+        errors.set(failure, entry);
       }
-      return new Failed(error);
+      entry.count += 1;
+      entry.appends ||= append;
+      return new Failed(entry.error);
     };
 
     const appendResults: Array<AppendResult | Failed> = [];
@@ -176,12 +183,17 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
         });
       } else {
         const failure = stored ?? { failed: true, message: 'the writer reported no outcome for this append' };
-        appendResults.push(refusedRows(failure) ? new Failed(refusedAppend(failure)) : failed(failure));
+        if (refusedRows(failure)) {
+          const refused = refusedAppend(failure);
+          health.refused(refused);
+          appendResults.push(new Failed(refused));
+        } else appendResults.push(failed(failure, true));
       }
     }
     if (committedAppends > 0) {
       counters.transactions += 1;
       counters.appendsCommitted += committedAppends;
+      health.committed();
     } else if (appends.length > 0) counters.failedTransactions += 1;
 
     let outboxCommitted = 0;
@@ -199,12 +211,16 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
     let nextWrite = 0;
     const missing = (what: string) =>
       failed({ failed: true, message: `the writer reported no outcome for this ${what}` });
-    return batch.map((entry) => {
+    const results = batch.map((entry) => {
       if (entry.kind === 'append') return appendResults[nextAppend++] as AppendResult | Failed;
       const outcome = entry.kind === 'step' ? result.steps[nextStep++] : result.outbox[nextWrite++];
       if (outcome === undefined) return missing(entry.kind === 'step' ? 'step' : 'outbox write');
       return 'failed' in outcome ? failed(outcome) : outcome;
     });
+    for (const { error, count, appends: concernsAppends } of errors.values()) {
+      health.failed(error, count, { appends: concernsAppends });
+    }
+    return results;
   };
 
   const group = new GroupCommit<WriteEntry, WriteResult>({
@@ -212,10 +228,10 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
     offLoop: writer.offLoop,
     riderWaitMs: stepWaitMs,
     commit,
+    // Logged by `health` where the failure is seen (once per interval when it repeats), not here.
     wrapError: (error, count) => {
       // A member refused alone already carries its own error (HR_ERR_STORE_INPUT_INVALID).
       if (error instanceof HookrelayError) return error;
-      logger.error({ err: error, count }, 'a write batch failed; the writes it concerns were rejected');
       return storeError(
         StoreErrorCode.writeFailed,
         `${count} write(s) failed and were rolled back: ${(error as Error | undefined)?.message}`,

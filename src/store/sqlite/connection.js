@@ -11,8 +11,8 @@
 /**
  * configureConnection sets the pragmas of a connection to a migrated database: a busy timeout,
  * `synchronous = FULL` (the WAL is fsynced at every commit, so a commit survives power loss), foreign
- * keys and the WAL's size after a checkpoint. It never changes the journal mode (the store's first
- * connection sets WAL, which is a property of the file).
+ * keys, the WAL's size after a checkpoint, and the size cap when one is set. It never changes the
+ * journal mode (the store's first connection sets WAL, which is a property of the file).
  * @param {Database} db
  * @param {ConnectionSettings} settings
  */
@@ -22,6 +22,7 @@ export function configureConnection(db, settings) {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma(`journal_size_limit = ${integer(settings.journalSizeLimitBytes)}`);
+  if (settings.maxPageCount !== undefined) db.pragma(`max_page_count = ${integer(settings.maxPageCount)}`);
 }
 
 /**

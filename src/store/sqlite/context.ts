@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import type { WriteHealth } from '../write-health.js';
 import type { WriteBatcher } from './batching.js';
 import { rollbackIfOpen } from './write-steps.js';
 
@@ -23,6 +24,8 @@ export interface SqliteContext {
    * between two batches (`exclusive`).
    */
   readonly batcher: WriteBatcher;
+  /** Told the failures of the writes made here (see WriteHealth). */
+  readonly health: WriteHealth;
 }
 
 /**
@@ -61,6 +64,7 @@ export async function writeWith<A extends unknown[], T>(
       logger.error({ err: rollbackError }, `rollback after a failed ${what} failed`),
     );
     if (error instanceof HookrelayError) throw error;
+    context.health.failed(error, 1, { appends: false });
     throw storeError(
       StoreErrorCode.writeFailed,
       `${what} failed and wrote nothing: ${(error as Error).message}`,

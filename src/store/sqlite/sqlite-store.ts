@@ -6,6 +6,7 @@ import { HookrelayError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { Store } from '../ports.js';
+import { WriteHealth } from '../write-health.js';
 import { type BatchCounters, createWriteBatcher } from './batching.js';
 import { createSqliteBlobs } from './blobs.js';
 import { configureConnection } from './connection.js';
@@ -32,6 +33,11 @@ export interface SqliteStoreOptions {
   onWriterThread?: (worker: Worker) => void;
   /** How long a statement waits for another connection's write lock (default 5 s); tests shorten it. */
   busyTimeoutMs?: number;
+  /**
+   * Caps the file at this many pages on every connection (PRAGMA max_page_count): a write that needs
+   * more fails with SQLITE_FULL, as on a full disk. For tests of a full disk; unset, no cap.
+   */
+  maxPageCount?: number;
 }
 
 /** SqliteStoreStats are counters since open, for metrics and for tests that check batching. */
@@ -97,6 +103,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const connection: ConnectionSettings = {
     busyTimeoutMs: Math.max(0, Math.round(options.busyTimeoutMs ?? BUSY_TIMEOUT_MS)),
     journalSizeLimitBytes: JOURNAL_SIZE_LIMIT_BYTES,
+    ...(options.maxPageCount === undefined ? {} : { maxPageCount: options.maxPageCount }),
   };
   try {
     db.pragma(`busy_timeout = ${connection.busyTimeoutMs}`);
@@ -149,7 +156,8 @@ function createSqliteStore(
   let closing: Promise<void> | undefined;
   const appended = new Listeners(logger, 'onAppend');
   const enqueued = new Listeners(logger, 'onEnqueue');
-  const batcher = createWriteBatcher({ writer, logger, onAppended: () => appended.notify() });
+  const health = new WriteHealth({ logger });
+  const batcher = createWriteBatcher({ writer, logger, health, onAppended: () => appended.notify() });
   const touchMeta = db.prepare<[string]>(
     `INSERT INTO meta (key, value) VALUES ('writable_checked_at', ?)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -159,6 +167,7 @@ function createSqliteStore(
     db,
     logger,
     batcher,
+    health,
     assertOpen() {
       if (state !== 'open') throw storeError(StoreErrorCode.closed, 'the store is closed');
     },
@@ -182,11 +191,13 @@ function createSqliteStore(
     async checkWritable(): Promise<boolean> {
       if (state !== 'open') return false;
       if (!writer.healthy) return false;
+      // Recent appends failed: the probe below may still fit (a full disk takes one small row), they did not.
+      if (!health.ready) return false;
       try {
         await batcher.exclusive(() => db.transaction(() => touchMeta.run(String(Date.now()))).immediate());
         return true;
       } catch (error) {
-        logger.warn({ err: error }, 'the database is not writable');
+        health.probeFailed(error);
         return false;
       }
     },
@@ -200,6 +211,7 @@ function createSqliteStore(
         } finally {
           appended.clear();
           enqueued.clear();
+          health.close();
           try {
             await writer.close();
           } finally {

@@ -486,6 +486,42 @@ describe('SQLite writer thread (group commit off the event loop)', () => {
     expect(await store.outbox.recordDelivered('a', deliveredAt(T0 + 1))).toBe(true);
   });
 
+  it('is not writable after a failed append, even once a probe could write, until an append commits', async () => {
+    const path = tempPath('readiness');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 50 });
+    opened.push(store);
+    const locker = holdWriteLock(path);
+    await expect(store.events.append(appendOf(['lost']))).rejects.toMatchObject({
+      code: StoreErrorCode.writeFailed,
+    });
+    locker.exec('ROLLBACK');
+    // The lock is free and a probe write would commit, but the last append failed moments ago.
+    expect(await store.checkWritable()).toBe(false);
+    expect(await store.events.append(appendOf(['kept']))).toMatchObject({ stored: 1 });
+    expect(await store.checkWritable()).toBe(true);
+  });
+
+  it('rejects every append with HR_ERR_STORE_WRITE_FAILED when the disk is full for all of them', async () => {
+    const path = tempPath('full');
+    await (await openSqliteStore(path)).close();
+    const raw = new Database(path, { readonly: true });
+    const pages = Number(raw.pragma('page_count', { simple: true }));
+    raw.close();
+    const store = await openSqliteStore(path, { maxPageCount: pages });
+    opened.push(store);
+    const big = (key: string): AppendInput => ({
+      ...appendOf([key]),
+      request: { ...appendOf([key]).request, body: Buffer.alloc(100_000, 0x7b) },
+    });
+    const settled = await Promise.allSettled([store.events.append(big('a')), store.events.append(big('b'))]);
+    for (const s of settled) {
+      expect(s).toMatchObject({ status: 'rejected', reason: { code: StoreErrorCode.writeFailed } });
+      expect(((s as PromiseRejectedResult).reason as Error).message).toContain('database or disk is full');
+    }
+    expect(store.stats()).toMatchObject({ transactions: 0, failedTransactions: 1 });
+    expect(await store.checkWritable()).toBe(false);
+  });
+
   it('fails every part of a batch at once when the database stays busy, instead of waiting again per part', async () => {
     const path = tempPath('busy');
     const store = await openSqliteStore(path, { busyTimeoutMs: 100 });

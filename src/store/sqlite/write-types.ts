@@ -111,6 +111,8 @@ export interface WriteBatchResult {
 export interface ConnectionSettings {
   busyTimeoutMs: number;
   journalSizeLimitBytes: number;
+  /** PRAGMA max_page_count, when set: the file cannot grow past it (SQLITE_FULL, as on a full disk). */
+  maxPageCount?: number;
 }
 
 /** WriterThreadData is the writer thread's `workerData`. */

@@ -89,6 +89,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     path: options.path,
     busyTimeoutMs: options.busyTimeoutMs,
     journalSizeLimitBytes: options.journalSizeLimitBytes,
+    ...(options.maxPageCount === undefined ? {} : { maxPageCount: options.maxPageCount }),
   };
   let worker: Worker | undefined;
   let inFlight: InFlight | undefined;
