@@ -27,6 +27,11 @@ export const StoreErrorCode = {
   migrationAhead: 'HR_ERR_STORE_MIGRATION_AHEAD',
   /** A schema migration failed and was rolled back. */
   migrationFailed: 'HR_ERR_STORE_MIGRATION_FAILED',
+  /**
+   * The database file was deleted or replaced while the store had it open: what was committed since went
+   * to a file that is gone at the next start. Every write is refused until the process restarts.
+   */
+  fileLost: 'HR_ERR_STORE_FILE_LOST',
   /** The database URL names an engine this build does not include. */
   engineUnavailable: 'HR_ERR_STORE_ENGINE_UNAVAILABLE',
   /** The database URL is not one of the accepted forms. */

@@ -1,3 +1,4 @@
+import type { HookrelayError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
 /*
@@ -67,6 +68,7 @@ export class WriteHealth {
   private appendsFailingSince: number | undefined;
   /** Failures since writes last succeeded, for the line that says they succeed again. */
   private failingSince: { at: number; failures: number } | undefined;
+  private lost: HookrelayError | undefined;
 
   constructor(private readonly options: WriteHealthOptions) {
     this.now = options.now ?? Date.now;
@@ -106,8 +108,24 @@ export class WriteHealth {
     );
   }
 
+  /**
+   * fileLost records that the store's file is gone (deleted or replaced under it): every write from now on
+   * fails with `error` (HR_ERR_STORE_FILE_LOST) and the store is never ready again; logged once.
+   */
+  fileLost(error: HookrelayError): void {
+    if (this.lost) return;
+    this.lost = error;
+    this.options.logger.error({ code: error.code }, error.message);
+  }
+
+  /** lostError is the error every write fails with once the file is lost, else undefined. */
+  get lostError(): HookrelayError | undefined {
+    return this.lost;
+  }
+
   /** ready says whether recent appends allow the store to be routed to (see the class comment). */
   get ready(): boolean {
+    if (this.lost) return false;
     const failedAt = this.appendsFailingSince;
     return failedAt === undefined || this.now() - failedAt >= this.recentFailureMs;
   }

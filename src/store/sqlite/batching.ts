@@ -7,6 +7,7 @@ import type { PreparedClaim, PreparedCommit } from '../validate.js';
 import type { WriteHealth } from '../write-health.js';
 import type {
   EvaluatorStepOutcome,
+  FileLoss,
   OutboxWrite,
   OutboxWriteOutcome,
   PreparedAppend,
@@ -107,6 +108,13 @@ export interface WriteBatcherOptions {
   health: WriteHealth;
   /** Called after a commit that stored at least one item (the onAppend listeners). */
   onAppended(): void;
+  /**
+   * checkFile, for a database file, says whether its path still names the file the store opened; it runs
+   * after every write on the main connection (`exclusive`), as the writer runs it after every batch.
+   */
+  checkFile?: () => FileLoss | undefined;
+  /** fileLostError builds the HR_ERR_STORE_FILE_LOST error for a loss (it names the file). */
+  fileLostError(loss: FileLoss): HookrelayError;
 }
 
 /** WriteEntry is one write the batcher commits. */
@@ -153,6 +161,13 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
       if (appends.length > 0) counters.failedTransactions += 1;
       health.failed(error, batch.length, { appends: appends.length > 0 });
       throw error;
+    }
+    if (result.lost) {
+      // Committed, but to a file that is gone: nothing of it may be acknowledged, now or later.
+      const lost = options.fileLostError(result.lost);
+      health.fileLost(lost);
+      if (appends.length > 0) counters.failedTransactions += 1;
+      return batch.map(() => new Failed(lost));
     }
     // One Error per distinct failure, so the submissions one failure concerns share one rejection (and
     // one report to `health`, with their count).
@@ -244,9 +259,16 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
     onHookError: (error) => logger.error({ err: error }, 'after-commit hook failed'),
   });
 
+  /** assertFileKept throws once the file is lost: nothing is written, nothing acknowledged. */
+  const assertFileKept = (): void => {
+    const lost = health.lostError;
+    if (lost) throw lost;
+  };
+
   return {
     counters,
     async append(append) {
+      assertFileKept();
       const result = await group.submit(
         { kind: 'append', append },
         { rows: append.events.length + 1, bytes: append.bytes },
@@ -254,12 +276,14 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
       return result as AppendResult;
     },
     async step(step) {
+      assertFileKept();
       return (await group.submit(
         { kind: 'step', step },
         { ...stepCost(step), rider: true },
       )) as EvaluatorStepOutcome;
     },
     async outbox(write) {
+      assertFileKept();
       return (await group.submit(
         { kind: 'outbox', write },
         write.kind === 'transitions'
@@ -267,7 +291,17 @@ export function createWriteBatcher(options: WriteBatcherOptions): WriteBatcher {
           : outboxCost(write),
       )) as OutboxWriteOutcome;
     },
-    exclusive: (run) => group.exclusive(run),
+    async exclusive(run) {
+      assertFileKept();
+      const result = await group.exclusive(run);
+      const loss = options.checkFile?.();
+      if (loss) {
+        const lost = options.fileLostError(loss);
+        health.fileLost(lost);
+        throw lost;
+      }
+      return result;
+    },
     drain: () => group.drain(),
   };
 }

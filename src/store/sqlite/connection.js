@@ -1,11 +1,13 @@
 /*
- * What every connection of one SQLite store shares, whichever thread holds it: the pragmas it runs
- * with. Plain JavaScript, for the writer thread (see write-steps.js).
+ * What every connection of one SQLite store shares, whichever thread holds it: the pragmas it runs with
+ * and the identity of the file it opened. Plain JavaScript, for the writer thread (see write-steps.js).
  */
+
+import { statSync } from 'node:fs';
 
 /**
  * @import { Database } from 'better-sqlite3'
- * @import { ConnectionSettings } from './write-types.js'
+ * @import { ConnectionSettings, FileIdentity, FileLoss } from './write-types.js'
  */
 
 /**
@@ -32,4 +34,30 @@ export function configureConnection(db, settings) {
 function integer(value) {
   if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a non-negative integer: ${value}`);
   return value;
+}
+
+/**
+ * fileIdentity returns the device and inode of the file at `path`, or undefined when nothing is there.
+ * @param {string} path
+ * @returns {FileIdentity | undefined}
+ */
+export function fileIdentity(path) {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats ? { dev: stats.dev, ino: stats.ino } : undefined;
+}
+
+/**
+ * checkFile says whether `path` still names the file whose identity is `opened`: undefined when it does,
+ * else how it was lost. A database deleted (or replaced) under a running store keeps taking commits
+ * through the open descriptors, into a file that is gone at the next start: they must not be
+ * acknowledged. One stat: a few microseconds, next to the fsync of every commit.
+ * @param {string} path
+ * @param {FileIdentity} opened
+ * @returns {FileLoss | undefined}
+ */
+export function checkFile(path, opened) {
+  const now = fileIdentity(path);
+  if (now === undefined) return { reason: 'deleted' };
+  if (now.dev !== opened.dev || now.ino !== opened.ino) return { reason: 'replaced' };
+  return undefined;
 }

@@ -9,14 +9,14 @@ import type { Store } from '../ports.js';
 import { WriteHealth } from '../write-health.js';
 import { type BatchCounters, createWriteBatcher } from './batching.js';
 import { createSqliteBlobs } from './blobs.js';
-import { configureConnection } from './connection.js';
+import { checkFile, configureConnection, fileIdentity } from './connection.js';
 import { Listeners, type SqliteContext } from './context.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteEvaluatorStore } from './evaluator-store.js';
 import { createSqliteEventLog } from './event-log.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
 import { createSqliteOutbox } from './outbox.js';
-import type { ConnectionSettings } from './write-types.js';
+import type { ConnectionSettings, FileIdentity, FileLoss } from './write-types.js';
 import { createInlineWriter, startWriterThread, type Writer } from './writer.js';
 
 /** How long a statement waits for another connection's write lock before failing with SQLITE_BUSY. */
@@ -90,9 +90,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   if (path.trim() === '') throw storeError(StoreErrorCode.inputInvalid, 'the SQLite database path is empty');
   const memory = path === ':memory:';
   let db: Database.Database;
+  let identity: FileIdentity | undefined;
   try {
     if (!memory) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
+    // The file this store writes: every commit is checked against it before it is acknowledged.
+    identity = memory ? undefined : fileIdentity(path);
   } catch (error) {
     throw storeError(
       StoreErrorCode.openFailed,
@@ -124,16 +127,17 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     };
     // The thread opens the file only once it is migrated; it needs WAL so that the main connection's
     // reads never wait for its commits.
+    const file = identity && { path, identity };
     const writer =
-      !memory && journalMode === 'wal'
+      file && journalMode === 'wal'
         ? await startWriterThread({
-            path,
+            ...file,
             ...connection,
             logger,
             ...(options.onWriterThread ? { onSpawn: options.onWriterThread } : {}),
           })
-        : createInlineWriter(db, logger);
-    return createSqliteStore(db, path, settings, logger, writer);
+        : createInlineWriter(db, logger, file);
+    return createSqliteStore(db, path, settings, logger, writer, file);
   } catch (error) {
     db.close();
     if (error instanceof HookrelayError) throw error;
@@ -151,13 +155,21 @@ function createSqliteStore(
   settings: SqliteSettings,
   logger: Logger,
   writer: Writer,
+  file: { path: string; identity: FileIdentity } | undefined,
 ): SqliteStore {
   let state: 'open' | 'closing' | 'closed' = 'open';
   let closing: Promise<void> | undefined;
   const appended = new Listeners(logger, 'onAppend');
   const enqueued = new Listeners(logger, 'onEnqueue');
   const health = new WriteHealth({ logger });
-  const batcher = createWriteBatcher({ writer, logger, health, onAppended: () => appended.notify() });
+  const batcher = createWriteBatcher({
+    writer,
+    logger,
+    health,
+    onAppended: () => appended.notify(),
+    ...(file ? { checkFile: () => checkFile(file.path, file.identity) } : {}),
+    fileLostError: (loss) => fileLostError(path, loss),
+  });
   const touchMeta = db.prepare<[string]>(
     `INSERT INTO meta (key, value) VALUES ('writable_checked_at', ?)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
@@ -197,7 +209,8 @@ function createSqliteStore(
         await batcher.exclusive(() => db.transaction(() => touchMeta.run(String(Date.now()))).immediate());
         return true;
       } catch (error) {
-        health.probeFailed(error);
+        // A lost file is logged once, where it was found.
+        if (error !== health.lostError) health.probeFailed(error);
         return false;
       }
     },
@@ -223,4 +236,14 @@ function createSqliteStore(
       return closing;
     },
   };
+}
+
+function fileLostError(path: string, loss: FileLoss) {
+  const what = loss.reason === 'deleted' ? 'was deleted' : 'was replaced by another file';
+  return storeError(
+    StoreErrorCode.fileLost,
+    `the database file ${path} ${what} while hookrelay was running; writes made since went to the old ` +
+      'file and are not kept. Every write is refused from now on (503, not ready): restore the file and ' +
+      'restart hookrelay (a restart without it starts an empty database)',
+  );
 }

@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -520,6 +521,38 @@ describe('SQLite writer thread (group commit off the event loop)', () => {
     }
     expect(store.stats()).toMatchObject({ transactions: 0, failedTransactions: 1 });
     expect(await store.checkWritable()).toBe(false);
+  });
+
+  it('acknowledges nothing once its file is deleted: the batch that found it and every write after fail', async () => {
+    const path = tempPath('deleted');
+    const store = await open(path);
+    expect(await store.events.append(appendOf(['before']))).toMatchObject({ stored: 1 });
+    rmSync(path);
+    const lost = { code: StoreErrorCode.fileLost };
+    const found = await store.events.append(appendOf(['after'])).catch((error: unknown) => error);
+    expect(found).toMatchObject(lost);
+    expect((found as Error).message).toContain(`the database file ${path} was deleted`);
+    await expect(store.events.append(appendOf(['later']))).rejects.toMatchObject(lost);
+    await expect(
+      store.evaluator.commit({ fromCursor: 0, cursor: 0, upserts: [], deletes: [], notifications: [] }),
+    ).rejects.toMatchObject(lost);
+    await expect(store.deadLetters.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(
+      lost,
+    );
+    expect(await store.checkWritable()).toBe(false);
+  });
+
+  it('notices a file replaced under it at the next write on the main connection (a readiness probe)', async () => {
+    const path = tempPath('replaced');
+    const store = await open(path);
+    await store.events.append(appendOf(['before']));
+    // Moved away and a copy put in its place: the path names another file now.
+    renameSync(path, `${path}.moved`);
+    copyFileSync(`${path}.moved`, path);
+    expect(await store.checkWritable()).toBe(false);
+    const failure = await store.events.append(appendOf(['after'])).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: StoreErrorCode.fileLost });
+    expect((failure as Error).message).toContain('was replaced by another file');
   });
 
   it('fails every part of a batch at once when the database stays busy, instead of waiting again per part', async () => {

@@ -105,6 +105,25 @@ export interface WriteBatchResult {
   stored: Array<number | WriteFailure>;
   steps: Array<EvaluatorStepOutcome | WriteFailure>;
   outbox: Array<OutboxWriteOutcome | WriteFailure>;
+  /**
+   * Set when, after the commit, the path no longer named the file the store opened: the batch committed
+   * to a file that is gone, so none of it may be acknowledged.
+   */
+  lost?: FileLoss;
+}
+
+/** FileIdentity is what names one file on its filesystem: its device and inode numbers. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * FileLoss says that the path no longer names the file the store opened (deleted, or replaced by
+ * another file), so what was just committed went to a file nobody will open again.
+ */
+export interface FileLoss {
+  reason: 'deleted' | 'replaced';
 }
 
 /** ConnectionSettings are the pragmas every connection of one store runs with. */
@@ -119,6 +138,8 @@ export interface ConnectionSettings {
 export interface WriterThreadData extends ConnectionSettings {
   /** The database file; it must exist and be migrated (the thread never creates or migrates it). */
   path: string;
+  /** The identity of the file the store opened: the thread checks it after every commit. */
+  identity: FileIdentity;
 }
 
 /** WriterRequest is a message from the main thread to the writer thread. */

@@ -11,7 +11,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { decodeAppends } from './batch-codec.js';
-import { configureConnection } from './connection.js';
+import { checkFile, configureConnection } from './connection.js';
 import { createBatchCommitter, describeFailure, prepareWriteStatements } from './write-steps.js';
 
 /** @import { WriterReply, WriterRequest, WriterThreadData } from './write-types.js' */
@@ -37,6 +37,9 @@ try {
     if (message.type === 'batch') {
       const appends = decodeAppends(message.fields, message.bytes);
       const result = commit({ appends, steps: message.steps, writes: message.writes });
+      // Before the answer that acknowledges it: did this commit go to the file the store opened?
+      const lost = checkFile(data.path, data.identity);
+      if (lost) result.lost = lost;
       reply({ type: 'done', id: message.id, result });
     } else if (message.type === 'close') {
       connection.close();

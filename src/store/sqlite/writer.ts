@@ -2,9 +2,11 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Logger } from '../../lib/log.js';
 import { encodeAppends } from './batch-codec.js';
+import { checkFile } from './connection.js';
 import { createBatchCommitter, prepareWriteStatements } from './write-steps.js';
 import type {
   ConnectionSettings,
+  FileIdentity,
   PreparedAppend,
   WriteBatch,
   WriteBatchResult,
@@ -37,8 +39,15 @@ export interface Writer {
   close(): Promise<void>;
 }
 
-/** createInlineWriter commits on `db`, the main connection, synchronously (for `:memory:`). */
-export function createInlineWriter(db: Database.Database, logger: Logger): Writer {
+/**
+ * createInlineWriter commits on `db`, the main connection, synchronously: for `:memory:`, and for a file
+ * that refused WAL mode (then `file` is checked after every commit, as the writer thread does).
+ */
+export function createInlineWriter(
+  db: Database.Database,
+  logger: Logger,
+  file?: { path: string; identity: FileIdentity },
+): Writer {
   const commit = createBatchCommitter(db, prepareWriteStatements(db), (error) =>
     logger.error({ err: error }, 'rollback after a failed write batch failed'),
   );
@@ -47,7 +56,10 @@ export function createInlineWriter(db: Database.Database, logger: Logger): Write
     healthy: true,
     restarts: 0,
     async commit(batch) {
-      return commit(batch);
+      const result = commit(batch);
+      const lost = file && checkFile(file.path, file.identity);
+      if (lost) result.lost = lost;
+      return result;
     },
     async close() {},
   };
@@ -57,6 +69,8 @@ export function createInlineWriter(db: Database.Database, logger: Logger): Write
 export interface WriterThreadOptions extends ConnectionSettings {
   /** The database file; it must exist and be migrated (the thread never creates or migrates it). */
   path: string;
+  /** The identity of the file the store opened (see WriterThreadData). */
+  identity: FileIdentity;
   logger: Logger;
   /** Crashes tolerated within `restartWindowMs` before the writer gives up (default 3 in 60 s). */
   maxRestarts?: number;
@@ -87,6 +101,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const restartWindowMs = options.restartWindowMs ?? 60_000;
   const threadData: WriterThreadData = {
     path: options.path,
+    identity: options.identity,
     busyTimeoutMs: options.busyTimeoutMs,
     journalSizeLimitBytes: options.journalSizeLimitBytes,
     ...(options.maxPageCount === undefined ? {} : { maxPageCount: options.maxPageCount }),
