@@ -23,6 +23,11 @@ export const StoreErrorCode = {
   inputInvalid: 'HR_ERR_STORE_INPUT_INVALID',
   /** The database cannot be opened (missing permission, not a database file). */
   openFailed: 'HR_ERR_STORE_OPEN_FAILED',
+  /**
+   * The database (or its directory, where SQLite keeps the -wal and -shm files) cannot be written: file
+   * permissions, the owner, or a read-only mount. Found at open, before anything starts.
+   */
+  readOnly: 'HR_ERR_STORE_READ_ONLY',
   /** The database was migrated by a newer hookrelay than this one. */
   migrationAhead: 'HR_ERR_STORE_MIGRATION_AHEAD',
   /** A schema migration failed and was rolled back. */

@@ -118,6 +118,9 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     }
     configureConnection(db, connection);
     const schemaVersion = applyMigrations(db);
+    // SQLite opens a file it may not write read-only, without a word; the first write would fail
+    // later, somewhere that cannot say why (it once surfaced as "cannot listen on …"). Write now.
+    db.transaction(() => touchMeta(db, 'opened_at')).immediate();
     const settings: SqliteSettings = {
       journalMode,
       synchronous: Number(db.pragma('synchronous', { simple: true })),
@@ -140,6 +143,16 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     return createSqliteStore(db, path, settings, logger, writer, file);
   } catch (error) {
     db.close();
+    const readOnly = readOnlyCause(error);
+    if (readOnly) {
+      throw storeError(
+        StoreErrorCode.readOnly,
+        `the SQLite database at ${path} is read-only (${readOnly.message}): hookrelay writes the file and, ` +
+          'beside it, its -wal and -shm files; give the user it runs as write access to the file and its ' +
+          'directory, and check that the filesystem is not mounted read-only',
+        error,
+      );
+    }
     if (error instanceof HookrelayError) throw error;
     throw storeError(
       StoreErrorCode.openFailed,
@@ -147,6 +160,23 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       error,
     );
   }
+}
+
+/** readOnlyCause returns the SQLITE_READONLY* error behind `error` (itself or its cause), if any. */
+function readOnlyCause(error: unknown): Error | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 3; depth += 1) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_READONLY')) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** touchMeta upserts one small row: a write that proves the connection can commit. */
+function touchMeta(db: Database.Database, key: string): void {
+  db.prepare<[string, string]>(
+    `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  ).run(key, String(Date.now()));
 }
 
 function createSqliteStore(
@@ -170,10 +200,7 @@ function createSqliteStore(
     ...(file ? { checkFile: () => checkFile(file.path, file.identity) } : {}),
     fileLostError: (loss) => fileLostError(path, loss),
   });
-  const touchMeta = db.prepare<[string]>(
-    `INSERT INTO meta (key, value) VALUES ('writable_checked_at', ?)
-     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-  );
+  const probe = db.transaction(() => touchMeta(db, 'writable_checked_at'));
 
   const context: SqliteContext = {
     db,
@@ -206,7 +233,7 @@ function createSqliteStore(
       // Recent appends failed: the probe below may still fit (a full disk takes one small row), they did not.
       if (!health.ready) return false;
       try {
-        await batcher.exclusive(() => db.transaction(() => touchMeta.run(String(Date.now()))).immediate());
+        await batcher.exclusive(() => probe.immediate());
         return true;
       } catch (error) {
         // A lost file is logged once, where it was found.
