@@ -358,7 +358,12 @@ export interface Store {
   readonly blobs: Blobs;
   /** commitStats returns the counters so far; it never touches the database. */
   commitStats(): CommitStats;
-  /** checkWritable resolves true when a write transaction can commit now (for /readyz); it never rejects. */
+  /**
+   * checkWritable resolves true when the store can keep what it is sent (for /readyz): a small write
+   * commits now, no append failed for the store's reasons in the last 30 s without one committing since (a
+   * probe fits on a full disk, appends do not), and the database is still the one opened (an engine with
+   * a file: not deleted or replaced). It never rejects.
+   */
   checkWritable(): Promise<boolean>;
   /** close flushes pending appends, then releases the database. Calling it again resolves and does nothing. */
   close(): Promise<void>;
