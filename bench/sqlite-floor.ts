@@ -6,14 +6,14 @@ import Database from 'better-sqlite3';
 import { normalizeTrackpilots } from '../src/ingest/normalize/trackpilots.js';
 import { applyMigrations } from '../src/store/sqlite/migrations.js';
 import { prepareAppend } from '../src/store/sqlite/prepare-append.js';
-import { appendBatchTransaction } from '../src/store/sqlite/sqlite-store.js';
+import { appendTransaction } from '../src/store/sqlite/write-steps.js';
 import { createRequestStream } from './bodies.js';
 
 /*
  * The SQLite floor of ingest: what the durable insert alone costs per request. The real schema (the
  * migrations), the store's own append transaction and rows made by the real normaliser and prepareAppend
- * from the bench's own request bodies, committed in batches with WAL and synchronous=FULL as the append
- * worker commits them, and nothing else: no HTTP, no signature, no thread hand-off, no evaluator. Whatever
+ * from the bench's own request bodies, committed in batches with WAL and synchronous=FULL as the writer
+ * thread commits them, and nothing else: no HTTP, no signature, no thread hand-off, no evaluator. Whatever
  * ingest does on this machine costs at least this much, which is what the ratio target is judged against.
  */
 
@@ -44,8 +44,8 @@ export function measureSqliteFloor(options: SqliteFloorOptions): SqliteFloorRow[
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       applyMigrations(db);
-      // The store's own append transaction, as `:memory:` commits with it.
-      const commit = appendBatchTransaction(db);
+      // The store's own append statements (write-steps.js), which the writer thread runs in every batch.
+      const commit = appendTransaction(db);
 
       // Prepared up front: the floor is the database's work, not the normaliser's.
       const stream = createRequestStream({ kind, secret: 'floor', ...(kind === 'app' ? { items: 12 } : {}) });

@@ -228,7 +228,7 @@ export function createAdminService(context: AdminContext) {
     const configured = context.config().raw.destinations;
     const [overview, paused] = await Promise.all([
       store.admin.overview(clock.now()),
-      store.outbox.listPausedDestinations(),
+      store.deadLetters.listPausedDestinations(),
     ]);
     const views = new Map<string, DestinationView>();
     for (const [name, destination] of Object.entries(configured)) {
@@ -358,7 +358,7 @@ export function createAdminService(context: AdminContext) {
     },
 
     async screenshot(seq: number) {
-      const image = await store.outbox.getImage(seq);
+      const image = await store.blobs.getImage(seq);
       if (image === undefined)
         throw adminError(AdminErrorCode.notFound, `event ${seq} has no screenshot`, 404);
       return image;
@@ -414,7 +414,7 @@ export function createAdminService(context: AdminContext) {
 
     async deadLetters(query: { limit: number; destination?: string }): Promise<DeadLetter[]> {
       const hidden = await secrets();
-      const dead = await store.outbox.listDead({
+      const dead = await store.deadLetters.listDead({
         limit: query.limit,
         ...(query.destination !== undefined ? { destination: query.destination } : {}),
       });
@@ -435,17 +435,17 @@ export function createAdminService(context: AdminContext) {
 
     async replay(selection: { ids?: string[]; destination?: string; all?: boolean }): Promise<number> {
       const now = clock.now();
-      if (selection.ids !== undefined) return store.outbox.replayDead({ ids: selection.ids, now });
+      if (selection.ids !== undefined) return store.deadLetters.replayDead({ ids: selection.ids, now });
       if (selection.destination !== undefined) {
-        return store.outbox.replayDead({ destination: selection.destination, now });
+        return store.deadLetters.replayDead({ destination: selection.destination, now });
       }
-      return store.outbox.replayDead({ all: true, now });
+      return store.deadLetters.replayDead({ all: true, now });
     },
 
     destinations,
 
     async resume(name: string): Promise<boolean> {
-      const resumed = await store.outbox.resumeDestination(name);
+      const resumed = await store.deadLetters.resumeDestination(name);
       if (!resumed && !(name in context.config().raw.destinations)) {
         throw adminError(AdminErrorCode.notFound, `no destination "${name}" is configured or paused`, 404);
       }

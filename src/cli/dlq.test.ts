@@ -145,17 +145,19 @@ describe('hookrelay dlq replay', () => {
     expect(cli.out()).toBe('requeued 1 dead letter\n');
     expect(cli.err()).toBe('not a dead letter (unknown id, or not dead): nope\n');
     expect(await temp.store.outbox.pendingCounts()).toEqual({ zapier: 1 });
-    expect((await temp.store.outbox.listDead({ limit: 10 })).map((l) => l.notification.id)).toEqual(['n2']);
+    expect((await temp.store.deadLetters.listDead({ limit: 10 })).map((l) => l.notification.id)).toEqual([
+      'n2',
+    ]);
   });
 
   it('requeues a destination and resumes it; --all requeues everything', async () => {
     await deadLetters('zapier', ['n1', 'n2']);
     await deadLetters('team-slack', ['s1']);
-    await temp.store.outbox.pauseDestination('zapier', { reason: 'authError: HTTP 401', at: T0 });
+    await temp.store.deadLetters.pauseDestination('zapier', { reason: 'authError: HTTP 401', at: T0 });
     const byDestination = io();
     expect(await runDlq(['replay', '--destination', 'zapier'], byDestination)).toBe(0);
     expect(byDestination.out()).toBe('requeued 2 dead letters; resumed zapier\n');
-    expect(await temp.store.outbox.listPausedDestinations()).toEqual([]);
+    expect(await temp.store.deadLetters.listPausedDestinations()).toEqual([]);
 
     const all = io();
     expect(await runDlq(['replay', '--all'], all)).toBe(0);
@@ -175,7 +177,7 @@ describe('hookrelay dlq replay', () => {
 describe('hookrelay dlq paused / resume', () => {
   it('lists paused destinations and why, and resumes one', async () => {
     await enqueue(temp.store, 'team-slack', ['s1', 's2']);
-    await temp.store.outbox.pauseDestination('team-slack', {
+    await temp.store.deadLetters.pauseDestination('team-slack', {
       reason: 'notFound: slack chat.postMessage: channel_not_found (invite the bot)',
       at: T0,
     });
@@ -205,15 +207,15 @@ describe('hookrelay dlq paused / resume', () => {
   });
 
   it('exits 1 for a destination that is not paused, with a did-you-mean among the paused ones', async () => {
-    await temp.store.outbox.pauseDestination('team-slack', { reason: 'authError: HTTP 401', at: T0 });
-    await temp.store.outbox.pauseDestination('zapier', { reason: 'authError: HTTP 401', at: T0 });
+    await temp.store.deadLetters.pauseDestination('team-slack', { reason: 'authError: HTTP 401', at: T0 });
+    await temp.store.deadLetters.pauseDestination('zapier', { reason: 'authError: HTTP 401', at: T0 });
     const typo = io();
     expect(await runDlq(['resume', 'team-slak'], typo)).toBe(1);
     expect(typo.err()).toBe('hookrelay dlq resume: "team-slak" is not paused (did you mean "team-slack"?)\n');
     const other = io();
     expect(await runDlq(['resume', 'mail'], other)).toBe(1);
     expect(other.err()).toBe('hookrelay dlq resume: "mail" is not paused (paused: team-slack, zapier)\n');
-    expect(await temp.store.outbox.listPausedDestinations()).toHaveLength(2);
+    expect(await temp.store.deadLetters.listPausedDestinations()).toHaveLength(2);
   });
 
   it('needs exactly one name to resume', async () => {

@@ -113,7 +113,7 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       }
       const destination = nonEmptyOption('--destination', values.destination);
       return async (store) => {
-        const letters = await store.outbox.listDead({ limit, ...(destination ? { destination } : {}) });
+        const letters = await store.deadLetters.listDead({ limit, ...(destination ? { destination } : {}) });
         if (letters.length === 0) {
           // Under --json stdout stays JSON Lines (here: none); the note goes to stderr.
           (values.json ? io.stderr : io.stdout)(
@@ -138,20 +138,22 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       if (chosen !== 1) throw new UsageError('replay takes ids, or --all, or --destination D (exactly one)');
       return async (store) => {
         const now = Date.now();
-        const before = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
+        const before = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
         let replayed = 0;
         const notDead: string[] = [];
         if (positionals.length > 0) {
           // One id at a time, so the ids that were not dead letters can be named.
           for (const id of positionals) {
-            const one = await store.outbox.replayDead({ ids: [id], now });
+            const one = await store.deadLetters.replayDead({ ids: [id], now });
             replayed += one;
             if (one === 0) notDead.push(id);
           }
         } else {
-          replayed = await store.outbox.replayDead(values.all ? { all: true, now } : { destination, now });
+          replayed = await store.deadLetters.replayDead(
+            values.all ? { all: true, now } : { destination, now },
+          );
         }
-        const after = new Set((await store.outbox.listPausedDestinations()).map((p) => p.destination));
+        const after = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
         const resumed = [...before].filter((name) => !after.has(name));
         const noun = replayed === 1 ? 'dead letter' : 'dead letters';
         const also = resumed.length > 0 ? `; resumed ${resumed.join(', ')}` : '';
@@ -171,7 +173,7 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       });
       noPositionals('paused', positionals);
       return async (store) => {
-        const paused = await store.outbox.listPausedDestinations();
+        const paused = await store.deadLetters.listPausedDestinations();
         if (paused.length === 0) {
           (values.json ? io.stderr : io.stdout)('no destination is paused\n');
         } else if (values.json) {
@@ -189,13 +191,13 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         throw new UsageError('resume takes exactly one destination name');
       }
       return async (store) => {
-        if (await store.outbox.resumeDestination(name)) {
+        if (await store.deadLetters.resumeDestination(name)) {
           const pending = (await store.outbox.pendingCounts())[name] ?? 0;
           io.stdout(`resumed ${name}; ${pending} pending notification(s) will be sent\n`);
           return 0;
         }
         // Nothing was done: a typo must not look like success.
-        const paused = (await store.outbox.listPausedDestinations()).map((p) => p.destination);
+        const paused = (await store.deadLetters.listPausedDestinations()).map((p) => p.destination);
         const close = suggest(name, paused);
         const hint =
           close !== undefined

@@ -251,7 +251,7 @@ describe.each(PEERS)('$name through the deliverer', (peer) => {
     const paused = await monitor.until(is('destination:paused'));
     expect((paused as { reason: string }).reason).toMatch(new RegExp(`^${reason}: `));
     expect(await temp.store.outbox.pendingCounts()).toEqual({ chat: 3 });
-    expect(await temp.store.outbox.listDead({ limit: 10 })).toEqual([]);
+    expect(await temp.store.deadLetters.listDead({ limit: 10 })).toEqual([]);
     const before = peer.received().length;
 
     await deliverer.reload(new Map([['chat', destination()]]), new Map());

@@ -131,14 +131,15 @@ function withGatedWrite(
   const gate = new Promise<void>((resolve) => {
     openGate = resolve;
   });
-  const { outbox } = temp.store;
-  const write = outbox[method] as (...args: unknown[]) => Promise<unknown>;
+  const port = method === 'pauseDestination' ? 'deadLetters' : 'outbox';
+  const target = temp.store[port];
+  const write = (target as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[method]!;
   const gated = async (...args: unknown[]) => {
     await gate;
-    return write.apply(outbox, args);
+    return write.apply(target, args);
   };
   return {
-    store: { ...temp, store: { ...temp.store, outbox: { ...outbox, [method]: gated } } },
+    store: { ...temp, store: { ...temp.store, [port]: { ...target, [method]: gated } } },
     openGate,
   };
 }
@@ -208,6 +209,8 @@ describe('deliverer: delivered', () => {
     const events = temp.store.events;
     const store = {
       outbox: temp.store.outbox,
+      deadLetters: temp.store.deadLetters,
+      blobs: temp.store.blobs,
       events: {
         getRequest: (id: string) => {
           reads.push(id);
@@ -384,7 +387,7 @@ describe('deliverer: retries', () => {
     await enqueue(temp.store, 'hook', ['n1']);
 
     await monitor.until(is('delivery:dead', 'n1'));
-    const [letter, ...others] = await temp.store.outbox.listDead({ limit: 10 });
+    const [letter, ...others] = await temp.store.deadLetters.listDead({ limit: 10 });
     expect(others).toEqual([]);
     expect(letter?.reason).toMatch(
       /^exhausted after 3 attempts; last: serverError: webhook 127\.0\.0\.1:\d+: HTTP 503: down$/,
@@ -410,7 +413,7 @@ describe('deliverer: retries', () => {
     await d.start();
 
     await monitor.until(is('delivery:delivered', 'n2'));
-    const [letter] = await temp.store.outbox.listDead({ limit: 10 });
+    const [letter] = await temp.store.deadLetters.listDead({ limit: 10 });
     expect(letter?.notification.id).toBe('n1');
     expect(letter?.reason).toMatch(/^payloadRejected: webhook 127\.0\.0\.1:\d+: HTTP 400: bad field$/);
     expect(letter?.attempts.map((a) => a.outcome)).toEqual(['retry', 'dead']);
@@ -461,9 +464,9 @@ describe('deliverer: broken destinations', () => {
     await enqueue(temp.store, 'hook', ['n4', 'n5'], { createdAt: T0 + 10 });
     d.wake();
     expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 5 });
-    expect(await temp.store.outbox.listDead({ limit: 10 })).toEqual([]);
+    expect(await temp.store.deadLetters.listDead({ limit: 10 })).toEqual([]);
     expect(webhookIds(sink)).toEqual(['n1']);
-    const [pause] = await temp.store.outbox.listPausedDestinations();
+    const [pause] = await temp.store.deadLetters.listPausedDestinations();
     expect(pause?.reason).toMatch(
       /^notFound: webhook 127\.0\.0\.1:\d+: HTTP 410: gone \(the channel, webhook/,
     );

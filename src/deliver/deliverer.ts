@@ -11,7 +11,15 @@ import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Metrics } from '../lib/metrics.js';
-import type { AttemptOutcome, AttemptRecord, ClaimedNotification, EventLog, Outbox } from '../store/ports.js';
+import type {
+  AttemptOutcome,
+  AttemptRecord,
+  Blobs,
+  ClaimedNotification,
+  DeadLetters,
+  EventLog,
+  Outbox,
+} from '../store/ports.js';
 import { createTokenBucket, type PacingPolicy, pacingPolicyFor, type TokenBucket } from './pacing.js';
 import { decideRetry, type RetryPolicy, retryPolicyFor } from './retry-policy.js';
 
@@ -45,6 +53,9 @@ export type DeliveryEvent =
 /** DelivererStore is the part of the store the deliver stage uses. */
 export interface DelivererStore {
   outbox: Outbox;
+  /** The deliver stage pauses a broken destination and notices when someone resumed it. */
+  deadLetters: Pick<DeadLetters, 'pauseDestination' | 'resumeDestination' | 'listPausedDestinations'>;
+  blobs: Blobs;
   events: Pick<EventLog, 'getRequest'>;
 }
 
@@ -263,10 +274,10 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   }
 
   async function resumeConfigured(): Promise<void> {
-    const paused = await store.outbox.listPausedDestinations();
+    const paused = await store.deadLetters.listPausedDestinations();
     for (const { destination, reason } of paused) {
       if (!destinations.has(destination)) continue;
-      if (await store.outbox.resumeDestination(destination)) {
+      if (await store.deadLetters.resumeDestination(destination)) {
         logger.info(
           { destination, pausedFor: reason },
           `destination "${destination}" resumed by the configuration`,
@@ -318,7 +329,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           return counts;
         },
         paused: async () =>
-          (await store.outbox.listPausedDestinations()).map((p) => ({
+          (await store.deadLetters.listPausedDestinations()).map((p) => ({
             destination: p.destination,
             reason: pauseReasonClass(p.reason),
           })),
@@ -480,7 +491,7 @@ class DestinationWorker {
     }
     if (this.paused) {
       // A paused destination is never claimed, so ask the store whether someone lifted the pause.
-      const paused = await store.outbox.listPausedDestinations();
+      const paused = await store.deadLetters.listPausedDestinations();
       if (paused.some((p) => p.destination === this.name)) return pollMs;
       // A reload may have lifted it meanwhile; then it has already said so.
       if (this.paused) {
@@ -602,7 +613,7 @@ class DestinationWorker {
     const destination = this.destination;
     const context: Omit<SendContext, 'signal'> = { attempt: notification.attempts };
     if (notification.alert.attachScreenshot && notification.eventSeq !== undefined) {
-      const image = await store.outbox.getImage(notification.eventSeq);
+      const image = await store.blobs.getImage(notification.eventSeq);
       if (image) context.image = image;
     }
     if (notification.requestId !== undefined && destination.wantsRequestBody === true) {
@@ -725,7 +736,7 @@ class DestinationWorker {
         const firstReport = !this.paused;
         this.paused = true;
         // Paused first, so the row made due again below is not claimed before the pause is visible.
-        await outbox.pauseDestination(name, { reason, at: now });
+        await store.deadLetters.pauseDestination(name, { reason, at: now });
         await outbox.scheduleRetry(id, {
           dueAt: now,
           attempt: attempt('broken', failure.reason, failure.detail),

@@ -82,8 +82,9 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
       return refuse(reply, error.statusCode, 'bad request');
     }
     if (error.code?.startsWith('HR_ERR_STORE_')) {
-      // Nothing was promised: the sender keeps the event and may retry.
-      request.log.error({ err: error, source, code: error.code }, 'event log unavailable');
+      // Nothing was promised: the sender keeps the event and may retry. The store logs its failures
+      // itself, once per interval with a count; a stack per request filled the disk it was failing on.
+      request.log.debug({ source, code: error.code }, 'event log unavailable');
       metrics.webhooksReceived.inc({ source, outcome: error.code });
       return refuse(reply, 503, 'temporarily unavailable');
     }

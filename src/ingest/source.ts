@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { NewEvent } from '../domain/event.js';
 import { type AddressMatcher, createAddressMatcher } from '../lib/cidr.js';
-import type { NewEvent } from '../store/ports.js';
 import { normalizeGeneric } from './normalize/generic.js';
 import { normalizeTrackpilots } from './normalize/trackpilots.js';
 import { createVerifier, type VerifierConfig, type VerifyResult } from './verify/index.js';

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../domain/alert.js';
+import type { AppendInput } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
 import type { NewSilence } from './admin-ports.js';
 import { StoreErrorCode } from './errors.js';
-import type { AppendInput, AttemptRecord, NewNotification, Store } from './ports.js';
+import type { AttemptRecord, NewNotification, Store } from './ports.js';
 
 /*
  * The conformance suite of the admin ports (SilenceStore, AdminReads). Every engine runs it; it assumes

@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../domain/alert.js';
-import type { StoredEvent } from '../domain/event.js';
+import type { AppendInput, NewEvent, StoredEvent } from '../domain/event.js';
 import type { Item } from '../domain/item.js';
 import { StoreErrorCode } from './errors.js';
 import type {
-  AppendInput,
   AttemptRecord,
   ClaimedNotification,
   DeadQuery,
   EvaluatorCommitInput,
-  NewEvent,
   NewNotification,
   StateEntry,
   Store,
@@ -417,6 +415,21 @@ export function describeEventLogContract(name: string, makeStore: () => Promise<
       expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['good-1', 'good-2']);
     });
 
+    it('rejects an append with an out-of-range time alone; the 19 others of its group commit are stored', async () => {
+      const store = await open();
+      // 1e19 ms is finite, so nothing upstream need have caught it, but no engine's integer column holds it.
+      const hostile = appendOf(['hostile']);
+      hostile.events[0]!.item.at = 1e19;
+      const keys = Array.from({ length: 20 }, (_, i) => `innocent-${i}`);
+      const settled = await Promise.allSettled(
+        keys.map((key, i) => store.events.append(i === 7 ? hostile : appendOf([key]))),
+      );
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(19);
+      expect(settled[7]).toMatchObject({ status: 'rejected', reason: { code: StoreErrorCode.inputInvalid } });
+      expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(keys.filter((_, i) => i !== 7));
+      expect(await store.checkWritable()).toBe(true);
+    });
+
     it('close commits appends still pending before it releases the database', async () => {
       const store = await open();
       const pending = [store.events.append(appendOf(['p1', 'p2'])), store.events.append(appendOf(['p3']))];
@@ -809,23 +822,25 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
       await expect(store.outbox.deadLetter('x', { reason: 'r', attempt: dead(T0) })).rejects.toMatchObject(
         closed,
       );
-      await expect(store.outbox.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(closed);
-      await expect(store.outbox.resumeDestination('d')).rejects.toMatchObject(closed);
+      await expect(store.deadLetters.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(
+        closed,
+      );
+      await expect(store.deadLetters.resumeDestination('d')).rejects.toMatchObject(closed);
       await expect(store.outbox.releaseLeases()).rejects.toMatchObject(closed);
-      await expect(store.outbox.listPausedDestinations()).rejects.toMatchObject(closed);
-      await expect(store.outbox.listDead({ limit: 1 })).rejects.toMatchObject(closed);
-      await expect(store.outbox.replayDead({ all: true, now: T0 })).rejects.toMatchObject(closed);
+      await expect(store.deadLetters.listPausedDestinations()).rejects.toMatchObject(closed);
+      await expect(store.deadLetters.listDead({ limit: 1 })).rejects.toMatchObject(closed);
+      await expect(store.deadLetters.replayDead({ all: true, now: T0 })).rejects.toMatchObject(closed);
       await expect(store.outbox.pendingCounts()).rejects.toMatchObject(closed);
-      await expect(store.outbox.getImage(1)).rejects.toMatchObject(closed);
+      await expect(store.blobs.getImage(1)).rejects.toMatchObject(closed);
       await expect(store.outbox.pruneDelivered(T0)).rejects.toMatchObject(closed);
     });
   });
 }
 
 /**
- * describeOutboxContract registers the suite for the Outbox port: leases, head-of-line order per
- * destination, transitions and their history, pauses, dead letters and replay, images, and the retention
- * rules that keep what a notification may still need. Times are explicit `now` values; nothing sleeps.
+ * describeOutboxContract registers the suite for the delivery side of the store: the Outbox port (leases,
+ * head-of-line order per destination, transitions and their history), DeadLetters (pauses, dead letters
+ * and replay), Blobs (images), and the retention rules that keep what a notification may still need. Times are explicit `now` values; nothing sleeps.
  */
 export function describeOutboxContract(name: string, makeStore: () => Promise<Store>): void {
   describe(`Outbox contract: ${name}`, () => {
@@ -941,7 +956,7 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       expect(await store.outbox.recordDelivered('unknown', delivered(T0))).toBe(false);
       expect(await store.outbox.pendingCounts()).toEqual({});
 
-      const [letter] = await store.outbox.listDead({ limit: 10 });
+      const [letter] = await store.deadLetters.listDead({ limit: 10 });
       expect(letter).toEqual({
         notification: { id: 'bad', destination: 'team-slack', alert: alertOf('bad'), createdAt: T0 },
         reason: 'payload rejected: blocks too long',
@@ -982,7 +997,7 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       ]);
       expect(results).toEqual([true, true, false, false, true, false]);
       expect(await store.outbox.pendingCounts()).toEqual({});
-      const [letter] = await store.outbox.listDead({ limit: 10 });
+      const [letter] = await store.deadLetters.listDead({ limit: 10 });
       expect(letter?.notification.id).toBe('n');
       expect(letter?.deadAt).toBe(T0 + 1);
       // In call order, the late ones included: the history says what happened.
@@ -1053,7 +1068,7 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       ).rejects.toMatchObject(invalid);
       await expect(store.outbox.claim(claimQuery(T0, ['team-slack'], 1, 0))).rejects.toMatchObject(invalid);
       expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
-      expect(await store.outbox.listDead({ limit: 10 })).toEqual([]);
+      expect(await store.deadLetters.listDead({ limit: 10 })).toEqual([]);
     });
 
     it('keeps a paused destination’s notifications pending and unclaimed until it is resumed', async () => {
@@ -1064,18 +1079,18 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       });
       await enqueue(store, [notificationOf('s1', 'slack'), notificationOf('d1', 'discord')]);
       wakes = 0;
-      await store.outbox.pauseDestination('slack', { reason: 'authError: invalid_auth', at: T0 });
-      await store.outbox.pauseDestination('slack', { reason: 'authError: token_revoked', at: T0 + 1 });
-      expect(await store.outbox.listPausedDestinations()).toEqual([
+      await store.deadLetters.pauseDestination('slack', { reason: 'authError: invalid_auth', at: T0 });
+      await store.deadLetters.pauseDestination('slack', { reason: 'authError: token_revoked', at: T0 + 1 });
+      expect(await store.deadLetters.listPausedDestinations()).toEqual([
         { destination: 'slack', reason: 'authError: token_revoked', pausedAt: T0 + 1 },
       ]);
       expect(ids(await store.outbox.claim(claimQuery(T0, ['slack', 'discord'])))).toEqual(['d1']);
       expect(await store.outbox.pendingCounts()).toEqual({ slack: 1, discord: 1 });
 
-      expect(await store.outbox.resumeDestination('slack')).toBe(true);
+      expect(await store.deadLetters.resumeDestination('slack')).toBe(true);
       expect(wakes).toBe(1);
-      expect(await store.outbox.resumeDestination('slack')).toBe(false);
-      expect(await store.outbox.listPausedDestinations()).toEqual([]);
+      expect(await store.deadLetters.resumeDestination('slack')).toBe(false);
+      expect(await store.deadLetters.listPausedDestinations()).toEqual([]);
       expect(ids(await store.outbox.claim(claimQuery(T0, ['slack', 'discord'])))).toEqual(['s1']);
     });
 
@@ -1091,13 +1106,13 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       await store.outbox.deadLetter('d1', { reason: 'r-d1', attempt: dead(T0 + 2) });
       await store.outbox.deadLetter('s1', { reason: 'r-s1', attempt: dead(T0 + 3) });
       const deadIds = async (query: DeadQuery) =>
-        (await store.outbox.listDead(query)).map((d) => d.notification.id);
+        (await store.deadLetters.listDead(query)).map((d) => d.notification.id);
       expect(await deadIds({ limit: 10 })).toEqual(['s1', 'd1', 's2']);
       expect(await deadIds({ limit: 2 })).toEqual(['s1', 'd1']);
       expect(await deadIds({ limit: 10, destination: 'slack' })).toEqual(['s1', 's2']);
       expect(await deadIds({ limit: 10, destination: 'nobody' })).toEqual([]);
       expect(await deadIds({ limit: 0 })).toEqual([]);
-      await expect(store.outbox.listDead({ limit: -1 })).rejects.toMatchObject({
+      await expect(store.deadLetters.listDead({ limit: -1 })).rejects.toMatchObject({
         code: StoreErrorCode.inputInvalid,
       });
     });
@@ -1116,7 +1131,7 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       }
       await store.outbox.scheduleRetry('s2', { dueAt: T0, attempt: retry(T0) });
       for (const destination of ['slack', 'discord', 'email']) {
-        await store.outbox.pauseDestination(destination, { reason: 'authError', at: T0 });
+        await store.deadLetters.pauseDestination(destination, { reason: 'authError', at: T0 });
       }
       let wakes = 0;
       store.outbox.onEnqueue(() => {
@@ -1125,9 +1140,9 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
 
       // By id: unknown and not-dead ids are ignored; the replayed id's destination resumes.
       const now = T0 + HOUR;
-      expect(await store.outbox.replayDead({ ids: ['s1', 's2', 'nope'], now })).toBe(1);
+      expect(await store.deadLetters.replayDead({ ids: ['s1', 's2', 'nope'], now })).toBe(1);
       expect(wakes).toBe(1);
-      expect((await store.outbox.listPausedDestinations()).map((p) => p.destination)).toEqual([
+      expect((await store.deadLetters.listPausedDestinations()).map((p) => p.destination)).toEqual([
         'discord',
         'email',
       ]);
@@ -1137,27 +1152,27 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
         ['s1', 1, now],
         ['s2', 2, T0],
       ]);
-      expect((await store.outbox.listDead({ limit: 10 })).map((d) => d.notification.id).sort()).toEqual([
+      expect((await store.deadLetters.listDead({ limit: 10 })).map((d) => d.notification.id).sort()).toEqual([
         'd1',
         'e1',
       ]);
 
       // By destination: its dead letters, and its pause.
-      expect(await store.outbox.replayDead({ destination: 'discord', now })).toBe(1);
-      expect((await store.outbox.listPausedDestinations()).map((p) => p.destination)).toEqual(['email']);
+      expect(await store.deadLetters.replayDead({ destination: 'discord', now })).toBe(1);
+      expect((await store.deadLetters.listPausedDestinations()).map((p) => p.destination)).toEqual(['email']);
       expect(ids(await store.outbox.claim(claimQuery(now, ['discord', 'email'])))).toEqual(['d1']);
 
       // All: every dead letter, every paused destination.
-      await store.outbox.pauseDestination('slack', { reason: 'authError', at: now });
-      expect(await store.outbox.replayDead({ all: true, now })).toBe(1);
-      expect(await store.outbox.listPausedDestinations()).toEqual([]);
+      await store.deadLetters.pauseDestination('slack', { reason: 'authError', at: now });
+      expect(await store.deadLetters.replayDead({ all: true, now })).toBe(1);
+      expect(await store.deadLetters.listPausedDestinations()).toEqual([]);
       expect(ids(await store.outbox.claim(claimQuery(now, ['email'])))).toEqual(['e1']);
-      expect(await store.outbox.listDead({ limit: 10 })).toEqual([]);
-      expect(await store.outbox.replayDead({ all: true, now })).toBe(0);
+      expect(await store.deadLetters.listDead({ limit: 10 })).toEqual([]);
+      expect(await store.deadLetters.replayDead({ all: true, now })).toBe(0);
 
       // The history survives a replay; the count does not.
       await store.outbox.deadLetter('e1', { reason: 'still gone', attempt: dead(now) });
-      const [letter] = await store.outbox.listDead({ limit: 1 });
+      const [letter] = await store.deadLetters.listDead({ limit: 1 });
       expect(letter?.attempts.map((a) => a.at)).toEqual([T0, now]);
       expect(letter?.reason).toBe('still gone');
     });
@@ -1165,15 +1180,15 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
     it('refuses a replay that does not name exactly one selector', async () => {
       const store = await open();
       const invalid = { code: StoreErrorCode.inputInvalid };
-      await expect(store.outbox.replayDead({ now: T0 })).rejects.toMatchObject(invalid);
-      await expect(store.outbox.replayDead({ ids: ['a'], all: true, now: T0 })).rejects.toMatchObject(
+      await expect(store.deadLetters.replayDead({ now: T0 })).rejects.toMatchObject(invalid);
+      await expect(store.deadLetters.replayDead({ ids: ['a'], all: true, now: T0 })).rejects.toMatchObject(
         invalid,
       );
-      await expect(store.outbox.replayDead({ destination: 'x', all: true, now: T0 })).rejects.toMatchObject(
-        invalid,
-      );
-      await expect(store.outbox.replayDead({ all: false, now: T0 })).rejects.toMatchObject(invalid);
-      expect(await store.outbox.replayDead({ ids: [], now: T0 })).toBe(0);
+      await expect(
+        store.deadLetters.replayDead({ destination: 'x', all: true, now: T0 }),
+      ).rejects.toMatchObject(invalid);
+      await expect(store.deadLetters.replayDead({ all: false, now: T0 })).rejects.toMatchObject(invalid);
+      expect(await store.deadLetters.replayDead({ ids: [], now: T0 })).toBe(0);
     });
 
     it('returns a stored item’s screenshot bytes and mime for getImage', async () => {
@@ -1189,15 +1204,15 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
         ],
       });
       const [shot, app, bare] = await readAll(store);
-      const found = await store.outbox.getImage(shot!.seq);
+      const found = await store.blobs.getImage(shot!.seq);
       expect(found?.mime).toBe('image/png');
       expect(found?.bytes.equals(image)).toBe(true);
-      expect(await store.outbox.getImage(app!.seq)).toBeUndefined();
-      expect(await store.outbox.getImage(bare!.seq)).toEqual({
+      expect(await store.blobs.getImage(app!.seq)).toBeUndefined();
+      expect(await store.blobs.getImage(bare!.seq)).toEqual({
         bytes: noMime,
         mime: 'application/octet-stream',
       });
-      expect(await store.outbox.getImage(bare!.seq + 1_000)).toBeUndefined();
+      expect(await store.blobs.getImage(bare!.seq + 1_000)).toBeUndefined();
     });
 
     it('prunes delivered notifications before the cutoff with their history; never pending or dead ones', async () => {
@@ -1217,7 +1232,9 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       expect(await store.outbox.pruneDelivered(T0 - HOUR)).toBe(1);
       expect(await store.outbox.pruneDelivered(T0 - HOUR)).toBe(0);
       expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1 });
-      expect((await store.outbox.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['dead']);
+      expect((await store.deadLetters.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual([
+        'dead',
+      ]);
       // A pruned id is gone from the outbox: committing it again stores it anew.
       expect(await enqueue(store, [notificationOf('old')])).toBe(1);
       expect(await enqueue(store, [notificationOf('recent')])).toBe(0);
@@ -1270,15 +1287,15 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       // Unneeded rows go; the items with a pending or dead screenshot and the forwarded request stay.
       expect(await store.events.pruneOlderThan(T0)).toBe(3);
       expect((await readAll(store)).map((e) => e.dedupeKey)).toEqual(['shot-pending', 'shot-dead']);
-      expect(await store.outbox.getImage(pending!.seq)).toBeDefined();
-      expect(await store.outbox.getImage(deadShot!.seq)).toBeDefined();
+      expect(await store.blobs.getImage(pending!.seq)).toBeDefined();
+      expect(await store.blobs.getImage(deadShot!.seq)).toBeDefined();
       expect(await store.events.getRequest(shots.requestId)).toBeDefined();
       expect((await store.events.getRequest(forwarded.requestId))?.body).toBeInstanceOf(Buffer);
       expect(await store.events.getRequest(unused.requestId)).toBeUndefined();
 
       // Once delivered (and the dead one replayed and delivered), nothing holds them any more.
       await store.outbox.recordDelivered('with-image', delivered(T0));
-      await store.outbox.replayDead({ ids: ['dead-image'], now: T0 });
+      await store.deadLetters.replayDead({ ids: ['dead-image'], now: T0 });
       expect(ids(await store.outbox.claim(claimQuery(T0, ['discord', 'zapier'])))).toEqual([
         'dead-image',
         'forward',

@@ -16,16 +16,29 @@ export const StoreErrorCode = {
   readFailed: 'HR_ERR_STORE_READ_FAILED',
   /** A prune chunk failed; chunks committed before it stay deleted. */
   pruneFailed: 'HR_ERR_STORE_PRUNE_FAILED',
-  /** An argument the store cannot keep (a non-finite time, an item that is not JSON, a bad limit). */
+  /**
+   * An argument the store cannot keep (a time out of range, an item that is not JSON, a bad limit), or an
+   * append whose rows the database refused; only that call failed, the writes batched with it committed.
+   */
   inputInvalid: 'HR_ERR_STORE_INPUT_INVALID',
   /** The database cannot be opened (missing permission, not a database file). */
   openFailed: 'HR_ERR_STORE_OPEN_FAILED',
   /** A command that only reads (or changes existing rows) found no database file; none was created. */
   notFound: 'HR_ERR_STORE_NOT_FOUND',
+  /**
+   * The database (or its directory, where SQLite keeps the -wal and -shm files) cannot be written: file
+   * permissions, the owner, or a read-only mount. Found at open, before anything starts.
+   */
+  readOnly: 'HR_ERR_STORE_READ_ONLY',
   /** The database was migrated by a newer hookrelay than this one. */
   migrationAhead: 'HR_ERR_STORE_MIGRATION_AHEAD',
   /** A schema migration failed and was rolled back. */
   migrationFailed: 'HR_ERR_STORE_MIGRATION_FAILED',
+  /**
+   * The database file was deleted or replaced while the store had it open: what was committed since went
+   * to a file that is gone at the next start. Every write is refused until the process restarts.
+   */
+  fileLost: 'HR_ERR_STORE_FILE_LOST',
   /** The database URL names an engine this build does not include. */
   engineUnavailable: 'HR_ERR_STORE_ENGINE_UNAVAILABLE',
   /** The database URL is not one of the accepted forms. */

@@ -15,7 +15,7 @@ export interface BatchLimits {
 
 /**
  * Failed is the result `commit` gives for a submission whose part of the batch was rolled back while the
- * rest committed (an engine that isolates parts of a batch, see sqlite's append worker).
+ * rest committed (an engine that isolates parts of a batch, see sqlite/write-steps.js).
  */
 export class Failed {
   constructor(readonly error: unknown) {}

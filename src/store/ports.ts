@@ -1,22 +1,6 @@
 import type { Alert, Notification } from '../domain/alert.js';
-import type { ReceivedRequest, StoredEvent } from '../domain/event.js';
-import type { Item } from '../domain/item.js';
+import type { AppendInput, ReceivedRequest, StoredEvent } from '../domain/event.js';
 import type { AdminReads, SilenceStore } from './admin-ports.js';
-
-/** NewEvent is one normalised item to append, with the bytes of its screenshot when it carried one. */
-export interface NewEvent {
-  /** Unique per `item.source`: an item whose (source, dedupeKey) is already stored is a duplicate. */
-  dedupeKey: string;
-  /** Kept as JSON without `person` (filled from the directory at evaluation time, never stored). */
-  item: Item;
-  image?: Buffer;
-}
-
-/** AppendInput is one received webhook request and the items normalised from it, in payload order. */
-export interface AppendInput {
-  request: Omit<ReceivedRequest, 'id'>;
-  events: NewEvent[];
-}
 
 /** AppendResult is what one append did. `stored + duplicates` always equals the number of items given. */
 export interface AppendResult {
@@ -60,8 +44,10 @@ export interface EventLog {
    * committed durably; concurrent calls share one transaction (group commit). Items whose
    * (source, dedupeKey) is already stored (by an earlier call, an earlier item of the same call, or a
    * concurrent call) are skipped and counted as duplicates. Items get increasing `seq` in the order given.
-   * An input the store cannot keep is rejected alone with `HR_ERR_STORE_INPUT_INVALID`; a failed
-   * transaction rejects every append it held with `HR_ERR_STORE_WRITE_FAILED` and stores none of them.
+   * An input the store cannot keep is rejected alone with `HR_ERR_STORE_INPUT_INVALID`, whether a check
+   * refuses it before the transaction or the database refuses its rows inside it: the other appends of its
+   * group commit are stored. A transaction that fails for every member (disk full, I/O error) rejects every
+   * append it held with `HR_ERR_STORE_WRITE_FAILED` and stores none of them.
    */
   append(input: AppendInput): Promise<AppendResult>;
   /** list returns stored items newest first, without image bytes. It never returns more than `limit`. */
@@ -250,25 +236,26 @@ export interface StoredImage {
 }
 
 /**
- * Outbox holds the notifications the evaluator decided and delivers them at least once, in creation
- * order per destination. A claim leases rows for a while; a worker that crashes lets its lease run out
- * (or, where one process owns the store, `releaseLeases` ends it at the next start) and the rows are
- * claimed again (with the same id, so receivers can deduplicate). Every write resolves only once it is
- * durable. Claims and transitions (recordDelivered, scheduleRetry, deadLetter) made by one process take
- * effect in the order they are called, even before the earlier ones resolve: a claim called after
- * `recordDelivered(x)` sees x settled, so a caller need not wait for one write before making the next.
- * Every method rejects with `HR_ERR_STORE_CLOSED` after `Store.close()` and with
+ * Outbox is the delivery queue, for the deliver stage: the notifications the evaluator decided, delivered
+ * at least once, in creation order per destination. A claim leases rows for a while; a worker that
+ * crashes lets its lease run out (or, where one process owns the store, `releaseLeases` ends it at the
+ * next start) and the rows are claimed again (with the same id, so receivers can deduplicate). Every write
+ * resolves only once it is durable. Claims and transitions (recordDelivered, scheduleRetry, deadLetter)
+ * made by one process take effect in the order they are called, even before the earlier ones resolve: a
+ * claim called after `recordDelivered(x)` sees x settled, so a caller need not wait for one write before
+ * making the next. Every method rejects with `HR_ERR_STORE_CLOSED` after `Store.close()` and with
  * `HR_ERR_STORE_INPUT_INVALID` for a malformed argument; a failed write rejects with
  * `HR_ERR_STORE_WRITE_FAILED` and changes nothing.
  */
 export interface Outbox {
   /**
-   * claim leases, for each named destination that is not paused, the head of its queue of pending
-   * notifications: rows in creation order, up to `limitPerDestination`, stopping at the first row that is
-   * not due yet or is leased by another claim whose lease has not run out, so a row waiting for its retry
-   * holds back the rows behind it (order per destination is kept) but never another destination. In the
-   * same transaction each claimed row gets `lease_until = now + leaseMs` and one more attempt. It never
-   * waits for rows leased elsewhere. Results are grouped by destination, in the order named.
+   * claim leases, for each named destination that is not paused (DeadLetters.pauseDestination), the head
+   * of its queue of pending notifications: rows in creation order, up to `limitPerDestination`, stopping
+   * at the first row that is not due yet or is leased by another claim whose lease has not run out, so a
+   * row waiting for its retry holds back the rows behind it (order per destination is kept) but never
+   * another destination. In the same transaction each claimed row gets `lease_until = now + leaseMs` and
+   * one more attempt. It never waits for rows leased elsewhere. Results are grouped by destination, in the
+   * order named.
    */
   claim(query: ClaimQuery): Promise<ClaimedNotification[]>;
   /**
@@ -287,7 +274,8 @@ export interface Outbox {
   /**
    * deadLetter moves a pending notification to the dead letters with `reason`, clears its lease and
    * appends `attempt` (outcome `dead` or `broken`). Resolves false, as recordDelivered does, when there was
-   * nothing pending to change. Dead letters stay until replayed; pruneDelivered never removes them.
+   * nothing pending to change. Dead letters stay until replayed (DeadLetters.replayDead); pruneDelivered
+   * never removes them.
    */
   deadLetter(id: string, dead: { reason: string; attempt: AttemptRecord }): Promise<boolean>;
   /**
@@ -300,10 +288,32 @@ export interface Outbox {
    * hold and their notifications would be sent twice.
    */
   releaseLeases(): Promise<number>;
+  /** pendingCounts returns the number of pending notifications per destination (paused ones included). */
+  pendingCounts(): Promise<Record<string, number>>;
+  /**
+   * onEnqueue calls `listener` after each evaluator commit that stored at least one notification, and after
+   * a replay, a resume or a lease release in this process (wakes delivery without polling). A throwing
+   * listener is logged and never affects the commit. Returns an unsubscribe function.
+   */
+  onEnqueue(listener: () => void): () => void;
+  /**
+   * pruneDelivered deletes notifications delivered before `cutoffMs` with their attempt history; returns
+   * how many. It never deletes a pending or dead notification, and works in short chunks like
+   * `EventLog.pruneOlderThan`.
+   */
+  pruneDelivered(cutoffMs: number): Promise<number>;
+}
+
+/**
+ * DeadLetters holds what needs a person: notifications that can never succeed as they are (dead letters)
+ * and destinations found broken (paused). The deliver stage pauses a broken destination; an operator
+ * (`hookrelay dlq`) lists, replays and resumes. Pauses and replays are persisted, so every process sharing
+ * the database sees them at its next claim. Errors are as for Outbox.
+ */
+export interface DeadLetters {
   /**
    * pauseDestination records that a destination is broken: its notifications stay pending and are not
-   * claimed until it is resumed. Pausing a paused destination replaces its reason and time. Persisted, so
-   * every process sharing the database sees it at its next claim.
+   * claimed until it is resumed. Pausing a paused destination replaces its reason and time.
    */
   pauseDestination(destination: string, pause: { reason: string; at: number }): Promise<void>;
   /** resumeDestination lifts a pause; resolves false when the destination was not paused. Wakes onEnqueue listeners. */
@@ -320,28 +330,20 @@ export interface Outbox {
    * not dead are ignored. Wakes onEnqueue listeners when something was replayed or resumed.
    */
   replayDead(query: ReplayQuery): Promise<number>;
-  /** pendingCounts returns the number of pending notifications per destination (paused ones included). */
-  pendingCounts(): Promise<Record<string, number>>;
+}
+
+/**
+ * Blobs serves the large bytes kept beside the event log (screenshots) to the deliver stage, which
+ * attaches them. Errors are as for Outbox.
+ */
+export interface Blobs {
   /**
    * getImage returns the screenshot bytes of the stored item with this seq, or undefined when it has none
    * or was pruned (which retention never does while a pending or dead notification names the seq).
    */
   getImage(eventSeq: number): Promise<StoredImage | undefined>;
-  /**
-   * onEnqueue calls `listener` after each evaluator commit that stored at least one notification, and after
-   * a replay, a resume or a lease release in this process (wakes delivery without polling). A throwing listener is logged and
-   * never affects the commit. Returns an unsubscribe function.
-   */
-  onEnqueue(listener: () => void): () => void;
-  /**
-   * pruneDelivered deletes notifications delivered before `cutoffMs` with their attempt history; returns
-   * how many. It never deletes a pending or dead notification, and works in short chunks like
-   * `EventLog.pruneOlderThan`.
-   */
-  pruneDelivered(cutoffMs: number): Promise<number>;
 }
 
-/** Store is everything the stages persist. */
 /**
  * CommitStats are counters since the store opened, for /metrics: `appendsCommitted ÷ appendCommits` is how
  * many webhook requests one durable commit (one fsync) carries, the figure group commit lives by.
@@ -353,18 +355,31 @@ export interface CommitStats {
   appendsCommitted: number;
 }
 
+/** Store is everything the stages persist, one port per audience. */
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
+  /** The event log: ingest appends, the evaluator reads. */
   readonly events: EventLog;
+  /** The evaluator's cursor and rule state, committed with the notifications it decides. */
   readonly evaluator: EvaluatorStore;
+  /** The delivery queue (the deliver stage). */
   readonly outbox: Outbox;
+  /** Dead letters and paused destinations (the deliver stage pauses; an operator replays and resumes). */
+  readonly deadLetters: DeadLetters;
+  /** Screenshot bytes for the deliver stage. */
+  readonly blobs: Blobs;
   /** Silences created at run time (dashboard, API, CLI); see admin-ports.ts. */
   readonly silences: SilenceStore;
   /** The admin listener's read queries; see admin-ports.ts. */
   readonly admin: AdminReads;
   /** commitStats returns the counters so far; it never touches the database. */
   commitStats(): CommitStats;
-  /** checkWritable resolves true when a write transaction can commit now (for /readyz); it never rejects. */
+  /**
+   * checkWritable resolves true when the store can keep what it is sent (for /readyz): a small write
+   * commits now, no append failed for the store's reasons in the last 30 s without one committing since (a
+   * probe fits on a full disk, appends do not), and the database is still the one opened (an engine with
+   * a file: not deleted or replaced). It never rejects.
+   */
   checkWritable(): Promise<boolean>;
   /** close flushes pending appends, then releases the database. Calling it again resolves and does nothing. */
   close(): Promise<void>;

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AppendInput } from '../domain/event.js';
 import { createManualClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { markEvaluated } from './contract.js';
 import { StoreErrorCode } from './errors.js';
-import type { AppendInput } from './ports.js';
 import { startRetention } from './retention.js';
 import { openSqliteStore, type SqliteStore } from './sqlite/sqlite-store.js';
 

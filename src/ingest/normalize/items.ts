@@ -1,5 +1,5 @@
+import type { NewEvent } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
-import type { NewEvent } from '../../store/ports.js';
 import { createDedupeKeys } from './dedupe.js';
 import { extractItem, isJsonObject, withoutUndefined } from './extract.js';
 import type { NormalizeContext } from './result.js';

@@ -1,4 +1,4 @@
-import type { NewEvent } from '../../store/ports.js';
+import type { NewEvent } from '../../domain/event.js';
 
 /** NormalizeContext is what a normaliser knows besides the payload: the source name and the receive time. */
 export interface NormalizeContext {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NewEvent } from '../../store/ports.js';
+import type { NewEvent } from '../../domain/event.js';
 import type { NormalizeResult } from './result.js';
 import { tinyJpeg, tinyPng } from './testdata/images.js';
 import { normalizeTrackpilots } from './trackpilots.js';

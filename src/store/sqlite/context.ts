@@ -2,36 +2,30 @@ import type Database from 'better-sqlite3';
 import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
-import type { PreparedCommit } from '../validate.js';
-import type { EvaluatorStepOutcome } from './append-worker.js';
-import type { OutboxSubmission, OutboxWriteOutcome } from './outbox.js';
+import type { WriteHealth } from '../write-health.js';
+import type { WriteBatcher } from './batching.js';
+import { rollbackIfOpen } from './write-steps.js';
 
 /**
  * SqliteContext is what the SQLite port implementations share with the store that owns the connection.
  * better-sqlite3 is synchronous: a port method that runs its whole transaction in one call never
- * interleaves with another on the same connection. Append batches may commit on the append worker's own
- * connection, so every write on this one takes its turn through `exclusive`.
+ * interleaves with another on the same connection. Write batches may commit on the writer thread's own
+ * connection, so every write on this one takes its turn through `batcher.exclusive`.
  */
 export interface SqliteContext {
+  /** The store's main connection: reads, and the writes that are not batched (pauses, replays, prunes). */
   readonly db: Database.Database;
   readonly logger: Logger;
   /** assertOpen throws `HR_ERR_STORE_CLOSED` once the store is closing or closed. */
   assertOpen(): void;
   /**
-   * exclusive runs `run` while no append batch is in flight (before the next is sent) and settles as it
-   * does: a write here never waits on the worker's lock with the event loop blocked, nor the worker on it.
+   * batcher commits appends, evaluator steps and outbox claims and transitions in shared transactions (on
+   * the writer thread for a file, on this connection for `:memory:`), and gives the other writes their turn
+   * between two batches (`exclusive`).
    */
-  exclusive<T>(run: () => T | Promise<T>): Promise<T>;
-  /**
-   * commitStep, with a database file, commits an evaluator step on the append worker in the same transaction
-   * as the next append batch (one fsync for both, none on the event loop). Undefined for `:memory:`.
-   */
-  readonly commitStep?: (step: PreparedCommit) => Promise<EvaluatorStepOutcome>;
-  /**
-   * commitOutbox, with a database file, commits a claim or a group of transitions on the append worker in
-   * the transaction of the next batch, after the writes submitted before it. Undefined for `:memory:`.
-   */
-  readonly commitOutbox?: (submission: OutboxSubmission) => Promise<OutboxWriteOutcome>;
+  readonly batcher: WriteBatcher;
+  /** Told the failures of the writes made here (see WriteHealth). */
+  readonly health: WriteHealth;
 }
 
 /**
@@ -51,7 +45,7 @@ export function readWith<T>(context: SqliteContext, what: string, run: () => T):
 /**
  * writeWith runs `transaction` as an IMMEDIATE transaction (the write lock is taken at BEGIN, so another
  * process cannot make it fail halfway) on an open store, in its turn between append batches (see
- * `SqliteContext.exclusive`). better-sqlite3 rolls it back whole when it throws: a HookrelayError (a cursor
+ * `WriteBatcher.exclusive`). better-sqlite3 rolls it back whole when it throws: a HookrelayError (a cursor
  * conflict) passes through, anything else becomes `HR_ERR_STORE_WRITE_FAILED`. It never leaves a
  * transaction open on the connection.
  */
@@ -63,18 +57,14 @@ export async function writeWith<A extends unknown[], T>(
 ): Promise<T> {
   context.assertOpen();
   try {
-    return await context.exclusive(() => transaction.immediate(...args));
+    return await context.batcher.exclusive(() => transaction.immediate(...args));
   } catch (error) {
     const { db, logger } = context;
-    // better-sqlite3 rolls back on a throw; this only guards the connection if a COMMIT itself failed.
-    if (db.open && db.inTransaction) {
-      try {
-        db.exec('ROLLBACK');
-      } catch (rollbackError) {
-        logger.error({ err: rollbackError }, `rollback after a failed ${what} failed`);
-      }
-    }
+    rollbackIfOpen(db, (rollbackError) =>
+      logger.error({ err: rollbackError }, `rollback after a failed ${what} failed`),
+    );
     if (error instanceof HookrelayError) throw error;
+    context.health.failed(error, 1, { appends: false });
     throw storeError(
       StoreErrorCode.writeFailed,
       `${what} failed and wrote nothing: ${(error as Error).message}`,

@@ -1,36 +1,25 @@
+import type { AppendInput } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
 import type { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import { uuidV7 } from '../ids.js';
-import type { AppendInput } from '../ports.js';
-
-/** PreparedEvent is one item as its `events` row will hold it. */
-export interface PreparedEvent {
-  source: string;
-  type: string;
-  dedupeKey: string;
-  /** Integer epoch ms. */
-  at: number;
-  userId: string | null;
-  itemJson: string;
-  image: Buffer | null;
-}
-
-/** PreparedAppend is an append validated and serialised before it joins a batch, so one bad input cannot fail its batch. */
-export interface PreparedAppend {
-  requestId: string;
-  source: string;
-  event: string;
-  /** Integer epoch ms. */
-  receivedAt: number;
-  body: Buffer;
-  events: PreparedEvent[];
-  /** Body, item JSON and image bytes together: what the batch limits count. */
-  bytes: number;
-}
+import type { PreparedAppend, PreparedEvent } from './write-types.js';
 
 function invalid(message: string, cause?: unknown): HookrelayError {
   return storeError(StoreErrorCode.inputInvalid, `cannot append: ${message}`, cause);
+}
+
+/**
+ * epochMs checks a time and rounds it to the whole ms its INTEGER column holds. A finite number beyond the
+ * safe integer range (1e19, say, from a payload's time) would make SQLite refuse the row (`cannot store
+ * REAL value in INTEGER column`), so it is refused here, with the field's name.
+ */
+function epochMs(name: string, value: unknown): number {
+  const rounded = typeof value === 'number' ? Math.round(value) : Number.NaN;
+  if (!Number.isSafeInteger(rounded)) {
+    throw invalid(`${name} must be an epoch ms within ±${Number.MAX_SAFE_INTEGER}, got ${String(value)}`);
+  }
+  return rounded;
 }
 
 function nonEmptyString(value: unknown): value is string {
@@ -62,7 +51,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
   const { request } = input;
   if (!nonEmptyString(request?.source)) throw invalid('request.source must be a non-empty string');
   if (typeof request.event !== 'string') throw invalid('request.event must be a string');
-  if (!Number.isFinite(request.receivedAt)) throw invalid('request.receivedAt must be a finite epoch ms');
+  const receivedAt = epochMs('request.receivedAt', request.receivedAt);
   const body = asBuffer(request.body);
   if (!body) throw invalid('request.body must be a Buffer');
   if (!Array.isArray(input.events)) throw invalid('events must be an array');
@@ -77,7 +66,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
     if (!nonEmptyString(item.source))
       throw invalid(`events[${index}].item.source must be a non-empty string`);
     if (typeof item.event !== 'string') throw invalid(`events[${index}].item.event must be a string`);
-    if (!Number.isFinite(item.at)) throw invalid(`events[${index}].item.at must be a finite epoch ms`);
+    const at = epochMs(`events[${index}].item.at`, item.at);
     let image: Buffer | null = null;
     if (event.image !== undefined) {
       image = asBuffer(event.image) ?? null;
@@ -95,7 +84,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
       source: item.source,
       type: item.event,
       dedupeKey: event.dedupeKey,
-      at: Math.round(item.at),
+      at,
       userId: typeof item.user === 'string' ? item.user : null,
       itemJson,
       image,
@@ -106,7 +95,7 @@ export function prepareAppend(input: AppendInput): PreparedAppend {
     source: request.source,
     event: request.event,
     // Integer ms: the column is a STRICT INTEGER, and events.received_at must match it exactly.
-    receivedAt: Math.round(request.receivedAt),
+    receivedAt,
     body,
     events,
     bytes,

@@ -4,6 +4,7 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AppendInput } from '../../domain/event.js';
 import type { Item } from '../../domain/item.js';
 import {
   describeEvaluatorContract,
@@ -24,7 +26,7 @@ import {
 } from '../contract.js';
 import { StoreErrorCode } from '../errors.js';
 import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
-import type { AppendInput, AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
+import type { AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
 import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
@@ -45,7 +47,7 @@ describeEventLogContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEventLogContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeEventQueryContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
-// :memory: commits on the main connection, a file through the append worker: both paths pass the contract.
+// :memory: commits on the main connection, a file through the writer thread: both paths pass the contract.
 describeEvaluatorContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeOutboxContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeOutboxContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
@@ -185,14 +187,14 @@ describe('openSqliteStore', () => {
     }
   });
 
-  it('rejects every append of a failed transaction with HR_ERR_STORE_WRITE_FAILED and stays usable', async () => {
+  it('rejects only the append whose rows the database refuses (HR_ERR_STORE_INPUT_INVALID); its batch commits', async () => {
     const path = tempPath('fail');
     const store = await open(path);
     let notified = 0;
     store.events.onAppend(() => {
       notified += 1;
     });
-    // A real SQLite failure inside the transaction: a trigger that aborts on one key.
+    // A row refused by SQLite itself, which no check before the batch foresees: a trigger that aborts on one key.
     const other = new Database(path);
     other.exec(
       `CREATE TRIGGER fail_on_boom BEFORE INSERT ON events WHEN NEW.dedupe_key = 'boom'
@@ -203,23 +205,38 @@ describe('openSqliteStore', () => {
       store.events.append(appendOf(['boom'])),
       store.events.append(appendOf(['ok-2'])),
     ]);
-    for (const s of settled) {
-      expect(s.status).toBe('rejected');
-      if (s.status === 'rejected') {
-        expect(s.reason).toMatchObject({ code: StoreErrorCode.writeFailed });
-        expect((s.reason as Error).cause).toBeInstanceOf(Error);
-        expect(((s.reason as Error).cause as Error).message).toContain('boom rejected');
-      }
-    }
-    expect(await store.events.readAfter(0, 10)).toEqual([]);
-    expect(store.stats().failedTransactions).toBe(1);
-    expect(notified).toBe(0);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const refused = settled[1] as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ code: StoreErrorCode.inputInvalid });
+    expect(((refused.reason as Error).cause as Error).message).toContain('boom rejected');
+    expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['ok-1', 'ok-2']);
+    // One transaction carried the two: the failed first try is retried once, not member by member.
+    expect(store.stats()).toMatchObject({ transactions: 1, appendsCommitted: 2, failedTransactions: 0 });
+    expect(notified).toBe(1);
 
     other.exec('DROP TRIGGER fail_on_boom');
     other.close();
-    expect(await store.events.append(appendOf(['ok-1', 'boom']))).toMatchObject({ stored: 2 });
+    expect(await store.events.append(appendOf(['boom']))).toMatchObject({ stored: 1 });
     expect(await store.checkWritable()).toBe(true);
-    expect(notified).toBe(1);
+    expect(notified).toBe(2);
+  });
+
+  it('refuses a time outside the safe integer range before the batch, naming the field', async () => {
+    const store = await open(tempPath('range'));
+    const cases: Array<[string, (input: AppendInput) => void]> = [
+      ['events[0].item.at', (input) => (input.events[0]!.item.at = 1e19)],
+      ['events[0].item.at', (input) => (input.events[0]!.item.at = -1e19)],
+      ['request.receivedAt', (input) => (input.request.receivedAt = 2 ** 60)],
+    ];
+    for (const [field, spoil] of cases) {
+      const input = appendOf(['x']);
+      spoil(input);
+      const failure = await store.events.append(input).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: StoreErrorCode.inputInvalid });
+      expect((failure as Error).message).toContain(`${field} must be an epoch ms within`);
+    }
+    // Refused before any transaction: nothing was tried, nothing rolled back.
+    expect(store.stats()).toMatchObject({ transactions: 0, failedTransactions: 0 });
   });
 
   it('lets appends commit between prune chunks', async () => {
@@ -248,7 +265,7 @@ describe('openSqliteStore', () => {
   });
 });
 
-describe('SQLite append worker (group commit off the event loop)', () => {
+describe('SQLite writer thread (group commit off the event loop)', () => {
   const opened: Store[] = [];
   const lockers: Database.Database[] = [];
   afterEach(async () => {
@@ -259,7 +276,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     await Promise.all(opened.splice(0).map((store) => store.close()));
   });
   const open = async (path: string, workers: Worker[] = []): Promise<SqliteStore> => {
-    const store = await openSqliteStore(path, { onAppendWorker: (worker) => workers.push(worker) });
+    const store = await openSqliteStore(path, { onWriterThread: (worker) => workers.push(worker) });
     opened.push(store);
     return store;
   };
@@ -320,7 +337,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     const commit = store.evaluator
       .commit({ fromCursor: 0, cursor: 0, upserts: [{ key: 'k', value: 1 }], deletes: [], notifications: [] })
       .then(() => order.push('commit'));
-    const pause = store.outbox
+    const pause = store.deadLetters
       .pauseDestination('team-slack', { reason: 'bad token', at: T0 })
       .then(() => order.push('pause'));
     const next = store.events.append(appendOf(['b'])).then(() => order.push('next append'));
@@ -333,7 +350,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(order.slice(2).sort()).toEqual(['commit', 'next append']);
     expect(store.stats().transactions).toBe(2);
     expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [{ key: 'k', value: 1 }] });
-    expect(await store.outbox.listPausedDestinations()).toMatchObject([{ destination: 'team-slack' }]);
+    expect(await store.deadLetters.listPausedDestinations()).toMatchObject([{ destination: 'team-slack' }]);
   });
 
   it('isolates the parts of a shared transaction: failed appends never fail an evaluator step, nor the reverse', async () => {
@@ -365,7 +382,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     await tick(20);
     locker.exec('ROLLBACK');
     await first;
-    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
+    await expect(boom).rejects.toMatchObject({ code: StoreErrorCode.inputInvalid });
     expect(await good).toEqual({ notificationsInserted: 0 });
 
     locker.exec('BEGIN IMMEDIATE');
@@ -472,6 +489,74 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.outbox.recordDelivered('a', deliveredAt(T0 + 1))).toBe(true);
   });
 
+  it('is not writable after a failed append, even once a probe could write, until an append commits', async () => {
+    const path = tempPath('readiness');
+    const store = await openSqliteStore(path, { busyTimeoutMs: 50 });
+    opened.push(store);
+    const locker = holdWriteLock(path);
+    await expect(store.events.append(appendOf(['lost']))).rejects.toMatchObject({
+      code: StoreErrorCode.writeFailed,
+    });
+    locker.exec('ROLLBACK');
+    // The lock is free and a probe write would commit, but the last append failed moments ago.
+    expect(await store.checkWritable()).toBe(false);
+    expect(await store.events.append(appendOf(['kept']))).toMatchObject({ stored: 1 });
+    expect(await store.checkWritable()).toBe(true);
+  });
+
+  it('rejects every append with HR_ERR_STORE_WRITE_FAILED when the disk is full for all of them', async () => {
+    const path = tempPath('full');
+    await (await openSqliteStore(path)).close();
+    const raw = new Database(path, { readonly: true });
+    const pages = Number(raw.pragma('page_count', { simple: true }));
+    raw.close();
+    const store = await openSqliteStore(path, { maxPageCount: pages });
+    opened.push(store);
+    const big = (key: string): AppendInput => ({
+      ...appendOf([key]),
+      request: { ...appendOf([key]).request, body: Buffer.alloc(100_000, 0x7b) },
+    });
+    const settled = await Promise.allSettled([store.events.append(big('a')), store.events.append(big('b'))]);
+    for (const s of settled) {
+      expect(s).toMatchObject({ status: 'rejected', reason: { code: StoreErrorCode.writeFailed } });
+      expect(((s as PromiseRejectedResult).reason as Error).message).toContain('database or disk is full');
+    }
+    expect(store.stats()).toMatchObject({ transactions: 0, failedTransactions: 1 });
+    expect(await store.checkWritable()).toBe(false);
+  });
+
+  it('acknowledges nothing once its file is deleted: the batch that found it and every write after fail', async () => {
+    const path = tempPath('deleted');
+    const store = await open(path);
+    expect(await store.events.append(appendOf(['before']))).toMatchObject({ stored: 1 });
+    rmSync(path);
+    const lost = { code: StoreErrorCode.fileLost };
+    const found = await store.events.append(appendOf(['after'])).catch((error: unknown) => error);
+    expect(found).toMatchObject(lost);
+    expect((found as Error).message).toContain(`the database file ${path} was deleted`);
+    await expect(store.events.append(appendOf(['later']))).rejects.toMatchObject(lost);
+    await expect(
+      store.evaluator.commit({ fromCursor: 0, cursor: 0, upserts: [], deletes: [], notifications: [] }),
+    ).rejects.toMatchObject(lost);
+    await expect(store.deadLetters.pauseDestination('d', { reason: 'r', at: T0 })).rejects.toMatchObject(
+      lost,
+    );
+    expect(await store.checkWritable()).toBe(false);
+  });
+
+  it('notices a file replaced under it at the next write on the main connection (a readiness probe)', async () => {
+    const path = tempPath('replaced');
+    const store = await open(path);
+    await store.events.append(appendOf(['before']));
+    // Moved away and a copy put in its place: the path names another file now.
+    renameSync(path, `${path}.moved`);
+    copyFileSync(`${path}.moved`, path);
+    expect(await store.checkWritable()).toBe(false);
+    const failure = await store.events.append(appendOf(['after'])).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: StoreErrorCode.fileLost });
+    expect((failure as Error).message).toContain('was replaced by another file');
+  });
+
   it('fails every part of a batch at once when the database stays busy, instead of waiting again per part', async () => {
     const path = tempPath('busy');
     const store = await openSqliteStore(path, { busyTimeoutMs: 100 });
@@ -494,7 +579,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 20 });
   });
 
-  it('rejects the batch in flight when the worker dies, restarts it, and stays usable', async () => {
+  it('rejects the batch in flight when the writer thread dies, restarts it, and stays usable', async () => {
     const path = tempPath('worker-crash');
     const workers: Worker[] = [];
     const store = await open(path, workers);
@@ -512,7 +597,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     const retried = await store.events.append(appendOf(['doomed']));
     expect(retried.stored + retried.duplicates).toBe(1);
     expect(await store.events.append(appendOf(['after']))).toMatchObject({ stored: 1 });
-    expect(store.stats().appendWorkerRestarts).toBe(1);
+    expect(store.stats().writerRestarts).toBe(1);
     expect(workers).toHaveLength(2);
     expect((await store.events.readAfter(0, 10)).map((e) => e.dedupeKey)).toEqual(['doomed', 'after']);
     expect(await store.checkWritable()).toBe(true);
@@ -529,7 +614,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
       if (crash <= 3) expect(await result).toMatchObject({ stored: 1 });
       else await expect(result).rejects.toMatchObject({ code: StoreErrorCode.writeFailed });
     }
-    expect(store.stats().appendWorkerRestarts).toBe(3);
+    expect(store.stats().writerRestarts).toBe(3);
     await expect(store.events.append(appendOf(['x']))).rejects.toMatchObject({
       code: StoreErrorCode.writeFailed,
     });
@@ -538,7 +623,7 @@ describe('SQLite append worker (group commit off the event loop)', () => {
     expect(await store.events.readAfter(0, 10)).toHaveLength(3);
   });
 
-  it('closes the worker with the store, after committing what was pending', async () => {
+  it('closes the writer thread with the store, after committing what was pending', async () => {
     const path = tempPath('worker-close');
     const workers: Worker[] = [];
     const store = await open(path, workers);
@@ -907,19 +992,19 @@ describe('SQLite evaluator commits and the outbox', () => {
       reason: 'channel_not_found',
       attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
     });
-    await server.outbox.pauseDestination('team-slack', { reason: 'channel_not_found', at: T0 });
+    await server.deadLetters.pauseDestination('team-slack', { reason: 'channel_not_found', at: T0 });
     await server.outbox.scheduleRetry('n2', {
       dueAt: T0,
       attempt: { at: T0, durationMs: 5, outcome: 'broken', reason: 'clientError' },
     });
 
-    expect(await cli.outbox.listPausedDestinations()).toEqual([
+    expect(await cli.deadLetters.listPausedDestinations()).toEqual([
       { destination: 'team-slack', reason: 'channel_not_found', pausedAt: T0 },
     ]);
-    expect((await cli.outbox.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['n1']);
+    expect((await cli.deadLetters.listDead({ limit: 10 })).map((d) => d.notification.id)).toEqual(['n1']);
     expect(await claim(T0 + 5_000)).toEqual([]);
 
-    expect(await cli.outbox.replayDead({ destination: 'team-slack', now: T0 + 10_000 })).toBe(1);
+    expect(await cli.deadLetters.replayDead({ destination: 'team-slack', now: T0 + 10_000 })).toBe(1);
     expect((await claim(T0 + 10_000)).map((n) => [n.id, n.attempts])).toEqual([
       ['n1', 1],
       ['n2', 2],
