@@ -1,8 +1,7 @@
 /**
  * Helpers shared by the adapters: failure values, Retry-After parsing, deadlines, HTTP status
- * classification, secret redaction for details, and the facts every rendering shows.
+ * classification and secret redaction for details. What a rendering shows lives in src/render/.
  */
-import type { Alert } from '../domain/alert.js';
 import { HookrelayError } from '../lib/errors.js';
 import { findAddressRefused } from '../lib/safe-fetch.js';
 import type { FailureOutcome, FailureReason, SendFailure } from './types.js';
@@ -200,67 +199,6 @@ export function safeHost(raw: string): string {
   } catch {
     return '<invalid URL>';
   }
-}
-
-/** Fact is one labelled value shown under an alert (context block, embed field, email table, log line). */
-export interface Fact {
-  label: string;
-  value: string;
-}
-
-/** who names the person an alert is about: the directory name, else the user id, else the rule's key. */
-export function who(alert: Alert): string {
-  return alert.person?.name ?? alert.user ?? alert.key;
-}
-
-/** describeThreshold renders `value` against the rule's threshold, e.g. `1830 (sum gte 1800 over 1h)`. */
-export function describeThreshold(alert: Alert): string | undefined {
-  if (alert.value === undefined) return undefined;
-  const t = alert.threshold;
-  return t ? `${alert.value} (${t.aggregate} ${t.op} ${t.value} over ${t.window})` : String(alert.value);
-}
-
-/**
- * alertFacts lists what every rendering shows under the title and text, raw (unescaped). The order is
- * stable: severity, rule, user, event, value, when, simulation, digest.
- */
-export function alertFacts(alert: Alert): Fact[] {
-  const facts: Fact[] = [
-    { label: 'Severity', value: alert.severity },
-    { label: 'Rule', value: alert.rule },
-    { label: 'User', value: who(alert) },
-  ];
-  if (alert.event !== undefined) facts.push({ label: 'Event', value: alert.event });
-  const value = describeThreshold(alert);
-  if (value !== undefined) facts.push({ label: 'Value', value });
-  facts.push({ label: 'At', value: new Date(alert.at).toISOString() });
-  if (alert.status === 'resolved') facts.push({ label: 'Status', value: 'resolved' });
-  if (alert.simulation) facts.push({ label: 'Simulation', value: 'yes' });
-  if (alert.digest) facts.push({ label: 'Digest', value: `${alert.digest.count} alerts` });
-  return facts;
-}
-
-/**
- * serializeAlert is the Alert as JSON: the default outbound webhook body and the `log` line. Binary data
- * never goes inline (the domain keeps image bytes out of Alert; a Buffer that slipped in anyway becomes a
- * short marker instead of a huge number array).
- */
-export function serializeAlert(alert: Alert): string {
-  return JSON.stringify(alert, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return `<${value.byteLength} bytes omitted>`;
-    if (isSerializedBuffer(value)) return `<${value.data.length} bytes omitted>`;
-    return value;
-  });
-}
-
-/** Buffer#toJSON runs before the replacer sees the value, so a Buffer arrives as `{ type: 'Buffer', data }`. */
-function isSerializedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { type?: unknown }).type === 'Buffer' &&
-    Array.isArray((value as { data?: unknown }).data)
-  );
 }
 
 /** Longest peer response excerpt put into a detail. */

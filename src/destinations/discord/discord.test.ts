@@ -14,7 +14,8 @@ import {
   REFERENCE_TIME,
   testDeps,
 } from '../testdata/fixtures.js';
-import type { Destination, DiscordOptions, SendResult } from '../types.js';
+import type { Destination, SendResult } from '../types.js';
+import type { DiscordOptions } from './config.js';
 import { discordConfigSchema, discordOptionsFromConfig, parseDiscordWebhookUrl } from './config.js';
 import { createDiscordDestination } from './discord.js';
 import {

@@ -16,17 +16,11 @@ import {
   type SafeFetch,
   type SafeFetchInit,
 } from '../../lib/safe-fetch.js';
+import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
 import { createRedactor, describeNetworkError, fail, safeHost } from '../shared.js';
-import type {
-  Destination,
-  DestinationDeps,
-  DiscordOptions,
-  SendContext,
-  SendFailure,
-  SendResult,
-} from '../types.js';
-import { parseDiscordWebhookUrl } from './config.js';
+import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import { type DiscordOptions, discordTargetOf } from './config.js';
 import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
 
 /** Discord's REST base. https://discord.com/developers/docs/reference#api-reference-base-url */
@@ -125,14 +119,6 @@ function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boo
   return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
 }
 
-/** Extension per screenshot MIME type (the attachment name the embed image points at). */
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-};
-
 /**
  * createDiscordDestination executes a Discord webhook per alert through @discordjs/rest with `?wait=true`
  * (so a message Discord did not save is an error, not a silent 204), `allowed_mentions: { parse: [] }`
@@ -144,14 +130,7 @@ export function createDiscordDestination(
   options: DiscordOptions,
   _deps: DestinationDeps,
 ): Destination {
-  const parsed = parseDiscordWebhookUrl(options.webhookUrl);
-  if (!parsed) {
-    throw new HookrelayError(
-      'HR_ERR_DEST_CONFIG',
-      `discord destination "${name}": webhookUrl is not a Discord webhook URL (…/api/webhooks/<id>/<token>)`,
-    );
-  }
-  const target = parsed;
+  const target = discordTargetOf(name, options);
   const safeFetch = createSafeFetch({
     allowPrivateNetworks: options.allowPrivateNetworks ?? false,
     timeoutMs: options.timeoutMs,
@@ -173,7 +152,7 @@ export function createDiscordDestination(
 
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
     const image = context.image;
-    const imageName = image ? `screenshot.${IMAGE_EXTENSIONS[image.mime] ?? 'png'}` : undefined;
+    const imageName = image ? screenshotFilename(image.mime, 'png') : undefined;
     const payload = renderDiscordPayload(notification.alert, imageName);
     if (options.username !== undefined) payload.username = truncate(options.username, MAX_USERNAME_CHARS);
     if (options.avatarUrl !== undefined) payload.avatar_url = options.avatarUrl;

@@ -1,7 +1,7 @@
 import type { Alert, Severity } from '../../domain/alert.js';
 import { escapeDiscordMarkdown, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { measure, truncateEscaped } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 // Limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits and
 // https://discord.com/developers/docs/resources/webhook#execute-webhook (counted in characters, inclusive).

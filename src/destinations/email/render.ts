@@ -1,7 +1,7 @@
 import type { Alert, Severity } from '../../domain/alert.js';
 import { escapeHtml, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { truncate } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 /**
  * Subject length we send. RFC 5322 §2.1.1 caps a line at 998 characters (nodemailer folds longer headers),

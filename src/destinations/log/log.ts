@@ -1,17 +1,8 @@
-import type { Alert } from '../../domain/alert.js';
-import { singleLine } from '../../render/escape.js';
-import { alertFacts, fail, serializeAlert } from '../shared.js';
-import type { Destination, DestinationDeps, LogOptions, SendResult } from '../types.js';
-
-/** formatPretty renders an alert as one human-readable line: time, severity, title, text and the facts. */
-export function formatPretty(alert: Alert): string {
-  const facts = alertFacts(alert)
-    .filter((fact) => fact.label !== 'Severity' && fact.label !== 'At')
-    .map((fact) => `${fact.label.toLowerCase()}=${singleLine(fact.value)}`)
-    .join(' ');
-  const text = alert.text ? ` — ${singleLine(alert.text)}` : '';
-  return `${new Date(alert.at).toISOString()} [${alert.severity}] ${singleLine(alert.title)}${text} (${facts})`;
-}
+import { serializeAlert } from '../../render/alert-json.js';
+import { fail } from '../shared.js';
+import type { Destination, DestinationDeps, SendResult } from '../types.js';
+import type { LogOptions } from './config.js';
+import { formatPretty } from './render.js';
 
 /**
  * createLogDestination writes one line per alert: the Alert as JSON (`format: json`, what the example config

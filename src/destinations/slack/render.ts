@@ -1,7 +1,7 @@
 import type { Alert, Severity } from '../../domain/alert.js';
 import { escapeSlackMrkdwn, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { truncate, truncateEscaped } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 /** Header block text (plain_text only). https://docs.slack.dev/reference/block-kit/blocks/header-block */
 export const MAX_HEADER_CHARS = 150;

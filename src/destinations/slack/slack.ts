@@ -1,9 +1,9 @@
 import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
 import type { Notification } from '../../domain/alert.js';
-import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
 import { singleLine } from '../../render/escape.js';
+import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
 import {
   classifyHttpStatus,
@@ -16,14 +16,9 @@ import {
   safeHost,
   urlSecrets,
 } from '../shared.js';
-import type {
-  Destination,
-  DestinationDeps,
-  SendContext,
-  SendFailure,
-  SendResult,
-  SlackOptions,
-} from '../types.js';
+import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import type { SlackOptions } from './config.js';
+import { slackModeOf } from './config.js';
 import { renderSlackMessage, type SlackMessage } from './render.js';
 
 /** Slack's Web API base; `apiUrl` overrides it. https://docs.slack.dev/apis/web-api/ */
@@ -236,13 +231,11 @@ export function createSlackDestination(
   const finish = (result: SendResult): SendResult =>
     result.ok ? result : { ...result, detail: redact(result.detail) };
 
-  if (options.token !== undefined) {
-    if (options.channel === undefined) {
-      throw new HookrelayError('HR_ERR_DEST_CONFIG', `slack destination "${name}": token set but no channel`);
-    }
-    const channel = options.channel;
+  const mode = slackModeOf(name, options);
+  if (mode.via === 'token') {
+    const channel = mode.channel;
     const safeFetch = createSafeFetch(guard);
-    const client = new WebClient(options.token, {
+    const client = new WebClient(mode.token, {
       slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
@@ -290,13 +283,7 @@ export function createSlackDestination(
     return { name, type: 'slack', send, close: () => safeFetch.close() };
   }
 
-  if (options.webhookUrl === undefined) {
-    throw new HookrelayError(
-      'HR_ERR_DEST_CONFIG',
-      `slack destination "${name}": needs token + channel or webhookUrl`,
-    );
-  }
-  const webhookUrl = options.webhookUrl;
+  const webhookUrl = mode.webhookUrl;
   const what = `slack incoming webhook ${safeHost(webhookUrl)}`;
   const now = deps.now ?? Date.now;
   const safeRequest = createSafeRequest(guard);
@@ -359,14 +346,6 @@ function webhookBody(message: SlackMessage, options: SlackOptions): Record<strin
 /** A file title is kept short; Slack shows it above the image (limit undocumented, 255 is the usual cap). */
 const MAX_FILE_TITLE_CHARS = 200;
 
-/** Extension per screenshot MIME type (Slack shows the file name). */
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-};
-
 /**
  * uploadScreenshot uploads the image into the thread of the posted message with the external upload flow
  * (files.getUploadURLExternal → POST bytes → files.completeUploadExternal), against the same API base.
@@ -383,13 +362,12 @@ async function uploadScreenshot(
   if (!posted.channel || !posted.ts) {
     return fail('dead', 'clientError', 'slack file upload: chat.postMessage returned no channel/ts');
   }
-  const extension = IMAGE_EXTENSIONS[image.mime] ?? 'bin';
   await raceAbort(
     client.filesUploadV2({
       channel_id: posted.channel,
       thread_ts: posted.ts,
       file: image.bytes,
-      filename: `screenshot.${extension}`,
+      filename: screenshotFilename(image.mime, 'bin'),
       title: truncate(singleLine(`Screenshot: ${notification.alert.title}`), MAX_FILE_TITLE_CHARS),
       alt_text: 'Screenshot attached to the alert',
     }),

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HttpReceiver, startHttpReceiver } from '../../../test/helpers/http-receiver.js';
 import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
-import type { Destination, SendResult, WebhookOptions } from '../types.js';
+import type { Destination, SendResult } from '../types.js';
+import type { WebhookOptions } from './config.js';
 import { webhookConfigSchema, webhookOptionsFromConfig } from './config.js';
 import { createWebhookDestination, signStandardWebhook } from './webhook.js';
 

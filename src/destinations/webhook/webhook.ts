@@ -1,6 +1,7 @@
 import type { Notification } from '../../domain/alert.js';
 import { createSafeRequest, headerValue } from '../../lib/safe-fetch.js';
 import { standardWebhookSignature } from '../../lib/standard-webhooks.js';
+import { serializeAlert } from '../../render/alert-json.js';
 import {
   classifyHttpStatus,
   classifyThrown,
@@ -9,10 +10,10 @@ import {
   fail,
   parseRetryAfterMs,
   safeHost,
-  serializeAlert,
   urlSecrets,
 } from '../shared.js';
-import type { Destination, DestinationDeps, SendContext, SendResult, WebhookOptions } from '../types.js';
+import type { Destination, DestinationDeps, SendContext, SendResult } from '../types.js';
+import type { WebhookOptions } from './config.js';
 
 /** Prefix of Standard Webhooks secrets; what follows is the key, base64-encoded. */
 const WHSEC_PREFIX = 'whsec_';
