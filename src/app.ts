@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config/load.js';
 import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
-import { buildDelivery, closeDestinations } from './deliver/setup.js';
+import { buildDelivery, closeDestinations, deliveryConfigOf } from './deliver/setup.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
 import { webhookRoutes } from './ingest/plugin.js';
@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): App {
   });
 
   const destinationDeps = { logger, now: () => clock.now() };
-  let delivery = buildDelivery(config.raw.destinations, destinationDeps);
+  let delivery = buildDelivery(deliveryConfigOf(config), destinationDeps);
   const deliverer = createDeliverer({ store, ...delivery, clock, logger, metrics });
 
   let stopRetention: (() => Promise<void>) | undefined;
@@ -154,7 +154,7 @@ export function createApp(deps: AppDeps): App {
       }
       await evaluator.reload(ruleSetFromConfig(next), forwardPolicyFromConfig(next));
       const previous = delivery;
-      delivery = buildDelivery(next.raw.destinations, destinationDeps);
+      delivery = buildDelivery(deliveryConfigOf(next), destinationDeps);
       await deliverer.reload(delivery.destinations, delivery.policies);
       await closeDestinations(previous.destinations);
       logger.info({ sources: [...sources.keys()], rules: next.raw.rules.length }, 'configuration reloaded');
