@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureIo } from '../../test/helpers/cli-io.js';
 import { type FakeDiscord, startFakeDiscord } from '../../test/helpers/fake-discord.js';
@@ -469,6 +470,38 @@ describe('deliverer: retries', () => {
     const dead = await monitor.until(is('delivery:dead', 'n1'));
     expect((dead as { reason: string }).reason).toMatch(
       /^too old: first attempt 1m 00s ago, maxAge 1m 00s; last: serverError: webhook 127\.0\.0\.1:\d+: HTTP 502$/,
+    );
+  });
+});
+
+describe('deliverer: a message that cannot be rendered', () => {
+  it('is a dead letter at once, and the queue behind it moves on', async () => {
+    const temp = await tempStore();
+    const sink = await receiver();
+    await enqueue(temp.store, 'hook', ['n1', 'n2']);
+    // An alert whose item is nested deeper than JSON.stringify can go (it parses, it never serialises),
+    // written as the evaluator of an older relay could have stored it.
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const db = new Database(temp.path);
+    const stored = db.prepare('SELECT alert FROM notifications WHERE id = ?').get('n1') as { alert: string };
+    db.prepare('UPDATE notifications SET alert = ? WHERE id = ?').run(
+      `${stored.alert.slice(0, -1)},"item":${deep}}`,
+      'n1',
+    );
+    db.close();
+    const { deliverer: d, monitor, metrics } = deliverer(temp, new Map([['hook', webhook('hook', sink)]]));
+    await d.start();
+
+    await monitor.until(is('delivery:delivered', 'n2'));
+    expect(webhookIds(sink)).toEqual(['n2']);
+    expect(monitor.of('delivery:retry')).toEqual([]);
+    const [letter, ...others] = await temp.store.outbox.listDead({ limit: 10 });
+    expect(others).toEqual([]);
+    expect(letter?.notification.id).toBe('n1');
+    expect(letter?.reason).toMatch(/^unrenderable: webhook 127\.0\.0\.1:\d+: the message cannot be rendered/);
+    expect(letter?.attempts.map((a) => [a.outcome, a.reason])).toEqual([['dead', 'unrenderable']]);
+    expect(await metrics.registry.metrics()).toContain(
+      'hookrelay_deliveries_total{destination="hook",outcome="dead",reason="unrenderable"} 1',
     );
   });
 });

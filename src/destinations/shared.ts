@@ -18,6 +18,27 @@ export function fail(
     : { ok: false, outcome, reason, retryAfterMs, detail };
 }
 
+/** Rendered is a destination's rendering of one message, or the dead letter it is when it cannot be made. */
+export type Rendered<T> = { ok: true; value: T } | { ok: false; failure: SendFailure };
+
+/**
+ * render runs a destination's rendering of one message. A message that cannot be rendered (a RangeError
+ * from an item nested deeper than JSON.stringify can go, or any other throw) can never be sent as it is:
+ * it is a dead letter at once (`unrenderable`), never a retry that holds the queue behind it. The detail
+ * names the error's kind, never the message's text.
+ */
+export function render<T>(what: string, make: () => T): Rendered<T> {
+  try {
+    return { ok: true, value: make() };
+  } catch (thrown) {
+    const why = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : 'unknown error';
+    return {
+      ok: false,
+      failure: fail('dead', 'unrenderable', `${what}: the message cannot be rendered (${why})`),
+    };
+  }
+}
+
 /**
  * parseRetryAfterMs reads a Retry-After value: delta-seconds (decimals accepted, as Discord sends them) or
  * an HTTP-date. Returns undefined when absent or unparseable; never negative.

@@ -35,6 +35,8 @@ export type FailureReason =
   | 'authError'
   | 'notFound'
   | 'payloadRejected'
+  /** The message cannot be rendered for this destination (e.g. an item nested too deep to serialise). */
+  | 'unrenderable'
   | 'refused';
 
 /** SendSuccess: the peer accepted the message. `detail` notes anything partial (rejected recipients, upload skipped). */

@@ -18,7 +18,7 @@ import {
 } from '../../lib/safe-fetch.js';
 import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
-import { createRedactor, describeNetworkError, fail, safeHost } from '../shared.js';
+import { createRedactor, describeNetworkError, fail, render, safeHost } from '../shared.js';
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
 import { type DiscordOptions, discordTargetOf } from './config.js';
 import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
@@ -153,7 +153,9 @@ export function createDiscordDestination(
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
     const image = context.image;
     const imageName = image ? screenshotFilename(image.mime, 'png') : undefined;
-    const payload = renderDiscordPayload(notification.alert, imageName);
+    const rendered = render(what, () => renderDiscordPayload(notification.alert, imageName));
+    if (!rendered.ok) return rendered.failure;
+    const payload = rendered.value;
     if (options.username !== undefined) payload.username = truncate(options.username, MAX_USERNAME_CHARS);
     if (options.avatarUrl !== undefined) payload.avatar_url = options.avatarUrl;
     const files: RawFile[] = [];

@@ -2,7 +2,7 @@ import { createTransport } from 'nodemailer';
 import type { Alert, Notification } from '../../domain/alert.js';
 import { findAddressRefused } from '../../lib/safe-fetch.js';
 import { screenshotFilename } from '../../render/screenshot.js';
-import { createDeadline, createRedactor, fail, urlSecrets } from '../shared.js';
+import { createDeadline, createRedactor, fail, render, urlSecrets } from '../shared.js';
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
 import type { EmailOptions } from './config.js';
 import { guardedSmtpSocket } from './guarded-socket.js';
@@ -138,7 +138,9 @@ export function createEmailDestination(
   const domain = messageIdDomain(options.from);
 
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
-    const content = renderEmail(notification.alert, options.subjectPrefix);
+    const rendered = render('smtp', () => renderEmail(notification.alert, options.subjectPrefix));
+    if (!rendered.ok) return rendered.failure;
+    const content = rendered.value;
     const image = context.image;
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {

@@ -19,6 +19,30 @@ describe('log destination', () => {
     await d.close();
   });
 
+  it('reports an alert it cannot serialise as a dead letter, writing nothing', async () => {
+    const lines: string[] = [];
+    const d = createLogDestination(
+      'console',
+      { format: 'json', write: (line) => lines.push(line) },
+      testDeps(),
+    );
+    // Nested deeper than JSON.stringify can go: it can never become a line, so retrying is pointless.
+    const raw = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`) as Record<string, unknown>;
+    const item = {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      id: 'deep',
+      at: REFERENCE_TIME,
+      receivedAt: REFERENCE_TIME,
+      simulation: false,
+      raw,
+    };
+    const result = await d.send(makeNotification({ item }), makeContext());
+    expect(result).toMatchObject({ ok: false, outcome: 'dead', reason: 'unrenderable' });
+    expect(result.ok || result.detail).toMatch(/^log: the message cannot be rendered \(RangeError: /);
+    expect(lines).toEqual([]);
+  });
+
   it('keeps screenshot bytes out of the line', async () => {
     const lines: string[] = [];
     const d = createLogDestination(

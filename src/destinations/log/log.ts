@@ -1,5 +1,5 @@
 import { serializeAlert } from '../../render/alert-json.js';
-import { fail } from '../shared.js';
+import { fail, render } from '../shared.js';
 import type { Destination, DestinationDeps, SendResult } from '../types.js';
 import type { LogOptions } from './config.js';
 import { formatPretty } from './render.js';
@@ -16,8 +16,12 @@ export function createLogDestination(name: string, options: LogOptions, _deps: D
     type: 'log',
     send: async (notification): Promise<SendResult> => {
       const alert = notification.alert;
+      const line = render('log', () =>
+        options.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert),
+      );
+      if (!line.ok) return line.failure;
       try {
-        write(options.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert));
+        write(line.value);
         return { ok: true };
       } catch (thrown) {
         return fail('retry', 'network', `log: ${thrown instanceof Error ? thrown.message : 'write failed'}`);

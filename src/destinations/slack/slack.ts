@@ -13,6 +13,7 @@ import {
   excerptOf,
   fail,
   parseRetryAfterMs,
+  render,
   safeHost,
   urlSecrets,
 } from '../shared.js';
@@ -253,7 +254,9 @@ export function createSlackDestination(
     const what = 'slack chat.postMessage';
 
     const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
-      const message = renderSlackMessage(notification.alert);
+      const rendered = render(what, () => renderSlackMessage(notification.alert));
+      if (!rendered.ok) return rendered.failure;
+      const message = rendered.value;
       let posted: { channel?: string; ts?: string };
       try {
         posted = await raceAbort(
@@ -289,13 +292,16 @@ export function createSlackDestination(
   const safeRequest = createSafeRequest(guard);
 
   const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
-    const message = renderSlackMessage(notification.alert);
+    const rendered = render(what, () =>
+      JSON.stringify(webhookBody(renderSlackMessage(notification.alert), options)),
+    );
+    if (!rendered.ok) return rendered.failure;
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
       const response = await safeRequest(webhookUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'hookrelay' },
-        body: JSON.stringify(webhookBody(message, options)),
+        body: rendered.value,
         signal: deadline.signal,
       });
       if (response.status === 200) {

@@ -9,6 +9,7 @@ import {
   excerptOf,
   fail,
   parseRetryAfterMs,
+  render,
   safeHost,
   urlSecrets,
 } from '../shared.js';
@@ -76,7 +77,9 @@ export function createWebhookDestination(
       }
       body = context.requestBody;
     } else {
-      body = Buffer.from(serializeAlert(notification.alert), 'utf8');
+      const rendered = render(what, () => Buffer.from(serializeAlert(notification.alert), 'utf8'));
+      if (!rendered.ok) return rendered.failure;
+      body = rendered.value;
     }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
