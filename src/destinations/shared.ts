@@ -2,6 +2,7 @@
  * Helpers shared by the adapters: failure values, Retry-After parsing, deadlines, HTTP status
  * classification and secret redaction for details. What a rendering shows lives in src/render/.
  */
+import { EventEmitter } from 'node:events';
 import { HookrelayError } from '../lib/errors.js';
 import { findAddressRefused } from '../lib/safe-fetch.js';
 import type { FailureOutcome, FailureReason, SendFailure } from './types.js';
@@ -59,27 +60,68 @@ export function parseRetryAfterMs(
   return Math.max(0, date - now);
 }
 
-/** Deadline combines the caller's signal with a per-attempt timeout and remembers which one fired. */
+/**
+ * Deadline is the one bound of one attempt, from the first byte to the last (connecting, sending, the
+ * answer and its whole body): the caller's signal (the lease) or the destination's `timeout`, whichever
+ * ends first, remembering which one did.
+ */
 export interface Deadline {
-  signal: AbortSignal;
-  /** True when the timeout (not the caller) aborted the attempt. */
+  /** The deadline as an AbortSignal, for the SDKs (made on first use: an AbortSignal costs ~10 µs). */
+  readonly signal: AbortSignal;
+  /**
+   * The deadline as an abort emitter (`aborted`, `reason`, an `abort` event), which undici's
+   * Dispatcher.request takes as its signal at a hundredth of an AbortSignal's cost.
+   */
+  readonly emitter: AbortEmitter;
+  /** True once either the timeout or the caller ended the attempt. */
+  readonly aborted: boolean;
+  /** True when the timeout (not the caller) ended the attempt. */
   timedOut(): boolean;
   dispose(): void;
 }
 
-/** createDeadline returns a signal that aborts on the caller's signal or after `timeoutMs`, whichever is first. */
+/** AbortEmitter is an EventEmitter that fires `abort` once, as undici's `signal` option accepts. */
+export class AbortEmitter extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+/** createDeadline starts the deadline of one attempt: `callerSignal` or `timeoutMs`, whichever is first. */
 export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): Deadline {
-  const controller = new AbortController();
+  const emitter = new AbortEmitter();
+  let controller: AbortController | undefined;
   let timedOut = false;
+  const end = (reason: unknown) => {
+    emitter.abort(reason);
+    controller?.abort(reason);
+  };
+  // One timer per attempt: Node keeps timers of one duration in one list, so this is O(1) to arm and clear.
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    end(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
   }, timeoutMs);
-  const onAbort = () => controller.abort(callerSignal.reason);
+  const onAbort = () => end(callerSignal.reason);
   if (callerSignal.aborted) onAbort();
   else callerSignal.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: controller.signal,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (emitter.aborted) controller.abort(emitter.reason);
+      }
+      return controller.signal;
+    },
+    emitter,
+    get aborted() {
+      return emitter.aborted;
+    },
     timedOut: () => timedOut,
     dispose: () => {
       clearTimeout(timer);
@@ -89,13 +131,28 @@ export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): De
 }
 
 /**
+ * cutNote is the note of a delivery whose 2xx answer came but whose body did not end before the deadline:
+ * the status is the answer on a status-only protocol (webhooks, Slack incoming webhooks), so it counts
+ * as delivered, and the connection was closed.
+ */
+export function cutNote(
+  what: string,
+  status: number,
+  deadline: Pick<Deadline, 'timedOut'>,
+  timeoutMs: number,
+): string {
+  const when = deadline.timedOut() ? `within ${timeoutMs} ms` : 'before the attempt was aborted';
+  return `${what}: HTTP ${status}, but the body did not end ${when}; the connection was closed`;
+}
+
+/**
  * classifyThrown turns an exception from a fetch-like call into a failure: a refused address is `broken`,
  * a deadline is `retry/timeout`, anything else on the wire is `retry/network`. `what` names the peer
  * (host only) for the detail.
  */
 export function classifyThrown(
   thrown: unknown,
-  deadline: Pick<Deadline, 'signal' | 'timedOut'>,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
   what: string,
 ): SendFailure {
   const refused = findAddressRefused(thrown);
@@ -104,7 +161,7 @@ export function classifyThrown(
     return fail('broken', 'clientError', `${what}: invalid URL (${(thrown as Error).message})`);
   if (deadline.timedOut() || isTransportTimeout(thrown))
     return fail('retry', 'timeout', `${what}: no response in time`);
-  if (deadline.signal.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
 }
 

@@ -222,3 +222,19 @@ export function writeResponse(res: http.ServerResponse, answer: ScriptedResponse
   res.writeHead(answer.status ?? 200, headers);
   res.end(payload);
 }
+
+/** TRICKLE is a body that never ends, one byte every 50 ms: a peer that answers and then trickles. */
+export const TRICKLE = { chunk: ' ', everyMs: 50 } as const;
+
+/**
+ * settles resolves with what `attempt` resolves to, or rejects saying `what` when it is still open after
+ * `boundMs`: for attempts that a per-attempt timeout far below the bound must end (the bound is only the
+ * failure path, never a measurement).
+ */
+export function settles<T>(attempt: Promise<T>, what: string, boundMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still open after ${boundMs} ms`)), boundMs);
+  });
+  return Promise.race([attempt, bound]).finally(() => clearTimeout(timer));
+}

@@ -5,6 +5,7 @@ import {
   type FakeDiscord,
   startFakeDiscord,
 } from '../../../test/helpers/fake-discord.js';
+import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import {
   INJECTION,
@@ -265,6 +266,16 @@ describe('discord destination', () => {
   it('classifies a slow API as a timeout', async () => {
     discord.script({ status: 200, delayMs: 2_000, body: { id: '1' } });
     const result = await destination({ timeoutMs: 200 }).send(makeNotification(), makeContext());
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+    expectNoSecret(result);
+  });
+
+  it('bounds the whole attempt: a 200 whose body trickles is a timeout (wait=true: the body is the message)', async () => {
+    discord.script({ status: 200, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'an execute-webhook whose body trickles',
+    );
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
     expectNoSecret(result);
   });

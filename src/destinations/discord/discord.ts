@@ -18,7 +18,15 @@ import {
 } from '../../lib/safe-fetch.js';
 import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
-import { createRedactor, describeNetworkError, fail, render, safeHost } from '../shared.js';
+import {
+  createDeadline,
+  createRedactor,
+  type Deadline,
+  describeNetworkError,
+  fail,
+  render,
+  safeHost,
+} from '../shared.js';
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
 import { type DiscordOptions, discordTargetOf } from './config.js';
 import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
@@ -81,7 +89,11 @@ function guardedMakeRequest(safeFetch: SafeFetch): MakeRequest {
  * classifyDiscordThrown maps what REST throws: RateLimitError (retryAfter in ms), DiscordAPIError (4xx with
  * a JSON code), HTTPError (5xx), an abort, a refused address, or a network error.
  */
-function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+function classifyDiscordThrown(
+  thrown: unknown,
+  what: string,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
+): SendFailure {
   const refused = findAddressRefused(thrown);
   if (refused) return fail('broken', 'refused', refused.message);
   if (thrown instanceof RateLimitError) {
@@ -112,7 +124,8 @@ function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boo
   if (thrown instanceof HTTPError) {
     return fail('retry', 'serverError', `${what}: HTTP ${thrown.status}`);
   }
-  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   if (thrown instanceof Error && (thrown.name === 'AbortError' || thrown.name === 'TimeoutError')) {
     return fail('retry', 'timeout', `${what}: no response in time`);
   }
@@ -163,18 +176,23 @@ export function createDiscordDestination(
       payload.attachments = [{ id: 0, filename: imageName, description: 'Screenshot attached to the alert' }];
       files.push({ name: imageName, data: image.bytes, contentType: image.mime, key: 'files[0]' });
     }
+    // One deadline for the whole attempt: the REST client's own timeout ends when the headers arrive,
+    // and with wait=true the body (the saved message) is read after that.
+    const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
       await rest.post(Routes.webhook(target.id, target.token), {
         auth: false,
         query,
         body: payload,
         ...(files.length > 0 ? { files } : {}),
-        signal: context.signal,
+        signal: deadline.signal,
       });
       return { ok: true };
     } catch (thrown) {
-      const failure = classifyDiscordThrown(thrown, what, context.signal.aborted);
+      const failure = classifyDiscordThrown(thrown, what, deadline);
       return { ...failure, detail: redact(failure.detail) };
+    } finally {
+      deadline.dispose();
     }
   }
 

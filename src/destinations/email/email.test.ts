@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeSmtp, startFakeSmtp } from '../../../test/helpers/fake-smtp.js';
+import { type FakeSmtp, startFakeSmtp, startTricklingSmtp } from '../../../test/helpers/fake-smtp.js';
+import { settles } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
@@ -279,6 +280,20 @@ describe('email destination', () => {
     const result = await destination({ timeoutMs: 300 }).send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('bounds the whole attempt: a server that trickles its answer to the message is cut at the timeout', async () => {
+    const trickling = await startTricklingSmtp();
+    try {
+      const result = await settles(
+        destination({ smtpUrl: trickling.url, timeoutMs: 300 }).send(makeNotification(), makeContext()),
+        'an SMTP send whose final reply trickles',
+      );
+      expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+      await trickling.waitForHangUps(1);
+    } finally {
+      await trickling.close();
+    }
   });
 
   it('reuses the Message-ID on a retried attempt', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../../../test/helpers/fake-slack.js';
+import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
@@ -159,6 +160,16 @@ describe('slack destination (Web API)', () => {
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
   });
 
+  it('bounds the whole attempt: a 200 whose body trickles is a timeout (the body holds the answer)', async () => {
+    slack.script('chat.postMessage', { status: 200, trickle: TRICKLE });
+    const result = await settles(
+      botDestination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a chat.postMessage whose body trickles',
+    );
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+    expectNoSecret(result);
+  });
+
   it('classifies a caller abort as a retry', async () => {
     slack.script('chat.postMessage', { delayMs: 2_000, body: { ok: true, ts: '1.2' } });
     const controller = new AbortController();
@@ -259,6 +270,21 @@ describe('slack destination (incoming webhook)', () => {
     slack.script('webhook', { status, body });
     const result = await webhookDestination().send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome, reason });
+    expectNoSecret(result);
+  });
+
+  it('bounds the whole attempt: a 200 whose body trickles is delivered and cut at the timeout', async () => {
+    slack.script('webhook', { status: 200, trickle: TRICKLE });
+    const result = await settles(
+      webhookDestination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'an incoming-webhook post whose body trickles',
+    );
+    expect(result).toEqual({
+      ok: true,
+      detail: expect.stringMatching(
+        /^slack incoming webhook 127\.0\.0\.1:\d+: HTTP 200, but the body did not end within 300 ms/,
+      ),
+    });
     expectNoSecret(result);
   });
 

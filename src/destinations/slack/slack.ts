@@ -10,6 +10,8 @@ import {
   classifyThrown,
   createDeadline,
   createRedactor,
+  cutNote,
+  type Deadline,
   excerptOf,
   fail,
   parseRetryAfterMs,
@@ -124,10 +126,15 @@ interface SlackSdkError {
  * seconds), WebAPIPlatformError (`data.error`), WebAPIHTTPError (status) and WebAPIRequestError (network,
  * timeout, a refused address).
  */
-function classifyWebApiThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+function classifyWebApiThrown(
+  thrown: unknown,
+  what: string,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
+): SendFailure {
   const refused = findAddressRefused(thrown) ?? findAddressRefused((thrown as SlackSdkError)?.original);
   if (refused) return fail('broken', 'refused', refused.message);
-  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   const err = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as SlackSdkError;
   switch (err.code) {
     case ErrorCode.RateLimitedError: {
@@ -257,6 +264,22 @@ export function createSlackDestination(
       const rendered = render(what, () => renderSlackMessage(notification.alert));
       if (!rendered.ok) return rendered.failure;
       const message = rendered.value;
+      // One deadline for the whole attempt, the screenshot upload included: raceAbort ends our wait at
+      // it, and the SDK's own timeout (the same length) ends its request.
+      const deadline = createDeadline(context.signal, options.timeoutMs);
+      try {
+        return await postWithScreenshot(message, notification, context, deadline);
+      } finally {
+        deadline.dispose();
+      }
+    };
+
+    const postWithScreenshot = async (
+      message: SlackMessage,
+      notification: Notification,
+      context: SendContext,
+      deadline: Deadline,
+    ): Promise<SendResult> => {
       let posted: { channel?: string; ts?: string };
       try {
         posted = await raceAbort(
@@ -269,15 +292,15 @@ export function createSlackDestination(
             ...(options.username === undefined ? {} : { username: options.username }),
             ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
           }),
-          context.signal,
+          deadline.signal,
         );
       } catch (thrown) {
-        return finish(classifyWebApiThrown(thrown, what, context.signal.aborted));
+        return finish(classifyWebApiThrown(thrown, what, deadline));
       }
       if (!context.image) return { ok: true };
       // The message is out; a failed upload must not make the queue post it again, so it is a note.
-      const upload = await uploadScreenshot(client, posted, context, notification).catch((thrown: unknown) =>
-        classifyWebApiThrown(thrown, 'slack file upload', context.signal.aborted),
+      const upload = await uploadScreenshot(client, posted, context, notification, deadline.signal).catch(
+        (thrown: unknown) => classifyWebApiThrown(thrown, 'slack file upload', deadline),
       );
       return upload.ok
         ? upload
@@ -302,16 +325,17 @@ export function createSlackDestination(
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'hookrelay' },
         body: rendered.value,
-        signal: deadline.signal,
+        signal: deadline.emitter,
       });
       if (response.status === 200) {
-        return context.image
-          ? {
-              ok: true,
-              detail:
-                'screenshot not attached: Slack incoming webhooks cannot upload files (use a bot token)',
-            }
-          : { ok: true };
+        // The status is the answer (the body only says `ok`): a body cut at the deadline is still delivered.
+        const notes = [
+          ...(response.bodyCut ? [cutNote(what, 200, deadline, options.timeoutMs)] : []),
+          ...(context.image
+            ? ['screenshot not attached: Slack incoming webhooks cannot upload files (use a bot token)']
+            : []),
+        ];
+        return notes.length === 0 ? { ok: true } : { ok: true, detail: redact(notes.join('; ')) };
       }
       const retryAfterMs = parseRetryAfterMs(headerValue(response, 'retry-after'), now());
       const excerpt = excerptOf(response.bodyPrefix);
@@ -362,6 +386,7 @@ async function uploadScreenshot(
   posted: { channel?: string; ts?: string },
   context: SendContext,
   notification: Notification,
+  signal: AbortSignal,
 ): Promise<SendResult> {
   const image = context.image;
   if (!image) return { ok: true };
@@ -377,7 +402,7 @@ async function uploadScreenshot(
       title: truncate(singleLine(`Screenshot: ${notification.alert.title}`), MAX_FILE_TITLE_CHARS),
       alt_text: 'Screenshot attached to the alert',
     }),
-    context.signal,
+    signal,
   );
   return { ok: true };
 }

@@ -43,7 +43,7 @@ export const webhookConfigSchema = z.strictObject({
     .optional(),
   timeout: durationMs
     .prefault(DEFAULT_WEBHOOK_TIMEOUT)
-    .describe('Per-attempt timeout, applied to each phase: connecting, the response headers, the body.'),
+    .describe('Bounds each attempt as a whole: connecting, the request, the response and all of its body.'),
   allowPrivateNetworks: z
     .boolean()
     .default(false)

@@ -2,7 +2,12 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpReceiver, startHttpReceiver } from '../../../test/helpers/http-receiver.js';
+import {
+  type HttpReceiver,
+  settles,
+  startHttpReceiver,
+  TRICKLE,
+} from '../../../test/helpers/http-receiver.js';
 import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
 import type { WebhookOptions } from './config.js';
@@ -215,6 +220,32 @@ describe('webhook destination', () => {
     const result = await destination({ timeoutMs: 200 }).send(makeNotification(), makeContext());
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('bounds the whole attempt: a 2xx whose body trickles is delivered and cut at the timeout', async () => {
+    receiver.script({ status: 200, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a webhook send whose 2xx body trickles',
+    );
+    // The status is the answer: the receiver accepted the alert, so it is not sent again.
+    expect(result).toEqual({
+      ok: true,
+      detail: expect.stringMatching(
+        /^webhook 127\.0\.0\.1:\d+: HTTP 200, but the body did not end within 300 ms/,
+      ),
+    });
+    await receiver.waitForHangUps(1);
+  });
+
+  it('bounds the whole attempt: an error body that trickles is cut at the timeout', async () => {
+    receiver.script({ status: 503, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a webhook send whose 5xx body trickles',
+    );
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'serverError' });
+    await receiver.waitForHangUps(1);
   });
 
   it('classifies a caller abort as a retry', async () => {
