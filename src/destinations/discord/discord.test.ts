@@ -8,6 +8,8 @@ import {
 import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import {
+  BIDI_CONTROLS,
+  bidiAlert,
   INJECTION,
   makeContext,
   makeNotification,
@@ -148,6 +150,21 @@ describe('discord destination', () => {
       expect(text).not.toMatch(/(^|[^\\])\[click/);
     }
     expect(embed.description?.startsWith('\\*\\*bold\\*\\*')).toBe(true);
+  });
+
+  it('neutralises bidirectional controls in the content, the title, the description and the fields', async () => {
+    await destination().send(makeNotification(bidiAlert()), makeContext());
+    const payload = discord.executions[0]?.payload ?? {};
+    const embed = lastEmbed();
+    expect(embed.title).toBe('Title Invoice fdp.exe x y z q r');
+    for (const text of [
+      String(payload.content),
+      embed.title,
+      embed.description ?? '',
+      ...embed.fields.flatMap((field) => [field.name, field.value]),
+    ]) {
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
   });
 
   it('cuts oversize content to the Discord limits with a visible marker', async () => {

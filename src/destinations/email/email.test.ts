@@ -3,7 +3,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSmtp, startFakeSmtp, startTricklingSmtp } from '../../../test/helpers/fake-smtp.js';
 import { settles } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
-import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  INJECTION,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  testDeps,
+} from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
 import type { EmailOptions } from './config.js';
 import { emailConfigSchema, emailOptionsFromConfig } from './config.js';
@@ -109,6 +117,16 @@ describe('email destination', () => {
     expect(mail?.headers.has('x-injected')).toBe(false);
     expect(mail?.envelope.to).toEqual(['lead@example.com']);
     expect(smtp.recipients).toEqual(['lead@example.com']);
+  });
+
+  it('neutralises bidirectional controls in the subject and both bodies', async () => {
+    await destination({ subjectPrefix: `[x\u202E]` }).send(makeNotification(bidiAlert()), makeContext());
+    const mail = smtp.messages[0];
+    expect(mail?.subject).toBe('[x] [warning] Title Invoice fdp.exe x y z q r');
+    for (const text of [mail?.subject, mail?.headers.get('subject'), mail?.text, mail?.html]) {
+      expect(text).toBeDefined();
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
   });
 
   it('escapes HTML from the payload', async () => {

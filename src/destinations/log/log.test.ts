@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  REFERENCE_TIME,
+  testDeps,
+} from '../testdata/fixtures.js';
 import { logConfigSchema, logOptionsFromConfig } from './config.js';
 import { createLogDestination } from './log.js';
 
@@ -41,6 +49,30 @@ describe('log destination', () => {
     expect(result).toMatchObject({ ok: false, outcome: 'dead', reason: 'unrenderable' });
     expect(result.ok || result.detail).toMatch(/^log: the message cannot be rendered \(RangeError: /);
     expect(lines).toEqual([]);
+  });
+
+  it('writes no bidirectional control into a line, in either format', async () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const lines: string[] = [];
+      const d = createLogDestination('console', { format, write: (line) => lines.push(line) }, testDeps());
+      const raw = { appName: 'Solitaire\u202Eexe.' };
+      const item = {
+        source: 'trackpilots',
+        event: 'desktop.app_tracking.captured',
+        id: 'b',
+        at: REFERENCE_TIME,
+        receivedAt: REFERENCE_TIME,
+        simulation: false,
+        raw,
+      };
+      await d.send(makeNotification({ ...bidiAlert(), item }), makeContext());
+      expect(lines[0]).toContain('Title Invoice fdp.exe x y z q r');
+      expect(lines[0]).not.toMatch(BIDI_CONTROLS);
+      if (format === 'json') {
+        // The payload's own data keeps its characters, escaped: a JSON reader gets them back.
+        expect(JSON.parse(lines[0] ?? '').item.raw).toEqual(raw);
+      }
+    }
   });
 
   it('keeps screenshot bytes out of the line', async () => {

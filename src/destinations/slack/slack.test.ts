@@ -2,7 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../../../test/helpers/fake-slack.js';
 import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
-import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  INJECTION,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  testDeps,
+} from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
 import type { SlackOptions } from './config.js';
 import { slackConfigSchema, slackOptionsFromConfig } from './config.js';
@@ -345,6 +353,16 @@ describe.each([
     });
     // The header is plain_text, which Slack never parses for mentions or links.
     expect(blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text' } });
+  });
+
+  it('neutralises bidirectional controls in the header, the text, the facts and the fallback', async () => {
+    await make().send(makeNotification(bidiAlert()), makeContext());
+    const { params, blocks } = posted(method);
+    const header = blocks[0]?.type === 'header' ? blocks[0].text.text : '';
+    expect(header).toContain('Title Invoice fdp.exe');
+    for (const text of [header, ...mrkdwnTexts(blocks), String(params.text)]) {
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
   });
 
   it('cuts oversize title and text to the block limits with a visible marker', async () => {

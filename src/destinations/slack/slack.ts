@@ -2,6 +2,7 @@ import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@sla
 import type { Notification } from '../../domain/alert.js';
 import type { Logger } from '../../lib/log.js';
 import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
+import { forDisplay } from '../../render/display.js';
 import { singleLine } from '../../render/escape.js';
 import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
@@ -399,7 +400,10 @@ async function uploadScreenshot(
       thread_ts: posted.ts,
       file: image.bytes,
       filename: screenshotFilename(image.mime, 'bin'),
-      title: truncate(singleLine(`Screenshot: ${notification.alert.title}`), MAX_FILE_TITLE_CHARS),
+      title: truncate(
+        singleLine(`Screenshot: ${forDisplay(notification.alert).title}`),
+        MAX_FILE_TITLE_CHARS,
+      ),
       alt_text: 'Screenshot attached to the alert',
     }),
     signal,

@@ -8,7 +8,15 @@ import {
   startHttpReceiver,
   TRICKLE,
 } from '../../../test/helpers/http-receiver.js';
-import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  REFERENCE_TIME,
+  testDeps,
+} from '../testdata/fixtures.js';
 import type { Destination, SendResult } from '../types.js';
 import type { WebhookOptions } from './config.js';
 import { webhookConfigSchema, webhookOptionsFromConfig } from './config.js';
@@ -246,6 +254,27 @@ describe('webhook destination', () => {
     );
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'serverError' });
     await receiver.waitForHangUps(1);
+  });
+
+  it('sends the alert JSON without a raw bidirectional control: shown texts neutralised, data escaped', async () => {
+    const raw = { appName: 'Solitaire\u202Eexe.' };
+    const item = {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      id: 'b',
+      at: REFERENCE_TIME,
+      receivedAt: REFERENCE_TIME,
+      simulation: false,
+      raw,
+    };
+    expect(await destination().send(makeNotification({ ...bidiAlert(), item }), makeContext())).toEqual({
+      ok: true,
+    });
+    const text = receiver.requests[0]?.body.toString('utf8') ?? '';
+    expect(text).not.toMatch(BIDI_CONTROLS);
+    const body = JSON.parse(text);
+    expect(body.title).toBe('Title Invoice fdp.exe x y z q r');
+    expect(body.item.raw).toEqual(raw);
   });
 
   it('classifies a caller abort as a retry', async () => {
