@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BIDI_CONTROLS,
+  BIDI_RAW,
   bidiAlert,
   makeContext,
   makeNotification,
@@ -55,22 +56,12 @@ describe('log destination', () => {
     for (const format of ['json', 'pretty'] as const) {
       const lines: string[] = [];
       const d = createLogDestination('console', { format, write: (line) => lines.push(line) }, testDeps());
-      const raw = { appName: 'Solitaire\u202Eexe.' };
-      const item = {
-        source: 'trackpilots',
-        event: 'desktop.app_tracking.captured',
-        id: 'b',
-        at: REFERENCE_TIME,
-        receivedAt: REFERENCE_TIME,
-        simulation: false,
-        raw,
-      };
-      await d.send(makeNotification({ ...bidiAlert(), item }), makeContext());
+      await d.send(makeNotification(bidiAlert()), makeContext());
       expect(lines[0]).toContain('Title Invoice fdp.exe x y z q r');
       expect(lines[0]).not.toMatch(BIDI_CONTROLS);
       if (format === 'json') {
         // The payload's own data keeps its characters, escaped: a JSON reader gets them back.
-        expect(JSON.parse(lines[0] ?? '').item.raw).toEqual(raw);
+        expect(JSON.parse(lines[0] ?? '').item.raw).toEqual(BIDI_RAW);
       }
     }
   });

@@ -19,7 +19,10 @@ export const INJECTION = {
 /** BIDI_CONTROLS matches every bidirectional control hookrelay neutralises before text reaches a destination. */
 export const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
 
-/** bidiAlert is an alert with bidirectional controls in every text a destination shows. */
+/** BIDI_RAW is the triggering item's own data in bidiAlert: data, kept as it came (escaped in JSON). */
+export const BIDI_RAW = { appName: 'Solitaire\u202Eexe.' };
+
+/** bidiAlert is an alert with bidirectional controls in every text a destination shows, and in its item. */
 export function bidiAlert(): Partial<Alert> {
   return {
     title: `Title ${INJECTION.bidi}`,
@@ -27,6 +30,15 @@ export function bidiAlert(): Partial<Alert> {
     user: `user${INJECTION.bidi}`,
     person: { id: 'u', name: `Eve ${INJECTION.bidi}` },
     event: `desktop.${INJECTION.bidi}`,
+    item: {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      id: 'bidi',
+      at: REFERENCE_TIME,
+      receivedAt: REFERENCE_TIME,
+      simulation: false,
+      raw: BIDI_RAW,
+    },
   };
 }
 

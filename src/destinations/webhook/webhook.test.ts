@@ -10,6 +10,7 @@ import {
 } from '../../../test/helpers/http-receiver.js';
 import {
   BIDI_CONTROLS,
+  BIDI_RAW,
   bidiAlert,
   makeContext,
   makeNotification,
@@ -257,24 +258,14 @@ describe('webhook destination', () => {
   });
 
   it('sends the alert JSON without a raw bidirectional control: shown texts neutralised, data escaped', async () => {
-    const raw = { appName: 'Solitaire\u202Eexe.' };
-    const item = {
-      source: 'trackpilots',
-      event: 'desktop.app_tracking.captured',
-      id: 'b',
-      at: REFERENCE_TIME,
-      receivedAt: REFERENCE_TIME,
-      simulation: false,
-      raw,
-    };
-    expect(await destination().send(makeNotification({ ...bidiAlert(), item }), makeContext())).toEqual({
+    expect(await destination().send(makeNotification(bidiAlert()), makeContext())).toEqual({
       ok: true,
     });
     const text = receiver.requests[0]?.body.toString('utf8') ?? '';
     expect(text).not.toMatch(BIDI_CONTROLS);
     const body = JSON.parse(text);
     expect(body.title).toBe('Title Invoice fdp.exe x y z q r');
-    expect(body.item.raw).toEqual(raw);
+    expect(body.item.raw).toEqual(BIDI_RAW);
   });
 
   it('classifies a caller abort as a retry', async () => {
