@@ -6,7 +6,7 @@ import type { ReloadOutcome } from './admin/service.js';
 import type { AdminSettings } from './admin/settings.js';
 import type { Config } from './config/load.js';
 import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
-import { buildDelivery, closeDestinations } from './deliver/setup.js';
+import { buildDelivery, closeDestinations, deliveryConfigOf } from './deliver/setup.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
 import { createSilenceSync, withStoredSilences } from './evaluate/stored-silences.js';
@@ -177,7 +177,7 @@ export function createApp(deps: AppDeps): App {
   }
 
   const destinationDeps = { logger, now: () => clock.now() };
-  let delivery = buildDelivery(config.raw.destinations, destinationDeps);
+  let delivery = buildDelivery(deliveryConfigOf(config), destinationDeps);
   const deliverer = createDeliverer({ store, ...delivery, clock, logger, metrics });
 
   let stopRetention: (() => Promise<void>) | undefined;
@@ -246,7 +246,7 @@ export function createApp(deps: AppDeps): App {
       }
       await evaluator.reload(rulesOf(next), forwardPolicyFromConfig(next));
       const previous = delivery;
-      delivery = buildDelivery(next.raw.destinations, destinationDeps);
+      delivery = buildDelivery(deliveryConfigOf(next), destinationDeps);
       await deliverer.reload(delivery.destinations, delivery.policies);
       await closeDestinations(previous.destinations);
       logger.info({ sources: [...sources.keys()], rules: next.raw.rules.length }, 'configuration reloaded');

@@ -3,11 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Config, formatIssue, loadConfig } from '../config/load.js';
 import type { RawDestination } from '../config/schema.js';
-import { renderDiscordPayload } from '../destinations/discord/render.js';
-import { renderEmail } from '../destinations/email/render.js';
-import { formatPretty } from '../destinations/log/log.js';
-import { serializeAlert } from '../destinations/shared.js';
-import { renderSlackMessage } from '../destinations/slack/render.js';
+import { previewDestination } from '../destinations/index.js';
 import type { Alert } from '../domain/alert.js';
 import type { Item } from '../domain/item.js';
 import { ruleSetFromConfig } from '../evaluate/from-config.js';
@@ -76,24 +72,7 @@ export function itemsOf(ingest: IngestSource, payload: unknown, label: string): 
 
 /** previewFor renders an alert the way a destination of this type would show it. */
 export function previewFor(destination: RawDestination | undefined, alert: Alert): string {
-  switch (destination?.type) {
-    case 'slack':
-      return JSON.stringify(renderSlackMessage(alert), null, 2);
-    case 'discord':
-      return JSON.stringify(renderDiscordPayload(alert), null, 2);
-    case 'email': {
-      const email = renderEmail(alert, destination.subjectPrefix);
-      return `Subject: ${email.subject}\n\n${email.text}`;
-    }
-    case 'webhook':
-      return destination.body === 'event'
-        ? '(forwards the received webhook payload as it came)'
-        : JSON.stringify(JSON.parse(serializeAlert(alert)), null, 2);
-    case 'log':
-      return destination.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert);
-    default:
-      return `${alert.title}\n${alert.text}`;
-  }
+  return destination === undefined ? `${alert.title}\n${alert.text}` : previewDestination(destination, alert);
 }
 
 function indent(text: string, by = '      '): string {

@@ -2,39 +2,23 @@
  * Pacing per destination: a token bucket for the send rate and a limit on sends in flight. Pure: the
  * time is an argument, so the math is tested with a hand-moved clock.
  */
-import type { DestinationType, RateConfig } from '../destinations/index.js';
+import {
+  DESTINATION_KINDS,
+  type DestinationType,
+  type PacingDefaults,
+  type RateConfig,
+} from '../destinations/index.js';
 
-/** PacingPolicy is one destination's pacing. `perSecond: Infinity` means unpaced. */
-export interface PacingPolicy {
-  /** Sustained sends per second (tokens added per second). */
-  perSecond: number;
-  /** Sends allowed back to back when the bucket is full (its size). */
-  burst: number;
-  /**
-   * Sends in flight at once. 1 keeps the order of arrival at the peer equal to the queue order; above 1,
-   * sends still start in queue order but may finish (and arrive) in any order.
-   */
-  concurrency: number;
-}
+/** PacingPolicy is one destination's pacing: its type's defaults, its `rate:` over them. */
+export type PacingPolicy = PacingDefaults;
 
 /**
- * DEFAULT_PACING holds each type's pacing when the config sets no `rate:`. Concurrency is 1 everywhere so
- * every destination receives its alerts in order.
- * - Slack: chat.postMessage allows "one message per second per channel" (bursts not guaranteed), and the
- *   same for incoming webhooks. https://docs.slack.dev/apis/web-api/rate-limits
- * - Discord: webhook buckets are announced in X-RateLimit-* headers; the adapter reports an exhausted
- *   bucket as a retry with its wait, so this bucket only keeps a storm from hitting those limits first.
- *   https://discord.com/developers/docs/topics/rate-limits
- * - Email: a few messages per second stays under typical SMTP relay limits (SES 14/s, Gmail bursts).
- * - Webhook and log: unpaced; set `rate:` for a receiver with a limit (Zapier, a small n8n).
+ * DEFAULT_PACING holds each type's pacing when the config sets no `rate:` (its kind's defaults, where each
+ * says why). Concurrency is 1 everywhere so every destination receives its alerts in order.
  */
-export const DEFAULT_PACING: Readonly<Record<DestinationType, PacingPolicy>> = {
-  slack: { perSecond: 1, burst: 1, concurrency: 1 },
-  discord: { perSecond: 5, burst: 5, concurrency: 1 },
-  email: { perSecond: 5, burst: 5, concurrency: 1 },
-  webhook: { perSecond: Number.POSITIVE_INFINITY, burst: 1, concurrency: 1 },
-  log: { perSecond: Number.POSITIVE_INFINITY, burst: 1, concurrency: 1 },
-};
+export const DEFAULT_PACING: Readonly<Record<DestinationType, PacingPolicy>> = Object.fromEntries(
+  DESTINATION_KINDS.map((kind) => [kind.type, kind.pacing]),
+) as Record<DestinationType, PacingPolicy>;
 
 /**
  * pacingPolicyFor merges a destination's `rate:` block over its type's defaults. Setting only `perSecond`

@@ -2,19 +2,16 @@
  * The retry policy of the deliver stage: when a failed attempt is tried again, and when it stops. Pure:
  * the time and the random source are arguments, so every decision can be tested exactly.
  */
-import type { DestinationType, RetryConfig } from '../destinations/index.js';
+import {
+  DESTINATION_KINDS,
+  type DestinationType,
+  type RetryConfig,
+  type RetryDefaults,
+} from '../destinations/index.js';
 import { formatDuration } from '../lib/duration.js';
 
-/** RetryPolicy is one destination's retry settings, in milliseconds. */
-export interface RetryPolicy {
-  /** Attempts (the first one included) after which a failing notification is dead-lettered. */
-  maxAttempts: number;
-  /** Time since the first attempt after which a failing notification is dead-lettered. */
-  maxAgeMs: number;
-  /** Ceiling of the first retry's delay; the ceiling doubles with every attempt. */
-  initialDelayMs: number;
-  /** Highest ceiling: no delay between two attempts is longer (unless the peer's Retry-After asks). */
-  maxDelayMs: number;
+/** RetryPolicy is one destination's retry settings, in milliseconds: its type's defaults, its `retry:` over them. */
+export interface RetryPolicy extends RetryDefaults {
   /** Longest peer wait hint (`Retry-After`, Discord `retry_after`) honoured; a longer one is cut to this. */
   maxRetryAfterMs: number;
 }
@@ -22,33 +19,10 @@ export interface RetryPolicy {
 /** MAX_RETRY_AFTER_MS caps what a peer may ask us to wait: a broken header must not park a queue for days. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-
-/*
- * With full jitter the average wait at the ceiling is half of maxDelay, so 50 attempts span about 3.5 hours
- * of an outage before the message at the head of the queue is dead-lettered; maxAge bounds the rest. The
- * messages behind the head are not attempted (and do not count attempts) while it waits.
- */
-const CHAT: RetryPolicy = {
-  maxAttempts: 50,
-  maxAgeMs: 24 * HOUR,
-  initialDelayMs: 1 * SECOND,
-  maxDelayMs: 10 * MINUTE,
-  maxRetryAfterMs: MAX_RETRY_AFTER_MS,
-};
-
-/** DEFAULT_RETRY_POLICIES holds each destination type's policy when the config sets no `retry:`. */
-export const DEFAULT_RETRY_POLICIES: Readonly<Record<DestinationType, RetryPolicy>> = {
-  slack: CHAT,
-  discord: CHAT,
-  webhook: CHAT,
-  // SMTP 4xx is often greylisting, which wants minutes, not seconds, between tries.
-  email: { ...CHAT, maxAttempts: 30, initialDelayMs: 30 * SECOND, maxDelayMs: 30 * MINUTE },
-  // Writing a line to stdout only fails when stdout is gone; a few quick tries are enough.
-  log: { ...CHAT, maxAttempts: 5, maxAgeMs: 1 * HOUR, maxDelayMs: 1 * MINUTE },
-};
+/** DEFAULT_RETRY_POLICIES holds each destination type's policy when the config sets no `retry:` (its kind's defaults). */
+export const DEFAULT_RETRY_POLICIES: Readonly<Record<DestinationType, RetryPolicy>> = Object.fromEntries(
+  DESTINATION_KINDS.map((kind) => [kind.type, { ...kind.retry, maxRetryAfterMs: MAX_RETRY_AFTER_MS }]),
+) as Record<DestinationType, RetryPolicy>;
 
 /**
  * retryPolicyFor merges a destination's `retry:` block over its type's defaults. A configured

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../lib/log.js';
-import { buildDelivery, closeDestinations, type DeliverySetup } from './setup.js';
+import { buildDelivery, closeDestinations, type DeliverySetup, deliveryConfigOf } from './setup.js';
 
 const RULES = `
 version: 1
@@ -41,7 +41,7 @@ describe('buildDelivery', () => {
     writeFileSync(join(dir, 'rules.yaml'), RULES);
     const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-    setup = buildDelivery(loaded.config.raw.destinations, { logger: createLogger('silent') });
+    setup = buildDelivery(deliveryConfigOf(loaded.config), { logger: createLogger('silent') });
 
     expect([...setup.destinations.keys()]).toEqual(['team-slack', 'managers', 'zapier']);
     const policy = (name: string) => setup?.policies.get(name);

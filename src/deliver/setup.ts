@@ -1,17 +1,27 @@
 /**
- * From the `destinations:` of a loaded rules file to what createDeliverer takes: one adapter and one
- * policy per name. The composition root (app.ts) calls this at start and on every reload.
+ * From a loaded rules file to what createDeliverer takes: one adapter and one policy per destination
+ * name. The composition root (app.ts) calls this at start and on every reload.
  */
+import type { Config } from '../config/load.js';
 import {
   createDestination,
   type Destination,
   type DestinationConfig,
   type DestinationDeps,
+  type DestinationOptions,
   toDestinationOptions,
 } from '../destinations/index.js';
 import type { DeliveryPolicy } from './deliverer.js';
 import { pacingPolicyFor } from './pacing.js';
 import { retryPolicyFor } from './retry-policy.js';
+
+/**
+ * DeliveryStageConfig is the deliver stage's slice of the configuration: per destination name, the
+ * adapter's options and the stage's retry and pacing. Nothing else of the rules file reaches the stage.
+ */
+export interface DeliveryStageConfig {
+  destinations: ReadonlyMap<string, { options: DestinationOptions; policy: DeliveryPolicy }>;
+}
 
 /** DeliverySetup is the adapters and policies of every configured destination, by name. */
 export interface DeliverySetup {
@@ -27,19 +37,28 @@ export function deliveryPolicyFor(config: DestinationConfig): DeliveryPolicy {
   };
 }
 
+/** deliveryConfigOf takes the deliver stage's slice out of a loaded configuration (`destinations:`). */
+export function deliveryConfigOf(config: Pick<Config, 'raw'>): DeliveryStageConfig {
+  return {
+    destinations: new Map(
+      Object.entries(config.raw.destinations).map(([name, entry]) => [
+        name,
+        { options: toDestinationOptions(entry), policy: deliveryPolicyFor(entry) },
+      ]),
+    ),
+  };
+}
+
 /**
- * buildDelivery creates an adapter and a policy for each entry (`config.raw.destinations` as the loader
- * returns it). It opens no connection; the caller owns the adapters and closes them with closeDestinations.
+ * buildDelivery creates an adapter for each destination of the slice and pairs it with its policy. It
+ * opens no connection; the caller owns the adapters and closes them with closeDestinations.
  */
-export function buildDelivery(
-  configs: Readonly<Record<string, DestinationConfig>>,
-  deps: DestinationDeps,
-): DeliverySetup {
+export function buildDelivery(config: DeliveryStageConfig, deps: DestinationDeps): DeliverySetup {
   const destinations = new Map<string, Destination>();
   const policies = new Map<string, DeliveryPolicy>();
-  for (const [name, config] of Object.entries(configs)) {
-    destinations.set(name, createDestination(name, toDestinationOptions(config), deps));
-    policies.set(name, deliveryPolicyFor(config));
+  for (const [name, { options, policy }] of config.destinations) {
+    destinations.set(name, createDestination(name, options, deps));
+    policies.set(name, policy);
   }
   return { destinations, policies };
 }

@@ -1,8 +1,8 @@
 /**
  * Helpers shared by the adapters: failure values, Retry-After parsing, deadlines, HTTP status
- * classification, secret redaction for details, and the facts every rendering shows.
+ * classification and secret redaction for details. What a rendering shows lives in src/render/.
  */
-import type { Alert } from '../domain/alert.js';
+import { EventEmitter } from 'node:events';
 import { HookrelayError } from '../lib/errors.js';
 import { findAddressRefused } from '../lib/safe-fetch.js';
 import type { FailureOutcome, FailureReason, SendFailure } from './types.js';
@@ -17,6 +17,27 @@ export function fail(
   return retryAfterMs === undefined
     ? { ok: false, outcome, reason, detail }
     : { ok: false, outcome, reason, retryAfterMs, detail };
+}
+
+/** Rendered is a destination's rendering of one message, or the dead letter it is when it cannot be made. */
+export type Rendered<T> = { ok: true; value: T } | { ok: false; failure: SendFailure };
+
+/**
+ * render runs a destination's rendering of one message. A message that cannot be rendered (a RangeError
+ * from an item nested deeper than JSON.stringify can go, or any other throw) can never be sent as it is:
+ * it is a dead letter at once (`unrenderable`), never a retry that holds the queue behind it. The detail
+ * names the error's kind, never the message's text.
+ */
+export function render<T>(what: string, make: () => T): Rendered<T> {
+  try {
+    return { ok: true, value: make() };
+  } catch (thrown) {
+    const why = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : 'unknown error';
+    return {
+      ok: false,
+      failure: fail('dead', 'unrenderable', `${what}: the message cannot be rendered (${why})`),
+    };
+  }
 }
 
 /**
@@ -39,27 +60,68 @@ export function parseRetryAfterMs(
   return Math.max(0, date - now);
 }
 
-/** Deadline combines the caller's signal with a per-attempt timeout and remembers which one fired. */
+/**
+ * Deadline is the one bound of one attempt, from the first byte to the last (connecting, sending, the
+ * answer and its whole body): the caller's signal (the lease) or the destination's `timeout`, whichever
+ * ends first, remembering which one did.
+ */
 export interface Deadline {
-  signal: AbortSignal;
-  /** True when the timeout (not the caller) aborted the attempt. */
+  /** The deadline as an AbortSignal, for the SDKs (made on first use: an AbortSignal costs ~10 µs). */
+  readonly signal: AbortSignal;
+  /**
+   * The deadline as an abort emitter (`aborted`, `reason`, an `abort` event), which undici's
+   * Dispatcher.request takes as its signal at a hundredth of an AbortSignal's cost.
+   */
+  readonly emitter: AbortEmitter;
+  /** True once either the timeout or the caller ended the attempt. */
+  readonly aborted: boolean;
+  /** True when the timeout (not the caller) ended the attempt. */
   timedOut(): boolean;
   dispose(): void;
 }
 
-/** createDeadline returns a signal that aborts on the caller's signal or after `timeoutMs`, whichever is first. */
+/** AbortEmitter is an EventEmitter that fires `abort` once, as undici's `signal` option accepts. */
+export class AbortEmitter extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+/** createDeadline starts the deadline of one attempt: `callerSignal` or `timeoutMs`, whichever is first. */
 export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): Deadline {
-  const controller = new AbortController();
+  const emitter = new AbortEmitter();
+  let controller: AbortController | undefined;
   let timedOut = false;
+  const end = (reason: unknown) => {
+    emitter.abort(reason);
+    controller?.abort(reason);
+  };
+  // One timer per attempt: Node keeps timers of one duration in one list, so this is O(1) to arm and clear.
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    end(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
   }, timeoutMs);
-  const onAbort = () => controller.abort(callerSignal.reason);
+  const onAbort = () => end(callerSignal.reason);
   if (callerSignal.aborted) onAbort();
   else callerSignal.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: controller.signal,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (emitter.aborted) controller.abort(emitter.reason);
+      }
+      return controller.signal;
+    },
+    emitter,
+    get aborted() {
+      return emitter.aborted;
+    },
     timedOut: () => timedOut,
     dispose: () => {
       clearTimeout(timer);
@@ -69,13 +131,28 @@ export function createDeadline(callerSignal: AbortSignal, timeoutMs: number): De
 }
 
 /**
+ * cutNote is the note of a delivery whose 2xx answer came but whose body did not end before the deadline:
+ * the status is the answer on a status-only protocol (webhooks, Slack incoming webhooks), so it counts
+ * as delivered, and the connection was closed.
+ */
+export function cutNote(
+  what: string,
+  status: number,
+  deadline: Pick<Deadline, 'timedOut'>,
+  timeoutMs: number,
+): string {
+  const when = deadline.timedOut() ? `within ${timeoutMs} ms` : 'before the attempt was aborted';
+  return `${what}: HTTP ${status}, but the body did not end ${when}; the connection was closed`;
+}
+
+/**
  * classifyThrown turns an exception from a fetch-like call into a failure: a refused address is `broken`,
  * a deadline is `retry/timeout`, anything else on the wire is `retry/network`. `what` names the peer
  * (host only) for the detail.
  */
 export function classifyThrown(
   thrown: unknown,
-  deadline: Pick<Deadline, 'signal' | 'timedOut'>,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
   what: string,
 ): SendFailure {
   const refused = findAddressRefused(thrown);
@@ -84,7 +161,7 @@ export function classifyThrown(
     return fail('broken', 'clientError', `${what}: invalid URL (${(thrown as Error).message})`);
   if (deadline.timedOut() || isTransportTimeout(thrown))
     return fail('retry', 'timeout', `${what}: no response in time`);
-  if (deadline.signal.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
 }
 
@@ -200,67 +277,6 @@ export function safeHost(raw: string): string {
   } catch {
     return '<invalid URL>';
   }
-}
-
-/** Fact is one labelled value shown under an alert (context block, embed field, email table, log line). */
-export interface Fact {
-  label: string;
-  value: string;
-}
-
-/** who names the person an alert is about: the directory name, else the user id, else the rule's key. */
-export function who(alert: Alert): string {
-  return alert.person?.name ?? alert.user ?? alert.key;
-}
-
-/** describeThreshold renders `value` against the rule's threshold, e.g. `1830 (sum gte 1800 over 1h)`. */
-export function describeThreshold(alert: Alert): string | undefined {
-  if (alert.value === undefined) return undefined;
-  const t = alert.threshold;
-  return t ? `${alert.value} (${t.aggregate} ${t.op} ${t.value} over ${t.window})` : String(alert.value);
-}
-
-/**
- * alertFacts lists what every rendering shows under the title and text, raw (unescaped). The order is
- * stable: severity, rule, user, event, value, when, simulation, digest.
- */
-export function alertFacts(alert: Alert): Fact[] {
-  const facts: Fact[] = [
-    { label: 'Severity', value: alert.severity },
-    { label: 'Rule', value: alert.rule },
-    { label: 'User', value: who(alert) },
-  ];
-  if (alert.event !== undefined) facts.push({ label: 'Event', value: alert.event });
-  const value = describeThreshold(alert);
-  if (value !== undefined) facts.push({ label: 'Value', value });
-  facts.push({ label: 'At', value: new Date(alert.at).toISOString() });
-  if (alert.status === 'resolved') facts.push({ label: 'Status', value: 'resolved' });
-  if (alert.simulation) facts.push({ label: 'Simulation', value: 'yes' });
-  if (alert.digest) facts.push({ label: 'Digest', value: `${alert.digest.count} alerts` });
-  return facts;
-}
-
-/**
- * serializeAlert is the Alert as JSON: the default outbound webhook body and the `log` line. Binary data
- * never goes inline (the domain keeps image bytes out of Alert; a Buffer that slipped in anyway becomes a
- * short marker instead of a huge number array).
- */
-export function serializeAlert(alert: Alert): string {
-  return JSON.stringify(alert, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return `<${value.byteLength} bytes omitted>`;
-    if (isSerializedBuffer(value)) return `<${value.data.length} bytes omitted>`;
-    return value;
-  });
-}
-
-/** Buffer#toJSON runs before the replacer sees the value, so a Buffer arrives as `{ type: 'Buffer', data }`. */
-function isSerializedBuffer(value: unknown): value is { type: 'Buffer'; data: unknown[] } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { type?: unknown }).type === 'Buffer' &&
-    Array.isArray((value as { data?: unknown }).data)
-  );
 }
 
 /** Longest peer response excerpt put into a detail. */

@@ -13,6 +13,7 @@
  * `fetch`, for the SDKs that want one: @slack/web-api, @discordjs/rest).
  */
 import dns from 'node:dns';
+import type { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { finished } from 'node:stream/promises';
 import {
@@ -160,7 +161,10 @@ export const guardedLookup: net.LookupFunction = (hostname, options, callback) =
 export interface SafeFetchOptions {
   /** Turns the address guard off (the protocol check and the no-redirect rule stay). */
   allowPrivateNetworks: boolean;
-  /** Upper bound for connecting, waiting for headers and between body chunks. */
+  /**
+   * Upper bound for connecting (at most 10 s), waiting for headers and between body chunks: a guard per
+   * phase. The whole attempt is bounded by the request's signal (see SafeRequestInit.signal).
+   */
   timeoutMs: number;
 }
 
@@ -193,8 +197,12 @@ export interface SafeRequestInit {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers: Record<string, string>;
   body?: Buffer | string;
-  /** Aborts connecting, the request and the body read. */
-  signal?: AbortSignal;
+  /**
+   * Aborts connecting, the request and the response body: one signal bounds the whole attempt (the pool's
+   * own timeouts only bound each phase, and a body that trickles never trips them). An AbortSignal, or an
+   * EventEmitter with `aborted` that emits `abort` (what undici takes, far cheaper to make).
+   */
+  signal?: AbortSignal | (EventEmitter & { readonly aborted: boolean });
 }
 
 /**
@@ -210,6 +218,8 @@ export interface SafeResponse {
    * empty for 2xx, whose body is discarded unread.
    */
   bodyPrefix: Buffer;
+  /** True when the signal ended the body before it did (the status and headers had arrived). */
+  bodyCut: boolean;
 }
 
 /** headerValue returns a response header's (first) value, or undefined when absent. */
@@ -272,13 +282,15 @@ export function createSafeRequest(options: SafeFetchOptions): SafeRequest {
       signal: init.signal ?? null,
     });
     const { statusCode: status, headers, body } = response;
+    const signal = init.signal;
     if (status >= 200 && status < 300) {
-      // dump() never rejects without a signal of its own: a body that fails (or is aborted through the
-      // request's signal) only costs the connection, and the peer has already accepted the request.
+      // A body that fails only costs the connection: the peer has already accepted the request. The
+      // request's signal destroys the body when it fires (undici), which ends the dump.
       await body.dump({ limit: MAX_DRAIN_BYTES });
-      return { status, headers, bodyPrefix: EMPTY };
+      return { status, headers, bodyPrefix: EMPTY, bodyCut: signal?.aborted === true };
     }
-    return { status, headers, bodyPrefix: await readPrefix(body) };
+    const bodyPrefix = await readPrefix(body);
+    return { status, headers, bodyPrefix, bodyCut: signal?.aborted === true };
   };
   return Object.assign(safeRequest, { close: () => agent.destroy() });
 }
@@ -287,7 +299,8 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * readPrefix keeps the first MAX_BODY_PREFIX_BYTES of a body and drains the rest (up to MAX_DRAIN_BYTES,
- * then the connection is closed). It never throws: a body that fails to arrive keeps what came.
+ * then the connection is closed). It never throws: a body that fails to arrive, or that the request's
+ * signal cuts, keeps what came.
  */
 async function readPrefix(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -300,7 +313,7 @@ async function readPrefix(body: Dispatcher.ResponseData['body']): Promise<Buffer
   try {
     await finished(body);
   } catch {
-    // Destroyed past MAX_DRAIN_BYTES, aborted or broken: the prefix is what arrived.
+    // Destroyed past MAX_DRAIN_BYTES, cut by the signal, aborted or broken: the prefix is what arrived.
   }
   const prefix = Buffer.concat(chunks);
   return prefix.byteLength > MAX_BODY_PREFIX_BYTES ? prefix.subarray(0, MAX_BODY_PREFIX_BYTES) : prefix;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { escapeDiscordMarkdown, escapeHtml, escapeSlackMrkdwn, singleLine } from './escape.js';
+import {
+  escapeBidiInJson,
+  escapeDiscordMarkdown,
+  escapeHtml,
+  escapeSlackMrkdwn,
+  neutraliseBidi,
+  singleLine,
+} from './escape.js';
 
 describe('escapeSlackMrkdwn', () => {
   it.each([
@@ -50,5 +57,27 @@ describe('escapeHtml', () => {
 describe('singleLine', () => {
   it('replaces CR, LF and control characters with one space', () => {
     expect(singleLine('a\r\nBcc: x\u0000\u001b[31m\u2028b')).toBe('a Bcc: x [31m b');
+  });
+});
+
+describe('neutraliseBidi', () => {
+  it.each([
+    ['\u202Efdp.exe', 'fdp.exe'],
+    ['a\u202Ab\u202Bc\u202Cd\u202De', 'abcde'],
+    ['\u2066x\u2067y\u2068z\u2069', 'xyz'],
+    ['mark\u200E\u200F\u061C', 'mark'],
+    ['שלום and عربي stay', 'שלום and عربي stay'],
+    ['zero\u200bwidth space stays', 'zero\u200bwidth space stays'],
+  ])('%j → %j', (input, expected) => {
+    expect(neutraliseBidi(input)).toBe(expected);
+  });
+});
+
+describe('escapeBidiInJson', () => {
+  it('writes each control as a \\u escape, so the JSON holds none raw and parses back to the same data', () => {
+    const json = JSON.stringify({ name: 'a\u202Eb\u2066c\u061C' });
+    const escaped = escapeBidiInJson(json);
+    expect(escaped).toBe('{"name":"a\\u202eb\\u2066c\\u061c"}');
+    expect(JSON.parse(escaped)).toEqual(JSON.parse(json));
   });
 });

@@ -55,3 +55,30 @@ export function singleLine(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
+
+/**
+ * The bidirectional controls: embeddings and overrides U+202A–U+202E, isolates U+2066–U+2069, the marks
+ * U+200E/U+200F and the Arabic letter mark U+061C. In payload text they reorder what a person sees
+ * ("Invoice\u202Efdp.exe" shows as "Invoiceexe.pdf"), in a subject, a header or a terminal alike.
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/g;
+
+/**
+ * neutraliseBidi removes every bidirectional control, so text shows in the order it was written.
+ * Right-to-left letters themselves are untouched (they need no control to display correctly).
+ */
+export function neutraliseBidi(text: string): string {
+  return BIDI_CONTROL.test(text) ? text.replace(BIDI_CONTROLS, '') : text;
+}
+
+/**
+ * escapeBidiInJson writes every bidirectional control in JSON text as its `\uXXXX` escape. Valid
+ * anywhere they can occur in JSON (inside strings), it keeps the data exact for a JSON reader while the
+ * bytes, as a log line or a receiver's raw view shows them, hold no control.
+ */
+export function escapeBidiInJson(json: string): string {
+  return BIDI_CONTROL.test(json)
+    ? json.replace(BIDI_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : json;
+}

@@ -10,7 +10,12 @@ import {
 import { type FakeDiscord, startFakeDiscord } from '../helpers/fake-discord.js';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.js';
 import { type FakeSmtp, startFakeSmtp } from '../helpers/fake-smtp.js';
-import { type HttpReceiver, type RecordedRequest, startHttpReceiver } from '../helpers/http-receiver.js';
+import {
+  type HttpReceiver,
+  type RecordedRequest,
+  startHttpReceiver,
+  TRICKLE,
+} from '../helpers/http-receiver.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { postSigned } from '../helpers/sign.js';
 import { verifyStandardWebhook } from '../helpers/standard-webhooks.js';
@@ -517,6 +522,48 @@ rules:
     } finally {
       await server.stop();
       await Promise.all([flaky.close(), offline?.close()]);
+    }
+  });
+});
+
+describe('hookrelay serve: a destination that answers and then trickles its body', () => {
+  test('each attempt ends at the timeout: the alert counts as delivered and the ones behind it follow', async () => {
+    const receiver = await startHttpReceiver();
+    const rulesYaml = `${sourceYaml()}
+destinations:
+  hook: { type: webhook, url: ${q(`${receiver.origin}/in`)}, allowPrivateNetworks: true, timeout: 500ms }
+rules:
+  - name: work-mode
+    on: desktop.activity_tracking.captured
+    to: [hook]
+`;
+    // The first answer is a 200 whose body never ends; the next ones are ordinary.
+    receiver.script({ status: 200, trickle: TRICKLE });
+    const server = await startServer({ rulesYaml });
+    try {
+      const users = seq(3);
+      for (const user of users) await post(server, activity(user));
+      await receiver.waitForRequests(users.length, 15_000);
+      expect(receiver.requests.map(userOf)).toEqual(users);
+      await receiver.waitForHangUps(1);
+      await waitFor(
+        'the queue to be empty',
+        async () => (await metric(server, 'hookrelay_outbox_pending{destination="hook"}')) === 0,
+        { explain: showLog(server) },
+      );
+      // Delivered once (the 200 is the answer), with a note saying the body was cut.
+      expect(receiver.requests).toHaveLength(users.length);
+      const note = server.lines.find((line) => line.includes('delivered, with a note'));
+      expect(note).toContain('HTTP 200, but the body did not end within 500 ms');
+      expect(
+        await metric(
+          server,
+          'hookrelay_deliveries_total{destination="hook",outcome="delivered",reason="ok"}',
+        ),
+      ).toBe(users.length);
+    } finally {
+      await server.stop();
+      await receiver.close();
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
 /** MimePart is one decoded leaf of a received message. */
@@ -243,4 +243,95 @@ export function decodeEncodedWords(value: string): string {
         ? Buffer.from(data, 'base64').toString('utf8')
         : decodeQuotedPrintable(data.replace(/_/g, ' ')).toString('utf8'),
     );
+}
+
+/** TricklingSmtp is a raw SMTP peer that accepts a message and then never finishes its answer to it. */
+export interface TricklingSmtp {
+  /** `smtp://127.0.0.1:<port>` */
+  readonly url: string;
+  /** Clients that closed the connection while the final reply was still trickling. */
+  readonly hangUps: number;
+  /** Resolves once at least `count` clients have hung up mid-reply. */
+  waitForHangUps(count: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * startTricklingSmtp starts an SMTP peer on 127.0.0.1:0 that speaks normally up to the end of DATA, then
+ * answers it with `250-` continuation lines, one every `everyMs`, forever: the reply never completes, and
+ * the connection is never silent long enough for a socket timeout (smtp-server cannot be made to do this).
+ */
+export async function startTricklingSmtp(everyMs = 50): Promise<TricklingSmtp> {
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let hangUps = 0;
+  const waiters = new Set<() => void>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let buffered = '';
+    let inData = false;
+    let trickling: NodeJS.Timeout | undefined;
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (trickling === undefined) return;
+      clearInterval(trickling);
+      timers.delete(trickling);
+      hangUps += 1;
+      for (const wake of waiters) wake();
+    });
+    socket.on('error', () => undefined);
+    socket.write('220 trickle.test ESMTP\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      for (;;) {
+        if (inData) {
+          const end = buffered.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          buffered = buffered.slice(end + 5);
+          inData = false;
+          trickling = setInterval(() => socket.write('250-still working\r\n'), everyMs);
+          timers.add(trickling);
+          continue;
+        }
+        const end = buffered.indexOf('\r\n');
+        if (end < 0) return;
+        const line = buffered.slice(0, end).toUpperCase();
+        buffered = buffered.slice(end + 2);
+        if (line.startsWith('EHLO') || line.startsWith('HELO')) socket.write('250 trickle.test\r\n');
+        else if (line.startsWith('DATA')) {
+          inData = true;
+          socket.write('354 go ahead\r\n');
+        } else if (line.startsWith('QUIT')) socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    get hangUps() {
+      return hangUps;
+    },
+    waitForHangUps: (count, timeoutMs = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (hangUps < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`expected ${count} SMTP clients to hang up, saw ${hangUps}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+    close: async () => {
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -18,6 +18,13 @@ export interface ScriptedResponse {
   body?: string | Buffer | Record<string, unknown>;
   /** Wait this long before answering (timeouts). */
   delayMs?: number;
+  /** Answer only once this settles (a peer that is slow for as long as the test wants). */
+  hold?: Promise<unknown>;
+  /**
+   * Send the status and headers at once, then the body one `chunk` every `everyMs`, without end, until the
+   * client hangs up (a peer that trickles its body).
+   */
+  trickle?: { chunk: string; everyMs: number };
 }
 
 /** HttpReceiver is a plain HTTP server on 127.0.0.1 that records requests and answers from a script. */
@@ -29,6 +36,10 @@ export interface HttpReceiver {
   script(...responses: ScriptedResponse[]): void;
   /** Resolves once at least `count` requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Clients that closed the connection before the answer had ended (e.g. gave up on a trickled body). */
+  readonly hangUps: number;
+  /** Resolves once at least `count` clients have hung up before their answer ended. */
+  waitForHangUps(count: number, timeoutMs?: number): Promise<void>;
   /** Forget recorded requests and unused scripted answers. */
   reset(): void;
   close(): Promise<void>;
@@ -49,8 +60,32 @@ export async function startHttpReceiver(
   const queue: ScriptedResponse[] = [];
   const responder = createResponder();
   const waiters = new Set<() => void>();
+  let hangUps = 0;
+  const waitUntil = (what: () => string, done: () => boolean, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(what()));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
 
   const server = http.createServer((req, res) => {
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      hangUps += 1;
+      for (const wake of waiters) wake();
+    });
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -79,23 +114,20 @@ export async function startHttpReceiver(
     requests,
     script: (...responses) => queue.push(...responses),
     waitForRequests: (count, timeoutMs = 5_000) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (requests.length < count) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`expected ${count} requests, got ${requests.length}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
+      waitUntil(
+        () => `expected ${count} requests, got ${requests.length}`,
+        () => requests.length >= count,
+        timeoutMs,
+      ),
+    get hangUps() {
+      return hangUps;
+    },
+    waitForHangUps: (count, timeoutMs = 5_000) =>
+      waitUntil(
+        () => `expected ${count} clients to hang up, saw ${hangUps}`,
+        () => hangUps >= count,
+        timeoutMs,
+      ),
     reset: () => {
       requests.length = 0;
       queue.length = 0;
@@ -120,23 +152,61 @@ export interface Responder {
 
 export function createResponder(): Responder {
   const timers = new Set<NodeJS.Timeout>();
+  let dropped = false;
+  const write = (res: http.ServerResponse, answer: ScriptedResponse) => {
+    if (answer.trickle) trickleResponse(res, answer, answer.trickle, timers);
+    else writeResponse(res, answer);
+  };
   return {
     respond(res, answer) {
+      if (answer.hold) {
+        const { hold, ...rest } = answer;
+        void hold.finally(() => {
+          if (!dropped) this.respond(res, rest);
+        });
+        return;
+      }
       if (!answer.delayMs) {
-        writeResponse(res, answer);
+        write(res, answer);
         return;
       }
       const timer = setTimeout(() => {
         timers.delete(timer);
-        writeResponse(res, answer);
+        write(res, answer);
       }, answer.delayMs);
       timers.add(timer);
     },
     dropPending() {
+      dropped = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
     },
   };
+}
+
+/** trickleResponse sends the head at once and then one chunk per interval until the client hangs up. */
+function trickleResponse(
+  res: http.ServerResponse,
+  answer: ScriptedResponse,
+  trickle: { chunk: string; everyMs: number },
+  timers: Set<NodeJS.Timeout>,
+): void {
+  if (res.destroyed) return;
+  res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
+  res.flushHeaders();
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      timers.delete(timer);
+      return;
+    }
+    res.write(trickle.chunk);
+  }, trickle.everyMs);
+  timers.add(timer);
+  res.on('close', () => {
+    clearInterval(timer);
+    timers.delete(timer);
+  });
 }
 
 /** writeResponse sends a scripted answer (objects as JSON). Shared with the Slack and Discord fakes. */
@@ -151,4 +221,20 @@ export function writeResponse(res: http.ServerResponse, answer: ScriptedResponse
   };
   res.writeHead(answer.status ?? 200, headers);
   res.end(payload);
+}
+
+/** TRICKLE is a body that never ends, one byte every 50 ms: a peer that answers and then trickles. */
+export const TRICKLE = { chunk: ' ', everyMs: 50 } as const;
+
+/**
+ * settles resolves with what `attempt` resolves to, or rejects saying `what` when it is still open after
+ * `boundMs`: for attempts that a per-attempt timeout far below the bound must end (the bound is only the
+ * failure path, never a measurement).
+ */
+export function settles<T>(attempt: Promise<T>, what: string, boundMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still open after ${boundMs} ms`)), boundMs);
+  });
+  return Promise.race([attempt, bound]).finally(() => clearTimeout(timer));
 }

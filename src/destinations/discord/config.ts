@@ -1,7 +1,20 @@
 import { z } from 'zod';
+import { HookrelayError } from '../../lib/errors.js';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs, httpUrl } from '../duration.js';
-import type { DiscordOptions } from '../types.js';
+
+/** DiscordOptions: an execute-webhook URL. */
+export interface DiscordOptions {
+  /** `https://discord.com/api/webhooks/<id>/<token>`; may carry `?thread_id=`. The URL is the credential. */
+  webhookUrl: string;
+  /** REST base override (`https://discord.com/api` by default, else derived from webhookUrl's origin). */
+  apiUrl?: string;
+  username?: string;
+  avatarUrl?: string;
+  timeoutMs: number;
+  /** Allow loopback/private targets (tests, self-hosted Discord-compatible servers). */
+  allowPrivateNetworks?: boolean;
+}
 
 /** DiscordWebhookTarget is a webhook URL taken apart: where the REST client points and what it posts to. */
 export interface DiscordWebhookTarget {
@@ -64,4 +77,19 @@ export type DiscordConfig = z.output<typeof discordConfigSchema>;
 export function discordOptionsFromConfig(config: DiscordConfig): DiscordOptions {
   const { type: _type, timeout, retry: _retry, rate: _rate, ...rest } = config;
   return { ...rest, timeoutMs: timeout };
+}
+
+/**
+ * discordTargetOf takes the adapter's webhook URL apart. It throws HookrelayError `HR_ERR_DEST_CONFIG` for a
+ * URL that config validation refuses (no `/api/webhooks/<id>/<token>`).
+ */
+export function discordTargetOf(name: string, options: DiscordOptions): DiscordWebhookTarget {
+  const target = parseDiscordWebhookUrl(options.webhookUrl);
+  if (!target) {
+    throw new HookrelayError(
+      'HR_ERR_DEST_CONFIG',
+      `discord destination "${name}": webhookUrl is not a Discord webhook URL (…/api/webhooks/<id>/<token>)`,
+    );
+  }
+  return target;
 }

@@ -5,8 +5,11 @@ import {
   type FakeDiscord,
   startFakeDiscord,
 } from '../../../test/helpers/fake-discord.js';
+import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
 import {
+  BIDI_CONTROLS,
+  bidiAlert,
   INJECTION,
   makeContext,
   makeNotification,
@@ -14,7 +17,8 @@ import {
   REFERENCE_TIME,
   testDeps,
 } from '../testdata/fixtures.js';
-import type { Destination, DiscordOptions, SendResult } from '../types.js';
+import type { Destination, SendResult } from '../types.js';
+import type { DiscordOptions } from './config.js';
 import { discordConfigSchema, discordOptionsFromConfig, parseDiscordWebhookUrl } from './config.js';
 import { createDiscordDestination } from './discord.js';
 import {
@@ -148,6 +152,21 @@ describe('discord destination', () => {
     expect(embed.description?.startsWith('\\*\\*bold\\*\\*')).toBe(true);
   });
 
+  it('neutralises bidirectional controls in the content, the title, the description and the fields', async () => {
+    await destination().send(makeNotification(bidiAlert()), makeContext());
+    const payload = discord.executions[0]?.payload ?? {};
+    const embed = lastEmbed();
+    expect(embed.title).toBe('Title Invoice fdp.exe x y z q r');
+    for (const text of [
+      String(payload.content),
+      embed.title,
+      embed.description ?? '',
+      ...embed.fields.flatMap((field) => [field.name, field.value]),
+    ]) {
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
+  });
+
   it('cuts oversize content to the Discord limits with a visible marker', async () => {
     const result = await destination().send(
       makeNotification({ title: `${'T'.repeat(3000)}`, text: `${'😀*'.repeat(5000)}` }),
@@ -264,6 +283,16 @@ describe('discord destination', () => {
   it('classifies a slow API as a timeout', async () => {
     discord.script({ status: 200, delayMs: 2_000, body: { id: '1' } });
     const result = await destination({ timeoutMs: 200 }).send(makeNotification(), makeContext());
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+    expectNoSecret(result);
+  });
+
+  it('bounds the whole attempt: a 200 whose body trickles is a timeout (wait=true: the body is the message)', async () => {
+    discord.script({ status: 200, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'an execute-webhook whose body trickles',
+    );
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
     expectNoSecret(result);
   });

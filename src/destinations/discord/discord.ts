@@ -16,17 +16,19 @@ import {
   type SafeFetch,
   type SafeFetchInit,
 } from '../../lib/safe-fetch.js';
+import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
-import { createRedactor, describeNetworkError, fail, safeHost } from '../shared.js';
-import type {
-  Destination,
-  DestinationDeps,
-  DiscordOptions,
-  SendContext,
-  SendFailure,
-  SendResult,
-} from '../types.js';
-import { parseDiscordWebhookUrl } from './config.js';
+import {
+  createDeadline,
+  createRedactor,
+  type Deadline,
+  describeNetworkError,
+  fail,
+  render,
+  safeHost,
+} from '../shared.js';
+import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import { type DiscordOptions, discordTargetOf } from './config.js';
 import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
 
 /** Discord's REST base. https://discord.com/developers/docs/reference#api-reference-base-url */
@@ -87,7 +89,11 @@ function guardedMakeRequest(safeFetch: SafeFetch): MakeRequest {
  * classifyDiscordThrown maps what REST throws: RateLimitError (retryAfter in ms), DiscordAPIError (4xx with
  * a JSON code), HTTPError (5xx), an abort, a refused address, or a network error.
  */
-function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+function classifyDiscordThrown(
+  thrown: unknown,
+  what: string,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
+): SendFailure {
   const refused = findAddressRefused(thrown);
   if (refused) return fail('broken', 'refused', refused.message);
   if (thrown instanceof RateLimitError) {
@@ -118,20 +124,13 @@ function classifyDiscordThrown(thrown: unknown, what: string, callerAborted: boo
   if (thrown instanceof HTTPError) {
     return fail('retry', 'serverError', `${what}: HTTP ${thrown.status}`);
   }
-  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   if (thrown instanceof Error && (thrown.name === 'AbortError' || thrown.name === 'TimeoutError')) {
     return fail('retry', 'timeout', `${what}: no response in time`);
   }
   return fail('retry', 'network', `${what}: ${describeNetworkError(thrown)}`);
 }
-
-/** Extension per screenshot MIME type (the attachment name the embed image points at). */
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-};
 
 /**
  * createDiscordDestination executes a Discord webhook per alert through @discordjs/rest with `?wait=true`
@@ -144,14 +143,7 @@ export function createDiscordDestination(
   options: DiscordOptions,
   _deps: DestinationDeps,
 ): Destination {
-  const parsed = parseDiscordWebhookUrl(options.webhookUrl);
-  if (!parsed) {
-    throw new HookrelayError(
-      'HR_ERR_DEST_CONFIG',
-      `discord destination "${name}": webhookUrl is not a Discord webhook URL (…/api/webhooks/<id>/<token>)`,
-    );
-  }
-  const target = parsed;
+  const target = discordTargetOf(name, options);
   const safeFetch = createSafeFetch({
     allowPrivateNetworks: options.allowPrivateNetworks ?? false,
     timeoutMs: options.timeoutMs,
@@ -173,8 +165,10 @@ export function createDiscordDestination(
 
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
     const image = context.image;
-    const imageName = image ? `screenshot.${IMAGE_EXTENSIONS[image.mime] ?? 'png'}` : undefined;
-    const payload = renderDiscordPayload(notification.alert, imageName);
+    const imageName = image ? screenshotFilename(image.mime, 'png') : undefined;
+    const rendered = render(what, () => renderDiscordPayload(notification.alert, imageName));
+    if (!rendered.ok) return rendered.failure;
+    const payload = rendered.value;
     if (options.username !== undefined) payload.username = truncate(options.username, MAX_USERNAME_CHARS);
     if (options.avatarUrl !== undefined) payload.avatar_url = options.avatarUrl;
     const files: RawFile[] = [];
@@ -182,18 +176,23 @@ export function createDiscordDestination(
       payload.attachments = [{ id: 0, filename: imageName, description: 'Screenshot attached to the alert' }];
       files.push({ name: imageName, data: image.bytes, contentType: image.mime, key: 'files[0]' });
     }
+    // One deadline for the whole attempt: the REST client's own timeout ends when the headers arrive,
+    // and with wait=true the body (the saved message) is read after that.
+    const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
       await rest.post(Routes.webhook(target.id, target.token), {
         auth: false,
         query,
         body: payload,
         ...(files.length > 0 ? { files } : {}),
-        signal: context.signal,
+        signal: deadline.signal,
       });
       return { ok: true };
     } catch (thrown) {
-      const failure = classifyDiscordThrown(thrown, what, context.signal.aborted);
+      const failure = classifyDiscordThrown(thrown, what, deadline);
       return { ...failure, detail: redact(failure.detail) };
+    } finally {
+      deadline.dispose();
     }
   }
 

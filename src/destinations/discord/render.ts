@@ -1,7 +1,8 @@
 import type { Alert, Severity } from '../../domain/alert.js';
+import { forDisplay } from '../../render/display.js';
 import { escapeDiscordMarkdown, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { measure, truncateEscaped } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 // Limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits and
 // https://discord.com/developers/docs/resources/webhook#execute-webhook (counted in characters, inclusive).
@@ -67,7 +68,8 @@ export interface DiscordPayload {
  * mention-neutralised, every piece is cut to its limit, and the description is cut further so the embed
  * total stays within 6000. `imageName` references an attached file (`attachment://…`).
  */
-export function renderDiscordPayload(alert: Alert, imageName?: string): DiscordPayload {
+export function renderDiscordPayload(written: Alert, imageName?: string): DiscordPayload {
+  const alert = forDisplay(written);
   const esc = escapeDiscordMarkdown;
   const title = truncateEscaped(singleLine(alert.title).trim() || alert.rule, MAX_EMBED_TITLE_CHARS, esc);
   const fields = alertFacts(alert)

@@ -1,7 +1,26 @@
 import { z } from 'zod';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs } from '../duration.js';
-import type { EmailOptions } from '../types.js';
+
+/** EmailOptions: SMTP delivery through a pooled nodemailer transport. */
+export interface EmailOptions {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; query options as nodemailer accepts them. */
+  smtpUrl: string;
+  from: string;
+  to: string[];
+  cc?: string[];
+  /**
+   * Also send to the alert's person and/or their manager, with the email addresses of the `people:`
+   * directory (never addresses from a payload). Someone without an email is skipped.
+   */
+  toPeople?: Array<'person' | 'manager'>;
+  /** Put before `[severity] title` in the subject, e.g. `[hookrelay]`. */
+  subjectPrefix?: string;
+  /** Upper bound for one send, queueing in the pool included. */
+  timeoutMs: number;
+  /** Connect to a private, loopback or link-local SMTP server (a local relay); refused by default. */
+  allowPrivateNetworks?: boolean;
+}
 
 /** DEFAULT_EMAIL_TIMEOUT bounds one send, waiting for a pooled connection included. */
 export const DEFAULT_EMAIL_TIMEOUT = '30s';

@@ -1,9 +1,19 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeSmtp, startFakeSmtp } from '../../../test/helpers/fake-smtp.js';
+import { type FakeSmtp, startFakeSmtp, startTricklingSmtp } from '../../../test/helpers/fake-smtp.js';
+import { settles } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
-import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
-import type { Destination, EmailOptions, SendResult } from '../types.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  INJECTION,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  testDeps,
+} from '../testdata/fixtures.js';
+import type { Destination, SendResult } from '../types.js';
+import type { EmailOptions } from './config.js';
 import { emailConfigSchema, emailOptionsFromConfig } from './config.js';
 import { createEmailDestination, smtpTransportOptions } from './email.js';
 import { MAX_SUBJECT_CHARS } from './render.js';
@@ -107,6 +117,16 @@ describe('email destination', () => {
     expect(mail?.headers.has('x-injected')).toBe(false);
     expect(mail?.envelope.to).toEqual(['lead@example.com']);
     expect(smtp.recipients).toEqual(['lead@example.com']);
+  });
+
+  it('neutralises bidirectional controls in the subject and both bodies', async () => {
+    await destination({ subjectPrefix: `[x\u202E]` }).send(makeNotification(bidiAlert()), makeContext());
+    const mail = smtp.messages[0];
+    expect(mail?.subject).toBe('[x] [warning] Title Invoice fdp.exe x y z q r');
+    for (const text of [mail?.subject, mail?.headers.get('subject'), mail?.text, mail?.html]) {
+      expect(text).toBeDefined();
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
   });
 
   it('escapes HTML from the payload', async () => {
@@ -274,10 +294,23 @@ describe('email destination', () => {
 
   it('classifies a stalled server as a timeout', async () => {
     smtp.scriptData({ delayMs: 3_000 });
-    const started = Date.now();
     const result = await destination({ timeoutMs: 300 }).send(makeNotification(), makeContext());
+    // Had it waited for the answer, it would be a delivery: the timeout is what ended it.
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('bounds the whole attempt: a server that trickles its answer to the message is cut at the timeout', async () => {
+    const trickling = await startTricklingSmtp();
+    try {
+      const result = await settles(
+        destination({ smtpUrl: trickling.url, timeoutMs: 300 }).send(makeNotification(), makeContext()),
+        'an SMTP send whose final reply trickles',
+      );
+      expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+      await trickling.waitForHangUps(1);
+    } finally {
+      await trickling.close();
+    }
   });
 
   it('reuses the Message-ID on a retried attempt', async () => {

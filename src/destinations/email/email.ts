@@ -1,15 +1,10 @@
 import { createTransport } from 'nodemailer';
 import type { Alert, Notification } from '../../domain/alert.js';
 import { findAddressRefused } from '../../lib/safe-fetch.js';
-import { createDeadline, createRedactor, fail, urlSecrets } from '../shared.js';
-import type {
-  Destination,
-  DestinationDeps,
-  EmailOptions,
-  SendContext,
-  SendFailure,
-  SendResult,
-} from '../types.js';
+import { screenshotFilename } from '../../render/screenshot.js';
+import { createDeadline, createRedactor, fail, render, urlSecrets } from '../shared.js';
+import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import type { EmailOptions } from './config.js';
 import { guardedSmtpSocket } from './guarded-socket.js';
 import { renderEmail } from './render.js';
 
@@ -109,14 +104,6 @@ function messageIdDomain(from: string): string {
   return match?.[1] ?? 'hookrelay.invalid';
 }
 
-/** Extension per screenshot MIME type. */
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-};
-
 /**
  * smtpTransportOptions are the nodemailer options of one destination: pooled, short timeouts, no file or
  * URL access (no message field can read a local file or fetch a URL), and the SMTP server's address
@@ -151,7 +138,9 @@ export function createEmailDestination(
   const domain = messageIdDomain(options.from);
 
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
-    const content = renderEmail(notification.alert, options.subjectPrefix);
+    const rendered = render('smtp', () => renderEmail(notification.alert, options.subjectPrefix));
+    if (!rendered.ok) return rendered.failure;
+    const content = rendered.value;
     const image = context.image;
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
@@ -168,7 +157,7 @@ export function createEmailDestination(
           ? {
               attachments: [
                 {
-                  filename: `screenshot.${IMAGE_EXTENSIONS[image.mime] ?? 'bin'}`,
+                  filename: screenshotFilename(image.mime, 'bin'),
                   content: image.bytes,
                   contentType: image.mime,
                 },

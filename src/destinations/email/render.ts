@@ -1,7 +1,8 @@
 import type { Alert, Severity } from '../../domain/alert.js';
-import { escapeHtml, singleLine } from '../../render/escape.js';
+import { forDisplay } from '../../render/display.js';
+import { escapeHtml, neutraliseBidi, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { truncate } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 /**
  * Subject length we send. RFC 5322 §2.1.1 caps a line at 998 characters (nodemailer folds longer headers),
@@ -30,8 +31,9 @@ export interface EmailContent {
  * control characters replaced, so nothing can start a new header), a plain-text body, and an HTML body
  * built only from escaped values (nodemailer does not sanitise HTML).
  */
-export function renderEmail(alert: Alert, subjectPrefix?: string): EmailContent {
-  const prefix = subjectPrefix ? `${singleLine(subjectPrefix).trim()} ` : '';
+export function renderEmail(written: Alert, subjectPrefix?: string): EmailContent {
+  const alert = forDisplay(written);
+  const prefix = subjectPrefix ? `${neutraliseBidi(singleLine(subjectPrefix)).trim()} ` : '';
   const title = singleLine(alert.title).trim() || alert.rule;
   const subject = truncate(`${prefix}[${alert.severity}] ${title}`, MAX_SUBJECT_CHARS);
   const body = truncate(alert.text, MAX_BODY_TEXT_CHARS);

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { deliveryConfigShape } from '../delivery-config.js';
-import type { LogOptions } from '../types.js';
+
+/** LogOptions: one line per alert. */
+export interface LogOptions {
+  /** `json`: the Alert as one JSON line; `pretty`: one human-readable line. */
+  format: 'json' | 'pretty';
+  /** Where lines go (without the trailing newline); defaults to stdout. */
+  write?: (line: string) => void;
+}
 
 /** logConfigSchema is a `type: log` destination as written in the rules file. */
 export const logConfigSchema = z.strictObject({

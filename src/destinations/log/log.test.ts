@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
+import {
+  BIDI_CONTROLS,
+  BIDI_RAW,
+  bidiAlert,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  REFERENCE_TIME,
+  testDeps,
+} from '../testdata/fixtures.js';
 import { logConfigSchema, logOptionsFromConfig } from './config.js';
 import { createLogDestination } from './log.js';
 
@@ -17,6 +26,44 @@ describe('log destination', () => {
     expect(lines[0]).not.toContain('\n');
     expect(JSON.parse(lines[0] ?? '')).toEqual(notification.alert);
     await d.close();
+  });
+
+  it('reports an alert it cannot serialise as a dead letter, writing nothing', async () => {
+    const lines: string[] = [];
+    const d = createLogDestination(
+      'console',
+      { format: 'json', write: (line) => lines.push(line) },
+      testDeps(),
+    );
+    // Nested deeper than JSON.stringify can go: it can never become a line, so retrying is pointless.
+    const raw = JSON.parse(`${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`) as Record<string, unknown>;
+    const item = {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      id: 'deep',
+      at: REFERENCE_TIME,
+      receivedAt: REFERENCE_TIME,
+      simulation: false,
+      raw,
+    };
+    const result = await d.send(makeNotification({ item }), makeContext());
+    expect(result).toMatchObject({ ok: false, outcome: 'dead', reason: 'unrenderable' });
+    expect(result.ok || result.detail).toMatch(/^log: the message cannot be rendered \(RangeError: /);
+    expect(lines).toEqual([]);
+  });
+
+  it('writes no bidirectional control into a line, in either format', async () => {
+    for (const format of ['json', 'pretty'] as const) {
+      const lines: string[] = [];
+      const d = createLogDestination('console', { format, write: (line) => lines.push(line) }, testDeps());
+      await d.send(makeNotification(bidiAlert()), makeContext());
+      expect(lines[0]).toContain('Title Invoice fdp.exe x y z q r');
+      expect(lines[0]).not.toMatch(BIDI_CONTROLS);
+      if (format === 'json') {
+        // The payload's own data keeps its characters, escaped: a JSON reader gets them back.
+        expect(JSON.parse(lines[0] ?? '').item.raw).toEqual(BIDI_RAW);
+      }
+    }
   });
 
   it('keeps screenshot bytes out of the line', async () => {

@@ -1,17 +1,8 @@
-import type { Alert } from '../../domain/alert.js';
-import { singleLine } from '../../render/escape.js';
-import { alertFacts, fail, serializeAlert } from '../shared.js';
-import type { Destination, DestinationDeps, LogOptions, SendResult } from '../types.js';
-
-/** formatPretty renders an alert as one human-readable line: time, severity, title, text and the facts. */
-export function formatPretty(alert: Alert): string {
-  const facts = alertFacts(alert)
-    .filter((fact) => fact.label !== 'Severity' && fact.label !== 'At')
-    .map((fact) => `${fact.label.toLowerCase()}=${singleLine(fact.value)}`)
-    .join(' ');
-  const text = alert.text ? ` — ${singleLine(alert.text)}` : '';
-  return `${new Date(alert.at).toISOString()} [${alert.severity}] ${singleLine(alert.title)}${text} (${facts})`;
-}
+import { serializeAlert } from '../../render/alert-json.js';
+import { fail, render } from '../shared.js';
+import type { Destination, DestinationDeps, SendResult } from '../types.js';
+import type { LogOptions } from './config.js';
+import { formatPretty } from './render.js';
 
 /**
  * createLogDestination writes one line per alert: the Alert as JSON (`format: json`, what the example config
@@ -25,8 +16,12 @@ export function createLogDestination(name: string, options: LogOptions, _deps: D
     type: 'log',
     send: async (notification): Promise<SendResult> => {
       const alert = notification.alert;
+      const line = render('log', () =>
+        options.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert),
+      );
+      if (!line.ok) return line.failure;
       try {
-        write(options.format === 'pretty' ? formatPretty(alert) : serializeAlert(alert));
+        write(line.value);
         return { ok: true };
       } catch (thrown) {
         return fail('retry', 'network', `log: ${thrown instanceof Error ? thrown.message : 'write failed'}`);

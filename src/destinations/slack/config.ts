@@ -1,7 +1,24 @@
 import { z } from 'zod';
+import { HookrelayError } from '../../lib/errors.js';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { type ConfigIssueParams, durationMs, httpUrlOf } from '../duration.js';
-import type { SlackOptions } from '../types.js';
+
+/** SlackOptions: a bot token + channel (Web API), or an incoming-webhook URL. */
+export interface SlackOptions {
+  /** Bot token (`xoxb-…`), with `channel`. */
+  token?: string;
+  /** Channel id (preferred) or name. */
+  channel?: string;
+  /** Incoming-webhook URL; used when there is no token. The URL is the credential. */
+  webhookUrl?: string;
+  /** Web API base URL override (tests, Enterprise Grid proxies). Default https://slack.com/api/. */
+  apiUrl?: string;
+  username?: string;
+  iconEmoji?: string;
+  timeoutMs: number;
+  /** Allow loopback/private targets for `apiUrl`, `webhookUrl` and upload URLs (tests, on-prem proxies). */
+  allowPrivateNetworks?: boolean;
+}
 
 /** DEFAULT_SLACK_TIMEOUT bounds one Web API call or webhook post (the SDK's own default is no timeout). */
 export const DEFAULT_SLACK_TIMEOUT = '10s';
@@ -71,4 +88,29 @@ export type SlackConfig = z.output<typeof slackConfigSchema>;
 export function slackOptionsFromConfig(config: SlackConfig): SlackOptions {
   const { type: _type, timeout, retry: _retry, rate: _rate, ...rest } = config;
   return { ...rest, timeoutMs: timeout };
+}
+
+/** SlackMode is how a Slack destination posts: through the Web API with a bot token, or to an incoming webhook. */
+export type SlackMode =
+  | { via: 'token'; token: string; channel: string }
+  | { via: 'webhook'; webhookUrl: string };
+
+/**
+ * slackModeOf picks the mode from the adapter's options. It throws HookrelayError `HR_ERR_DEST_CONFIG` for
+ * options that config validation refuses (a token without a channel; neither a token nor a webhook URL).
+ */
+export function slackModeOf(name: string, options: SlackOptions): SlackMode {
+  if (options.token !== undefined) {
+    if (options.channel === undefined) {
+      throw new HookrelayError('HR_ERR_DEST_CONFIG', `slack destination "${name}": token set but no channel`);
+    }
+    return { via: 'token', token: options.token, channel: options.channel };
+  }
+  if (options.webhookUrl === undefined) {
+    throw new HookrelayError(
+      'HR_ERR_DEST_CONFIG',
+      `slack destination "${name}": needs token + channel or webhookUrl`,
+    );
+  }
+  return { via: 'webhook', webhookUrl: options.webhookUrl };
 }

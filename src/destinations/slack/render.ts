@@ -1,7 +1,8 @@
 import type { Alert, Severity } from '../../domain/alert.js';
+import { forDisplay } from '../../render/display.js';
 import { escapeSlackMrkdwn, singleLine } from '../../render/escape.js';
+import { alertFacts } from '../../render/facts.js';
 import { truncate, truncateEscaped } from '../../render/truncate.js';
-import { alertFacts } from '../shared.js';
 
 /** Header block text (plain_text only). https://docs.slack.dev/reference/block-kit/blocks/header-block */
 export const MAX_HEADER_CHARS = 150;
@@ -49,7 +50,8 @@ const UNIT = { unit: 'utf16' } as const;
  * with the escaped text, a context block with the facts, and the `text` fallback. Every piece of alert
  * text is escaped (`& < >`) before any formatting is added, and cut to its limit with a visible marker.
  */
-export function renderSlackMessage(alert: Alert): SlackMessage {
+export function renderSlackMessage(written: Alert): SlackMessage {
+  const alert = forDisplay(written);
   const title = singleLine(alert.title).trim() || alert.rule;
   const header = truncate(`${SEVERITY_EMOJI[alert.severity]} ${title}`, MAX_HEADER_CHARS, UNIT);
   const blocks: SlackBlock[] = [{ type: 'header', text: { type: 'plain_text', text: header, emoji: true } }];

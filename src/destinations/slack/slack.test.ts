@@ -1,8 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../../../test/helpers/fake-slack.js';
+import { settles, TRICKLE } from '../../../test/helpers/http-receiver.js';
 import { TRUNCATION_MARKER } from '../../render/truncate.js';
-import { INJECTION, makeContext, makeNotification, PNG_1X1, testDeps } from '../testdata/fixtures.js';
-import type { Destination, SendResult, SlackOptions } from '../types.js';
+import {
+  BIDI_CONTROLS,
+  bidiAlert,
+  INJECTION,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  testDeps,
+} from '../testdata/fixtures.js';
+import type { Destination, SendResult } from '../types.js';
+import type { SlackOptions } from './config.js';
 import { slackConfigSchema, slackOptionsFromConfig } from './config.js';
 import { MAX_HEADER_CHARS, MAX_SECTION_TEXT_CHARS, type SlackBlock } from './render.js';
 import { createSlackDestination } from './slack.js';
@@ -158,6 +168,16 @@ describe('slack destination (Web API)', () => {
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
   });
 
+  it('bounds the whole attempt: a 200 whose body trickles is a timeout (the body holds the answer)', async () => {
+    slack.script('chat.postMessage', { status: 200, trickle: TRICKLE });
+    const result = await settles(
+      botDestination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a chat.postMessage whose body trickles',
+    );
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
+    expectNoSecret(result);
+  });
+
   it('classifies a caller abort as a retry', async () => {
     slack.script('chat.postMessage', { delayMs: 2_000, body: { ok: true, ts: '1.2' } });
     const controller = new AbortController();
@@ -261,6 +281,21 @@ describe('slack destination (incoming webhook)', () => {
     expectNoSecret(result);
   });
 
+  it('bounds the whole attempt: a 200 whose body trickles is delivered and cut at the timeout', async () => {
+    slack.script('webhook', { status: 200, trickle: TRICKLE });
+    const result = await settles(
+      webhookDestination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'an incoming-webhook post whose body trickles',
+    );
+    expect(result).toEqual({
+      ok: true,
+      detail: expect.stringMatching(
+        /^slack incoming webhook 127\.0\.0\.1:\d+: HTTP 200, but the body did not end within 300 ms/,
+      ),
+    });
+    expectNoSecret(result);
+  });
+
   it('delivers but says the screenshot cannot be attached', async () => {
     const result = await webhookDestination().send(
       makeNotification({ attachScreenshot: true }),
@@ -318,6 +353,16 @@ describe.each([
     });
     // The header is plain_text, which Slack never parses for mentions or links.
     expect(blocks[0]).toMatchObject({ type: 'header', text: { type: 'plain_text' } });
+  });
+
+  it('neutralises bidirectional controls in the header, the text, the facts and the fallback', async () => {
+    await make().send(makeNotification(bidiAlert()), makeContext());
+    const { params, blocks } = posted(method);
+    const header = blocks[0]?.type === 'header' ? blocks[0].text.text : '';
+    expect(header).toContain('Title Invoice fdp.exe');
+    for (const text of [header, ...mrkdwnTexts(blocks), String(params.text)]) {
+      expect(text).not.toMatch(BIDI_CONTROLS);
+    }
   });
 
   it('cuts oversize title and text to the block limits with a visible marker', async () => {

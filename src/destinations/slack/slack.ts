@@ -1,29 +1,28 @@
 import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
 import type { Notification } from '../../domain/alert.js';
-import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
+import { forDisplay } from '../../render/display.js';
 import { singleLine } from '../../render/escape.js';
+import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
 import {
   classifyHttpStatus,
   classifyThrown,
   createDeadline,
   createRedactor,
+  cutNote,
+  type Deadline,
   excerptOf,
   fail,
   parseRetryAfterMs,
+  render,
   safeHost,
   urlSecrets,
 } from '../shared.js';
-import type {
-  Destination,
-  DestinationDeps,
-  SendContext,
-  SendFailure,
-  SendResult,
-  SlackOptions,
-} from '../types.js';
+import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import type { SlackOptions } from './config.js';
+import { slackModeOf } from './config.js';
 import { renderSlackMessage, type SlackMessage } from './render.js';
 
 /** Slack's Web API base; `apiUrl` overrides it. https://docs.slack.dev/apis/web-api/ */
@@ -128,10 +127,15 @@ interface SlackSdkError {
  * seconds), WebAPIPlatformError (`data.error`), WebAPIHTTPError (status) and WebAPIRequestError (network,
  * timeout, a refused address).
  */
-function classifyWebApiThrown(thrown: unknown, what: string, callerAborted: boolean): SendFailure {
+function classifyWebApiThrown(
+  thrown: unknown,
+  what: string,
+  deadline: Pick<Deadline, 'aborted' | 'timedOut'>,
+): SendFailure {
   const refused = findAddressRefused(thrown) ?? findAddressRefused((thrown as SlackSdkError)?.original);
   if (refused) return fail('broken', 'refused', refused.message);
-  if (callerAborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
+  if (deadline.timedOut()) return fail('retry', 'timeout', `${what}: no response in time`);
+  if (deadline.aborted) return fail('retry', 'timeout', `${what}: attempt aborted by the caller`);
   const err = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as SlackSdkError;
   switch (err.code) {
     case ErrorCode.RateLimitedError: {
@@ -236,13 +240,11 @@ export function createSlackDestination(
   const finish = (result: SendResult): SendResult =>
     result.ok ? result : { ...result, detail: redact(result.detail) };
 
-  if (options.token !== undefined) {
-    if (options.channel === undefined) {
-      throw new HookrelayError('HR_ERR_DEST_CONFIG', `slack destination "${name}": token set but no channel`);
-    }
-    const channel = options.channel;
+  const mode = slackModeOf(name, options);
+  if (mode.via === 'token') {
+    const channel = mode.channel;
     const safeFetch = createSafeFetch(guard);
-    const client = new WebClient(options.token, {
+    const client = new WebClient(mode.token, {
       slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
@@ -260,7 +262,25 @@ export function createSlackDestination(
     const what = 'slack chat.postMessage';
 
     const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
-      const message = renderSlackMessage(notification.alert);
+      const rendered = render(what, () => renderSlackMessage(notification.alert));
+      if (!rendered.ok) return rendered.failure;
+      const message = rendered.value;
+      // One deadline for the whole attempt, the screenshot upload included: raceAbort ends our wait at
+      // it, and the SDK's own timeout (the same length) ends its request.
+      const deadline = createDeadline(context.signal, options.timeoutMs);
+      try {
+        return await postWithScreenshot(message, notification, context, deadline);
+      } finally {
+        deadline.dispose();
+      }
+    };
+
+    const postWithScreenshot = async (
+      message: SlackMessage,
+      notification: Notification,
+      context: SendContext,
+      deadline: Deadline,
+    ): Promise<SendResult> => {
       let posted: { channel?: string; ts?: string };
       try {
         posted = await raceAbort(
@@ -273,15 +293,15 @@ export function createSlackDestination(
             ...(options.username === undefined ? {} : { username: options.username }),
             ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
           }),
-          context.signal,
+          deadline.signal,
         );
       } catch (thrown) {
-        return finish(classifyWebApiThrown(thrown, what, context.signal.aborted));
+        return finish(classifyWebApiThrown(thrown, what, deadline));
       }
       if (!context.image) return { ok: true };
       // The message is out; a failed upload must not make the queue post it again, so it is a note.
-      const upload = await uploadScreenshot(client, posted, context, notification).catch((thrown: unknown) =>
-        classifyWebApiThrown(thrown, 'slack file upload', context.signal.aborted),
+      const upload = await uploadScreenshot(client, posted, context, notification, deadline.signal).catch(
+        (thrown: unknown) => classifyWebApiThrown(thrown, 'slack file upload', deadline),
       );
       return upload.ok
         ? upload
@@ -290,35 +310,33 @@ export function createSlackDestination(
     return { name, type: 'slack', send, close: () => safeFetch.close() };
   }
 
-  if (options.webhookUrl === undefined) {
-    throw new HookrelayError(
-      'HR_ERR_DEST_CONFIG',
-      `slack destination "${name}": needs token + channel or webhookUrl`,
-    );
-  }
-  const webhookUrl = options.webhookUrl;
+  const webhookUrl = mode.webhookUrl;
   const what = `slack incoming webhook ${safeHost(webhookUrl)}`;
   const now = deps.now ?? Date.now;
   const safeRequest = createSafeRequest(guard);
 
   const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
-    const message = renderSlackMessage(notification.alert);
+    const rendered = render(what, () =>
+      JSON.stringify(webhookBody(renderSlackMessage(notification.alert), options)),
+    );
+    if (!rendered.ok) return rendered.failure;
     const deadline = createDeadline(context.signal, options.timeoutMs);
     try {
       const response = await safeRequest(webhookUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'hookrelay' },
-        body: JSON.stringify(webhookBody(message, options)),
-        signal: deadline.signal,
+        body: rendered.value,
+        signal: deadline.emitter,
       });
       if (response.status === 200) {
-        return context.image
-          ? {
-              ok: true,
-              detail:
-                'screenshot not attached: Slack incoming webhooks cannot upload files (use a bot token)',
-            }
-          : { ok: true };
+        // The status is the answer (the body only says `ok`): a body cut at the deadline is still delivered.
+        const notes = [
+          ...(response.bodyCut ? [cutNote(what, 200, deadline, options.timeoutMs)] : []),
+          ...(context.image
+            ? ['screenshot not attached: Slack incoming webhooks cannot upload files (use a bot token)']
+            : []),
+        ];
+        return notes.length === 0 ? { ok: true } : { ok: true, detail: redact(notes.join('; ')) };
       }
       const retryAfterMs = parseRetryAfterMs(headerValue(response, 'retry-after'), now());
       const excerpt = excerptOf(response.bodyPrefix);
@@ -359,14 +377,6 @@ function webhookBody(message: SlackMessage, options: SlackOptions): Record<strin
 /** A file title is kept short; Slack shows it above the image (limit undocumented, 255 is the usual cap). */
 const MAX_FILE_TITLE_CHARS = 200;
 
-/** Extension per screenshot MIME type (Slack shows the file name). */
-const IMAGE_EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/webp': 'webp',
-  'image/gif': 'gif',
-};
-
 /**
  * uploadScreenshot uploads the image into the thread of the posted message with the external upload flow
  * (files.getUploadURLExternal → POST bytes → files.completeUploadExternal), against the same API base.
@@ -377,23 +387,26 @@ async function uploadScreenshot(
   posted: { channel?: string; ts?: string },
   context: SendContext,
   notification: Notification,
+  signal: AbortSignal,
 ): Promise<SendResult> {
   const image = context.image;
   if (!image) return { ok: true };
   if (!posted.channel || !posted.ts) {
     return fail('dead', 'clientError', 'slack file upload: chat.postMessage returned no channel/ts');
   }
-  const extension = IMAGE_EXTENSIONS[image.mime] ?? 'bin';
   await raceAbort(
     client.filesUploadV2({
       channel_id: posted.channel,
       thread_ts: posted.ts,
       file: image.bytes,
-      filename: `screenshot.${extension}`,
-      title: truncate(singleLine(`Screenshot: ${notification.alert.title}`), MAX_FILE_TITLE_CHARS),
+      filename: screenshotFilename(image.mime, 'bin'),
+      title: truncate(
+        singleLine(`Screenshot: ${forDisplay(notification.alert).title}`),
+        MAX_FILE_TITLE_CHARS,
+      ),
       alt_text: 'Screenshot attached to the alert',
     }),
-    context.signal,
+    signal,
   );
   return { ok: true };
 }

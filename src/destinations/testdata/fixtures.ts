@@ -12,7 +12,35 @@ export const INJECTION = {
     '@everyone @here <@123456789012345678> <@&987654321098765432> [click](https://evil.example)',
   script: '<script>alert(1)</script><img src=x onerror=alert(2)>',
   crlf: 'Quiet\r\nBcc: evil@example.com\r\nX-Injected: yes',
+  /** Bidirectional controls: `\u202E` shows "exe.pdf" as "fdp.exe"; isolates and marks reorder too. */
+  bidi: 'Invoice \u202Efdp.exe\u202C \u2066x\u2069 \u202Ay\u202B z\u202D \u200Eq\u200F \u061Cr',
 };
+
+/** BIDI_CONTROLS matches every bidirectional control hookrelay neutralises before text reaches a destination. */
+export const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+
+/** BIDI_RAW is the triggering item's own data in bidiAlert: data, kept as it came (escaped in JSON). */
+export const BIDI_RAW = { appName: 'Solitaire\u202Eexe.' };
+
+/** bidiAlert is an alert with bidirectional controls in every text a destination shows, and in its item. */
+export function bidiAlert(): Partial<Alert> {
+  return {
+    title: `Title ${INJECTION.bidi}`,
+    text: `Text ${INJECTION.bidi}`,
+    user: `user${INJECTION.bidi}`,
+    person: { id: 'u', name: `Eve ${INJECTION.bidi}` },
+    event: `desktop.${INJECTION.bidi}`,
+    item: {
+      source: 'trackpilots',
+      event: 'desktop.app_tracking.captured',
+      id: 'bidi',
+      at: REFERENCE_TIME,
+      receivedAt: REFERENCE_TIME,
+      simulation: false,
+      raw: BIDI_RAW,
+    },
+  };
+}
 
 /** makeAlert returns a complete firing alert; override any field. */
 export function makeAlert(overrides: Partial<Alert> = {}): Alert {

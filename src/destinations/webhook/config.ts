@@ -1,7 +1,24 @@
 import { z } from 'zod';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs, httpUrl } from '../duration.js';
-import type { WebhookOptions } from '../types.js';
+
+/** WebhookOptions: an outbound HTTP request per alert (Zapier, Make, n8n, anything). */
+export interface WebhookOptions {
+  url: string;
+  method: 'POST' | 'PUT' | 'PATCH';
+  /** Extra request headers (may hold credentials; never echoed in a detail). */
+  headers: Record<string, string>;
+  /** `alert`: the Alert as JSON; `event`: the received webhook body as it came. */
+  body: 'alert' | 'event';
+  /**
+   * Standard Webhooks signing secret. `whsec_<base64>` uses the base64-decoded bytes as the HMAC key
+   * (as the spec and its reference libraries do); any other string is used as its UTF-8 bytes.
+   */
+  signingSecret?: string;
+  timeoutMs: number;
+  /** Turns the SSRF guard off for this destination (a receiver on localhost or the LAN). */
+  allowPrivateNetworks: boolean;
+}
 
 /**
  * DEFAULT_WEBHOOK_TIMEOUT is the per-attempt timeout; Standard Webhooks suggests 15–30 s.
@@ -26,7 +43,7 @@ export const webhookConfigSchema = z.strictObject({
     .optional(),
   timeout: durationMs
     .prefault(DEFAULT_WEBHOOK_TIMEOUT)
-    .describe('Per-attempt timeout, applied to each phase: connecting, the response headers, the body.'),
+    .describe('Bounds each attempt as a whole: connecting, the request, the response and all of its body.'),
   allowPrivateNetworks: z
     .boolean()
     .default(false)

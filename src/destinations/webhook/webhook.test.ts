@@ -2,9 +2,24 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpReceiver, startHttpReceiver } from '../../../test/helpers/http-receiver.js';
-import { makeContext, makeNotification, PNG_1X1, REFERENCE_TIME, testDeps } from '../testdata/fixtures.js';
-import type { Destination, SendResult, WebhookOptions } from '../types.js';
+import {
+  type HttpReceiver,
+  settles,
+  startHttpReceiver,
+  TRICKLE,
+} from '../../../test/helpers/http-receiver.js';
+import {
+  BIDI_CONTROLS,
+  BIDI_RAW,
+  bidiAlert,
+  makeContext,
+  makeNotification,
+  PNG_1X1,
+  REFERENCE_TIME,
+  testDeps,
+} from '../testdata/fixtures.js';
+import type { Destination, SendResult } from '../types.js';
+import type { WebhookOptions } from './config.js';
 import { webhookConfigSchema, webhookOptionsFromConfig } from './config.js';
 import { createWebhookDestination, signStandardWebhook } from './webhook.js';
 
@@ -210,10 +225,47 @@ describe('webhook destination', () => {
 
   it('classifies a slow receiver as a timeout', async () => {
     receiver.script({ status: 200, delayMs: 2_000 });
-    const started = Date.now();
     const result = await destination({ timeoutMs: 200 }).send(makeNotification(), makeContext());
+    // Had it waited for the answer, it would be a delivery: the timeout is what ended it.
     expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(1_500);
+    await receiver.waitForHangUps(1);
+  });
+
+  it('bounds the whole attempt: a 2xx whose body trickles is delivered and cut at the timeout', async () => {
+    receiver.script({ status: 200, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a webhook send whose 2xx body trickles',
+    );
+    // The status is the answer: the receiver accepted the alert, so it is not sent again.
+    expect(result).toEqual({
+      ok: true,
+      detail: expect.stringMatching(
+        /^webhook 127\.0\.0\.1:\d+: HTTP 200, but the body did not end within 300 ms/,
+      ),
+    });
+    await receiver.waitForHangUps(1);
+  });
+
+  it('bounds the whole attempt: an error body that trickles is cut at the timeout', async () => {
+    receiver.script({ status: 503, trickle: TRICKLE });
+    const result = await settles(
+      destination({ timeoutMs: 300 }).send(makeNotification(), makeContext()),
+      'a webhook send whose 5xx body trickles',
+    );
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'serverError' });
+    await receiver.waitForHangUps(1);
+  });
+
+  it('sends the alert JSON without a raw bidirectional control: shown texts neutralised, data escaped', async () => {
+    expect(await destination().send(makeNotification(bidiAlert()), makeContext())).toEqual({
+      ok: true,
+    });
+    const text = receiver.requests[0]?.body.toString('utf8') ?? '';
+    expect(text).not.toMatch(BIDI_CONTROLS);
+    const body = JSON.parse(text);
+    expect(body.title).toBe('Title Invoice fdp.exe x y z q r');
+    expect(body.item.raw).toEqual(BIDI_RAW);
   });
 
   it('classifies a caller abort as a retry', async () => {
