@@ -1,3 +1,4 @@
+import { createCache, type EngineCache } from './cache.js';
 import type { CompiledRuleSet } from './types.js';
 import type { WindowEntries } from './window.js';
 
@@ -101,9 +102,13 @@ export interface RuleState {
   dirtyMeta: boolean;
 }
 
-/** RuleStateMap is the whole rule state: fingerprint → RuleState. */
+/**
+ * RuleStateMap is the whole rule state: fingerprint → RuleState, and beside it the engine's cache of
+ * memos for this state (never persisted; see cache.ts).
+ */
 export interface RuleStateMap {
   readonly rules: Map<string, RuleState>;
+  readonly cache: EngineCache;
 }
 
 /** StateChange is one row to write (value) or delete (value undefined). */
@@ -112,9 +117,9 @@ export interface StateChange {
   value: KeyState | undefined;
 }
 
-/** createState returns an empty state map. */
+/** createState returns an empty state map (with an empty cache). */
 export function createState(): RuleStateMap {
-  return { rules: new Map() };
+  return { rules: new Map(), cache: createCache() };
 }
 
 function newRuleState(): RuleState {
