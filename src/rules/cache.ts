@@ -21,11 +21,22 @@ export interface DueMemo {
 }
 
 /**
+ * PendingMemo is a threshold rule's queue of keys with points not yet settled: per key an entry at or
+ * before the time of its first such point (a lower bound, as in DueMemo), and the rule's item clock, the
+ * newest item time of its keys (the largest `head`).
+ */
+export interface PendingMemo {
+  queue: DueQueue;
+  newestAt: number;
+}
+
+/**
  * RuleMemos are the memos of one rule set's rules, by rule index. A reload compiles a new rule set, so
  * its rules start with none and rebuild them from the state they carried over.
  */
 export interface RuleMemos {
   absence: Array<DueMemo | undefined>;
+  pending: Array<PendingMemo | undefined>;
 }
 
 /** PruneClock is what pruning remembers: the newest item time seen, and the item time of the last prune. */
@@ -60,7 +71,7 @@ export function createCache(): EngineCache {
 export function memosFor(cache: EngineCache, ruleSet: CompiledRuleSet): RuleMemos {
   let memos = cache.bySet.get(ruleSet);
   if (memos === undefined) {
-    memos = { absence: [] };
+    memos = { absence: [], pending: [] };
     cache.bySet.set(ruleSet, memos);
   }
   return memos;

@@ -488,6 +488,7 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
     ].some((condition) => condition.paths.some((path) => path === 'person' || path.startsWith('person.'))),
     absenceRules: rules.filter((rule) => rule.kind === 'absence'),
     digestRules: rules.filter((rule) => rule.digestEveryMs !== undefined),
+    thresholdRules: rules.filter((rule) => rule.kind === 'threshold'),
     keyedRules: rules.filter(
       (rule) =>
         rule.kind === 'threshold' ||

@@ -2,7 +2,7 @@ import type { Alert } from '../domain/alert.js';
 import type { Item, Person } from '../domain/item.js';
 import { checkQuiet, markSeen, newAbsenceState, quietContext, recordAbsenceAlert } from './absence.js';
 import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
-import { type EngineCache, memosFor, type PruneClock, type RuleMemos } from './cache.js';
+import { type EngineCache, memosFor, type PendingMemo, type PruneClock, type RuleMemos } from './cache.js';
 import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
 import { digestDue, digestText, digestTitle, foldIntoDigest } from './digest.js';
 import { DueQueue } from './due-queue.js';
@@ -28,10 +28,12 @@ import {
 } from './state.js';
 import {
   type Blocked,
+  firstPendingAt,
   type Judgement,
   newThresholdState,
   observeThreshold,
   type PointInfo,
+  settleBefore,
   settleThreshold,
   type ThresholdHooks,
 } from './threshold.js';
@@ -489,6 +491,7 @@ function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item): void
   const rs = ruleState(call.state, rule.fingerprint);
   const stored = keyState(rs, key, 'threshold');
   const state: ThresholdState = stored ?? newThresholdState();
+  const firstBefore = stored === undefined ? undefined : firstPendingAt(stored);
   const trace = newTrace(call);
   const result = observeThreshold(
     threshold,
@@ -509,6 +512,8 @@ function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item): void
     return;
   }
   storeKey(rs, key, state, stored);
+  const pending = call.memos.pending[rule.index];
+  if (pending !== undefined) notePending(pending, state, key, firstBefore, item.at);
   if (trace)
     explainThreshold(
       call,
@@ -593,7 +598,7 @@ function explainThreshold(
       rule,
       'pending',
       () =>
-        `${sentence}; decided once items up to ${iso(item.at + threshold.latenessMs)} have arrived (lateness ${formatMs(threshold.latenessMs)})`,
+        `${sentence}; decided at the first tick after ${iso(item.at + threshold.latenessMs)} (lateness ${formatMs(threshold.latenessMs)}), or sooner once newer items of ${key} arrive`,
       extra,
     );
   } else if (judgement && !judgement.ready) {
@@ -606,6 +611,91 @@ function explainThreshold(
     const miss = matched ? '' : `${rule.condition.explain(item)}; `;
     explain(call, rule, 'below-threshold', () => `${miss}${sentence}`, extra);
   }
+}
+
+// ---- held-back threshold points on ticks --------------------------------------------------------------
+
+/*
+ * A point that waits for its lateness allowance (ratios, averages, "low" rules: see threshold.ts) is
+ * settled by its key's own newer items, but a key that sends nothing more (the last hour of a day) would
+ * keep it waiting for ever. So a tick settles every point more than the allowance before the clock: the
+ * tick's `now`, or the rule's item clock (the newest item time of its keys) when that is later, so a
+ * replay whose ticks lag its items settles as live traffic does. Items keep their own time in windows;
+ * an item that still arrives for a settled point's window is judged on arrival, as with lateness 0.
+ *
+ * A tick looks only at keys that may have such points: per rule, the state's cache holds a queue with an
+ * entry at or before each key's first point not yet settled. An item that gives its key a new, earlier
+ * first such point adds an entry (notePending); a missing queue (a restart, a reload, a restored state)
+ * is rebuilt from every key, so the queue never changes what a tick decides.
+ */
+
+/** notePending keeps a key's queue entry a lower bound after an item was observed for it. */
+function notePending(
+  memo: PendingMemo,
+  state: ThresholdState,
+  key: string,
+  firstBefore: number | undefined,
+  at: number,
+): void {
+  if (at > memo.newestAt) memo.newestAt = at;
+  const first = firstPendingAt(state);
+  if (first !== undefined && (firstBefore === undefined || first < firstBefore)) memo.queue.push(first, key);
+}
+
+/** pendingMemo returns a threshold rule's queue, built from every key of its state when missing. */
+function pendingMemo(call: Call, rule: CompiledRule): PendingMemo {
+  const existing = call.memos.pending[rule.index];
+  if (existing !== undefined) return existing;
+  const memo: PendingMemo = { queue: new DueQueue(), newestAt: Number.NEGATIVE_INFINITY };
+  const rs = call.state.rules.get(rule.fingerprint);
+  if (rs) {
+    for (const [key, value] of rs.keys) {
+      if (value.t !== 'threshold') continue;
+      if (value.head !== null && value.head > memo.newestAt) memo.newestAt = value.head;
+      const first = firstPendingAt(value);
+      if (first !== undefined) memo.queue.push(first, key);
+    }
+  }
+  call.memos.pending[rule.index] = memo;
+  return memo;
+}
+
+/** settleHeldBack judges a threshold rule's points whose allowance has passed by `now` or its item clock. */
+function settleHeldBack(call: Call, rule: CompiledRule, now: number): void {
+  const threshold = rule.threshold;
+  if (!threshold) return;
+  const memo = pendingMemo(call, rule);
+  const { queue } = memo;
+  const clock = Math.max(now, memo.newestAt);
+  const watermark = clock - threshold.latenessMs;
+  if (!(queue.nextDue() < watermark)) return;
+  const rs = call.state.rules.get(rule.fingerprint);
+  const popped = new Set<string>();
+  while (queue.nextDue() < watermark) popped.add(queue.popKey() as string);
+  if (!rs) return;
+  // Sorted, so the order of alerts never depends on the order keys were seen or restored in.
+  for (const key of [...popped].sort()) {
+    const state = keyState(rs, key, 'threshold');
+    if (state === undefined) continue;
+    const settledBefore = state.sn;
+    const trace = newTrace(call);
+    const blocked = settleBefore(threshold, state, hooksFor(call, rule, key, undefined, trace), watermark);
+    if (state.sn !== settledBefore) putKey(rs, key, state);
+    const first = firstPendingAt(state);
+    if (first !== undefined) queue.push(first, key);
+    if (!trace) continue;
+    if (trace.alertIds.length > 0) {
+      explain(call, rule, alertOutcome(rule, trace), () => heldBackReason(threshold, clock, now), {
+        key,
+        alertIds: trace.alertIds,
+      });
+    } else if (blocked) explain(call, rule, blocked.outcome, blocked.reason, { key });
+  }
+}
+
+function heldBackReason(threshold: CompiledThreshold, clock: number, now: number): string {
+  const by = clock > now ? `the newest item time of the rule (${iso(clock)})` : `the clock (${iso(now)})`;
+  return `judged by ${by}: the lateness allowance (${formatMs(threshold.latenessMs)}) has passed`;
 }
 
 // ---- absence rules -----------------------------------------------------------------------------------
@@ -863,7 +953,8 @@ function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean
  * drop such keys once the newest item time seen is a day past anything they could still matter for.
  * The measure is item time, so a replay prunes as live traffic does; the day of margin means only an
  * item more than a day later than its neighbours could notice, and that item would be refused as too
- * late anyway. Open episodes are kept: their resolved alert is still owed.
+ * late anyway. Open episodes are kept: their resolved alert is still owed; so are keys with points not
+ * yet judged (a tick settles them first, but a key is never deleted with a judgement inside it).
  */
 const IDLE_MARGIN_MS = 86_400_000;
 // Pruning scans a rule's keys; once per hour of item time is plenty.
@@ -886,19 +977,35 @@ function pruneIdleKeys(call: Call): void {
     const horizon = threshold
       ? newest - threshold.windowMs - threshold.latenessMs - IDLE_MARGIN_MS
       : newest - (rule.cooldownMs ?? 0) - IDLE_MARGIN_MS;
+    let pruned = false;
     for (const [key, value] of rs.keys) {
       const idle =
         value.t === 'threshold'
-          ? !value.firing && value.eager === null && value.head !== null && value.head < horizon
+          ? !value.firing &&
+            value.eager === null &&
+            value.sn >= value.at.length &&
+            value.head !== null &&
+            value.head < horizon
           : value.t === 'match' &&
             !value.active &&
             (value.lastAlertAt === null || value.lastAlertAt < horizon);
-      if (idle) deleteKey(rs, key);
+      if (!idle) continue;
+      deleteKey(rs, key);
+      pruned = true;
     }
+    // The rule's item clock is the newest head of its keys: a pruned key takes its head with it, and
+    // the next tick rebuilds the queue from the keys that are left.
+    if (threshold && pruned) call.memos.pending[rule.index] = undefined;
   }
 }
 
 // ---- the API -----------------------------------------------------------------------------------------
+
+/**
+ * TICK_MS is how often the clock-driven parts run: the evaluator ticks at this cadence, and `hookrelay
+ * test` steps its clock the same way, so both see the same ticks.
+ */
+export const TICK_MS = 1_000;
 
 /** skips says whether a rule ignores an item before its condition (scope, simulation, event type). */
 function skips(rule: CompiledRule, subject: Item, checkEvent: boolean): boolean {
@@ -958,8 +1065,9 @@ export function evaluateItem(
 }
 
 /**
- * tick runs the clock-driven parts at `nowMs` (the caller's clock): absence checks, digest flushes, and
- * pruning of keys idle for a day (see pruneIdleKeys). Call it every few seconds, and after restoring state.
+ * tick runs the clock-driven parts at `nowMs` (the caller's clock): threshold points whose lateness
+ * allowance has passed (see settleHeldBack), absence checks, digest flushes, and pruning of keys idle for
+ * a day (see pruneIdleKeys). The evaluator calls it every TICK_MS, and `hookrelay test` at the same cadence.
  */
 export function tick(
   ruleSet: CompiledRuleSet,
@@ -968,6 +1076,7 @@ export function tick(
   options: EvaluateOptions = {},
 ): Evaluation {
   const call = newCall(ruleSet, state, nowMs, options);
+  for (const rule of ruleSet.thresholdRules) settleHeldBack(call, rule, nowMs);
   for (const rule of ruleSet.absenceRules) tickAbsenceRule(call, rule, nowMs);
   for (const rule of ruleSet.digestRules) flushDigest(call, rule, nowMs, false);
   pruneIdleKeys(call);

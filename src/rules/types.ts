@@ -132,6 +132,8 @@ export interface CompiledRuleSet {
   readonly absenceRules: readonly CompiledRule[];
   /** Rules with `digest:` (flushed by the clock). */
   readonly digestRules: readonly CompiledRule[];
+  /** Threshold rules (ticks judge their points once the lateness allowance has passed). */
+  readonly thresholdRules: readonly CompiledRule[];
   /** Threshold rules and plain rules with cooldown/resolve: their idle keys are pruned on ticks. */
   readonly keyedRules: readonly CompiledRule[];
   /**
