@@ -51,11 +51,6 @@ export function foldIntoDigest(
   return bucket;
 }
 
-/** digestDue says whether a bucket is ready to flush at `now`. */
-export function digestDue(state: DigestState, everyMs: number, now: number): boolean {
-  return now >= state.openedAt + everyMs;
-}
-
 /** digestTitle names the people: `Ada Lovelace`, `Ada Lovelace and Alan Turing`, `Ada Lovelace and 37 others`. */
 export function digestTitle(state: DigestState): string {
   const [first = '', second] = state.names;

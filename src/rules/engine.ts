@@ -4,7 +4,7 @@ import { checkQuiet, markSeen, newAbsenceState, quietContext, recordAbsenceAlert
 import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
 import { type EngineCache, memosFor, type PendingMemo, type PruneClock, type RuleMemos } from './cache.js';
 import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
-import { digestDue, digestText, digestTitle, foldIntoDigest } from './digest.js';
+import { digestText, digestTitle, foldIntoDigest } from './digest.js';
 import { DueQueue } from './due-queue.js';
 import { encodeParts, hashEncoded, hashParts } from './hash.js';
 import { keyOf, numberOf, readPath, showValue } from './path.js';
@@ -913,12 +913,17 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
 
 // ---- digests -----------------------------------------------------------------------------------------
 
+/** digestDueAt is when a rule's open bucket is flushed. */
+function digestDueAt(rule: CompiledRule, bucket: DigestState): number {
+  return bucket.openedAt + (rule.digestEveryMs ?? 0);
+}
+
 function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean): void {
   const every = rule.digestEveryMs;
   if (every === undefined) return;
   const rs = call.state.rules.get(rule.fingerprint);
   const bucket: DigestState | undefined = rs?.digest;
-  if (!bucket || (!force && !digestDue(bucket, every, now))) return;
+  if (!bucket || (!force && now < digestDueAt(rule, bucket))) return;
   const everyText = rule.config.digest?.every ?? formatMs(every);
   const first = bucket.entries[0];
   const allSimulated = bucket.simulated === bucket.count;
@@ -1081,6 +1086,54 @@ export function tick(
   for (const rule of ruleSet.digestRules) flushDigest(call, rule, nowMs, false);
   pruneIdleKeys(call);
   return finish(call);
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * nextDueAt says when a tick may next change anything, given that the last one ran at `lastTickMs`: a
+ * tick at any time before the returned one (and after the last) decides nothing, so a caller that
+ * steps a clock (`hookrelay test`) may skip those ticks and get exactly the results of ticking every
+ * TICK_MS. It is a lower bound: a tick at the returned time may still find nothing to do. A value at or
+ * before `lastTickMs` means "the next tick" (a memo to rebuild, pruning due, a silenced key to look at
+ * again). Times are whole milliseconds.
+ */
+export function nextDueAt(ruleSet: CompiledRuleSet, state: RuleStateMap, lastTickMs: number): number {
+  const memos = memosFor(state.cache, ruleSet);
+  const now = Number.NEGATIVE_INFINITY;
+  let due = Number.POSITIVE_INFINITY;
+  for (const rule of ruleSet.thresholdRules) {
+    const threshold = rule.threshold;
+    if (!threshold || !state.rules.has(rule.fingerprint)) continue;
+    const memo = memos.pending[rule.index];
+    if (memo === undefined) return now;
+    const first = memo.queue.nextDue();
+    if (first === Number.POSITIVE_INFINITY) continue;
+    // Settled once the clock is more than the allowance past it (or the item clock already is).
+    if (memo.newestAt - threshold.latenessMs > first) return now;
+    due = Math.min(due, Math.floor(first + threshold.latenessMs) + 1);
+  }
+  for (const rule of ruleSet.absenceRules) {
+    const memo = memos.absence[rule.index];
+    if (memo === undefined || state.rules.get(rule.fingerprint)?.meta === undefined) return now;
+    due = Math.min(due, memo.queue.nextDue());
+    // A schedule changes only on whole minutes (local times are minutes, UTC offsets whole quarters of an
+    // hour): a new stretch rebuilds the queue and makes alerted keys due again, so look at each minute.
+    if (rule.during || rule.outside)
+      due = Math.min(due, (Math.floor(lastTickMs / MINUTE_MS) + 1) * MINUTE_MS);
+  }
+  for (const rule of ruleSet.digestRules) {
+    const bucket = state.rules.get(rule.fingerprint)?.digest;
+    if (bucket) due = Math.min(due, digestDueAt(rule, bucket));
+  }
+  const prune = state.cache.prune;
+  if (
+    prune.newestItemAt !== undefined &&
+    (prune.lastPrunedAt === undefined || prune.newestItemAt - prune.lastPrunedAt >= PRUNE_EVERY_MS)
+  ) {
+    return now;
+  }
+  return due;
 }
 
 /**
