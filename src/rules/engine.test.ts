@@ -514,6 +514,22 @@ describe('state', () => {
     expect([...(state.rules.get(fp)?.keys.keys() ?? [])]).toEqual([ADA]);
   });
 
+  it('prunes the cooldown of a plain rule without resolve once it is a day idle; with resolve it keeps it', () => {
+    const rules = compileTestRules([
+      { name: 'games', on: APP, if: { 'app.name': 'Steam' }, cooldown: '30m', to: ['d'] },
+      { name: 'games-resolved', on: APP, if: { 'app.name': 'Steam' }, resolve: true, to: ['d'] },
+    ]);
+    const state = createState();
+    evaluateItem(rules, state, appItem({ t: 0, app: 'Steam' }));
+    evaluateItem(rules, state, appItem({ t: 26 * HOUR, user: ALAN }));
+    takeChanges(state);
+    tick(rules, state, REFERENCE_TIME + 26 * HOUR);
+    const [games, resolved] = rules.rules.map((rule) => rule.fingerprint);
+    // No resolved alert is owed for games, so nothing is left to remember about Ada after a day.
+    expect(takeChanges(state)).toEqual([{ key: `${games}|${ADA}`, value: undefined }]);
+    expect([...(state.rules.get(resolved ?? '')?.keys.keys() ?? [])]).toEqual([ADA]);
+  });
+
   it('round-trips through JSON and skips rows it does not know', () => {
     const rules = compileTestRules([
       { name: 'idle', on: SHOT, threshold: { window: '30m', count: 3 }, to: ['d'] },

@@ -992,7 +992,8 @@ function pruneIdleKeys(call: Call): void {
             value.head !== null &&
             value.head < horizon
           : value.t === 'match' &&
-            !value.active &&
+            // Only a rule that resolves still owes an active key its resolved alert.
+            (!value.active || !rule.resolve) &&
             (value.lastAlertAt === null || value.lastAlertAt < horizon);
       if (!idle) continue;
       deleteKey(rs, key);

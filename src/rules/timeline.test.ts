@@ -124,6 +124,21 @@ describe('the timeline runner', () => {
     expect(due.ticks).toBeLessThan(everyTick.ticks / 20);
   });
 
+  it('prunes at the tick after the item that made a key a day idle, as ticking every second does', () => {
+    const games = compileTestRules([
+      { name: 'games', on: APP, if: { 'app.name': 'Steam' }, cooldown: '30m', to: ['d'] },
+    ]);
+    const items = [
+      appItem({ t: 0, app: 'Steam' }),
+      appItem({ t: 25 * HOUR, user: ALAN }),
+      // Timed inside Ada's cooldown: muted unless her cooldown was pruned (idle for a day) meanwhile.
+      appItem({ t: 10 * MINUTE, app: 'Steam', receivedAfter: 25 * HOUR + 3_000 }),
+    ];
+    const due = runTimeline(games, items);
+    expect(outcome(due)).toEqual(outcome(runTimeline(games, items, { stepping: 'every-tick' })));
+    expect(summarise(due.firings)).toEqual(['games u-ada firing +0m', 'games u-ada firing +10m']);
+  });
+
   it('ticks up to the advance and no further, and settles nothing it has not reached', () => {
     const held = compileTestRules([
       {
