@@ -350,6 +350,7 @@ function compileRule(
     resolve: absent ? (config.resolve ?? true) : (config.resolve ?? false),
     during,
     outside,
+    timezone: during?.timezone ?? outside?.timezone ?? 'UTC',
     digestEveryMs,
     severity: config.severity ?? 'warning',
     attachScreenshot: config.attach === 'screenshot',

@@ -94,6 +94,8 @@ interface Call {
   hooks: KeyHooks | undefined;
   /** The memos of this rule set's rules in the state's cache. */
   memos: RuleMemos;
+  /** The item being evaluated; undefined on ticks. */
+  item: Item | undefined;
 }
 
 function newCall(
@@ -111,6 +113,7 @@ function newCall(
     clockMs,
     hooks: undefined,
     memos: memosFor(state.cache, ruleSet),
+    item: undefined,
   };
 }
 
@@ -135,6 +138,8 @@ interface Trace {
   alertIds: string[];
   fired: number;
   resolved: number;
+  /** The threshold point judged, when a tick's alert came from one. */
+  point?: { id: string; at: number };
 }
 
 /**
@@ -153,7 +158,25 @@ function explain(
   extra: Partial<RuleExplanation> = {},
 ): void {
   if (!call.explain) return;
-  call.explanations.push({ rule: rule.name, ruleIndex: rule.index, outcome, reason: reason(), ...extra });
+  const entry: RuleExplanation = {
+    rule: rule.name,
+    ruleIndex: rule.index,
+    outcome,
+    reason: reason(),
+    ...extra,
+  };
+  const item = call.item;
+  if (item !== undefined && entry.item === undefined)
+    entry.item = { id: item.id, at: item.at, event: item.event };
+  if (item === undefined) entry.clockAt = call.clockMs;
+  if (entry.who === undefined) {
+    const key = entry.key;
+    const perText = rule.threshold?.per.text ?? rule.absence?.per.text ?? rule.per.text;
+    if (key !== undefined && key !== '') entry.who = displayName(key, personFor(call, perText, key, item));
+    else if (item?.user !== undefined)
+      entry.who = displayName(item.user, personFor(call, 'user', item.user, item));
+  }
+  call.explanations.push(entry);
 }
 
 /** alertOutcome names what a rule's alerts became: digested, or fired/resolved. */
@@ -455,6 +478,7 @@ class KeyHooks implements ThresholdHooks {
           : thresholdSentence(threshold, point.value),
       vars: undefined,
     };
+    if (this.trace && item === undefined) this.trace.point = { id: point.id, at: point.at };
     deliver(call, rule, buildAlert(draft), this.trace);
   }
 }
@@ -685,10 +709,9 @@ function settleHeldBack(call: Call, rule: CompiledRule, now: number): void {
     if (first !== undefined) queue.push(first, key);
     if (!trace) continue;
     if (trace.alertIds.length > 0) {
-      explain(call, rule, alertOutcome(rule, trace), () => heldBackReason(threshold, clock, now), {
-        key,
-        alertIds: trace.alertIds,
-      });
+      const extra: Partial<RuleExplanation> = { key, alertIds: trace.alertIds };
+      if (trace.point) extra.item = trace.point;
+      explain(call, rule, alertOutcome(rule, trace), () => heldBackReason(threshold, clock, now), extra);
     } else if (blocked) explain(call, rule, blocked.outcome, blocked.reason, { key });
   }
 }
@@ -1028,7 +1051,12 @@ function skips(rule: CompiledRule, subject: Item, checkEvent: boolean): boolean 
  */
 function explainSkip(call: Call, rule: CompiledRule, subject: Item): void {
   if (!rule.on.test(subject.event)) {
-    explain(call, rule, 'not-watched', () => `watches ${rule.on.describe()}, not ${subject.event}`);
+    explain(
+      call,
+      rule,
+      'not-watched',
+      () => `does not watch ${subject.event} (it watches ${rule.on.describe()})`,
+    );
   } else if (subject.simulation ? rule.simulation === 'ignore' : rule.simulation === 'only') {
     explain(call, rule, 'ignored', () =>
       subject.simulation
@@ -1056,6 +1084,7 @@ export function evaluateItem(
   const call = newCall(ruleSet, state, item.receivedAt, options);
   noteItemTime(state.cache.prune, item.at);
   const subject = withPerson(ruleSet, item);
+  if (call.explain) call.item = subject;
   const rules = call.explain ? ruleSet.rules : ruleSet.candidates(subject);
   for (const rule of rules) {
     // Candidates come from the event-type index; only the explain path walks every rule.
@@ -1139,8 +1168,9 @@ export function nextDueAt(ruleSet: CompiledRuleSet, state: RuleStateMap, lastTic
 
 /**
  * settleAll judges every threshold point still waiting for its lateness allowance, as if the allowance
- * had passed, and with `flushDigestsAt` empties digest buckets at that time. It is for the end of a
- * finite stream (`hookrelay test`); the live evaluator never calls it, since later items settle points.
+ * had passed, and with `flushDigestsAt` empties digest buckets at that time: "what would this stream
+ * decide in the end", for tests of the engine. Neither serve nor `hookrelay test` calls it; both let
+ * ticks settle points once the allowance has passed on their clock (see timeline.ts).
  */
 export function settleAll(
   ruleSet: CompiledRuleSet,
@@ -1179,6 +1209,7 @@ export type Step = { item: Item } | { tick: number };
 /**
  * replay feeds a stream of items and ticks through the engine and gathers the results, as the
  * evaluator would; with `settle`, it ends with settleAll (flushing digests at the last tick, if any).
+ * `hookrelay test` uses runTimeline instead, which makes the ticks as the evaluator's clock would.
  */
 export function replay(
   ruleSet: CompiledRuleSet,

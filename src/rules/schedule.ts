@@ -237,3 +237,8 @@ export function formatLocal(ms: number, timezone: string): string {
   const localMs = ms + timeZoneClock(timezone).offsetMs(ms);
   return new Date(localMs).toISOString().slice(0, 16).replace('T', ' ');
 }
+
+/** formatWhen renders an instant with its timezone, for people: `2026-03-29 09:00 Europe/Berlin`. */
+export function formatWhen(ms: number, timezone: string): string {
+  return Number.isFinite(ms) ? `${formatLocal(ms, timezone)} ${timezone}` : formatLocal(ms, timezone);
+}

@@ -171,7 +171,15 @@ export const ruleTestSchema = z
     events: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).min(1),
     advance: durationString
       .optional()
-      .describe('After the events, move the clock on by this much (absence and digest rules).'),
+      .describe(
+        'After the last event, keep the clock ticking this long, second by second as serve does (absence, digests, thresholds held back by lateness).',
+      ),
+    allowOthers: z
+      .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        'Alerts no expectation names fail the test; true allows any, a list allows those rules\' alerts.',
+      ),
     expect: z.array(
       z
         .object({

@@ -83,6 +83,8 @@ export interface CompiledRule {
   resolve: boolean;
   during?: CompiledSchedule;
   outside?: CompiledSchedule;
+  /** The timezone the rule's times are shown in: its schedule's (or digest's), else UTC. */
+  timezone: string;
   digestEveryMs?: number;
   severity: Severity;
   attachScreenshot: boolean;
@@ -180,6 +182,12 @@ export interface RuleExplanation {
   value?: number;
   /** Ids of the alerts this rule produced in this call. */
   alertIds?: string[];
+  /** The item this is about: the one evaluated, or for a tick the point it judged. */
+  item?: { id: string; at: number; event?: string };
+  /** Who: the person's name for a user key (else the key), or the item's user. */
+  who?: string;
+  /** For ticks: the clock time of the tick. */
+  clockAt?: number;
 }
 
 /** Evaluation is the result of one engine call. */
