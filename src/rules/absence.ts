@@ -9,8 +9,11 @@ import type { CompiledRule } from './types.js';
  * now), not on item time: "quiet" means nothing arrived, whatever time the items claim.
  *
  * With `during:`, only quiet time inside the schedule counts (a spell starts no earlier than the current
- * stretch of the schedule), and a spell still going on when the next stretch begins is alerted again:
- * "nobody from the team has started by 09:30" is worth saying every morning.
+ * stretch of the schedule). Which keys are watched is the rule's `watch`: by default (`seen`) the keys
+ * that sent a matching item, and with `during:` only those seen since the current stretch began, so a
+ * person on holiday is not "quiet" every morning; with `watch: people` also everyone in people: (or
+ * their teams) before they are first seen, and a spell still going on when the next stretch begins is
+ * alerted again: "nobody from the team has started by 09:30" is worth saying every morning.
  */
 
 /** newAbsenceState returns the state of a key before it was seen. */
@@ -46,13 +49,15 @@ export function quietContext(rule: CompiledRule, now: number): QuietContext {
 
 /** QuietCheck is the verdict for one key at one tick. */
 export type QuietCheck =
+  | { kind: 'unwatched' }
   | { kind: 'active'; quietSince: number; remainingMs: number }
   | { kind: 'alerted'; quietSince: number }
   | { kind: 'due'; quietSince: number };
 
 /**
  * checkQuiet decides whether a key is due an absence alert at `now`. `armedAt` is when the rule started
- * watching (the start of the quiet spell of keys listed in people but never seen).
+ * watching (the start of the quiet spell of keys listed in people but never seen). With `watch: seen`,
+ * a key not seen in the current stretch of the schedule is not watched (until it is seen again).
  */
 export function checkQuiet(
   forMs: number,
@@ -60,9 +65,14 @@ export function checkQuiet(
   state: AbsenceState | undefined,
   armedAt: number,
   now: number,
+  watch: 'seen' | 'people' = 'people',
 ): QuietCheck {
-  const base = state?.seenAt ?? armedAt;
   const periodStart = context.periodStart;
+  const seenAt = state?.seenAt ?? null;
+  if (watch === 'seen' && (seenAt === null || (periodStart !== undefined && seenAt < periodStart))) {
+    return { kind: 'unwatched' };
+  }
+  const base = seenAt ?? armedAt;
   const quietSince = periodStart !== undefined ? Math.max(base, periodStart) : base;
   const alertedAt = state?.alertedAt ?? null;
   // Alerted in this stretch of the schedule (or, without one, in this spell): once is enough.

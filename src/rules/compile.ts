@@ -274,11 +274,13 @@ function compileRule(
     const forMs = durationMs(absent.for, ['absent', 'for'], problem);
     if (forMs !== undefined) {
       const per = absent.per ?? 'user';
+      const watch = absent.watch ?? 'seen';
       absence = {
         per: compilePath(per),
         forMs,
         forText: absent.for,
-        directoryKeys: directoryKeys(per, directory.people.values(), users, teams),
+        watch,
+        directoryKeys: watch === 'people' ? directoryKeys(per, directory.people.values(), users, teams) : [],
       };
     }
   }

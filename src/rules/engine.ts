@@ -1,6 +1,13 @@
 import type { Alert } from '../domain/alert.js';
 import type { Item, Person } from '../domain/item.js';
-import { checkQuiet, markSeen, newAbsenceState, quietContext, recordAbsenceAlert } from './absence.js';
+import {
+  checkQuiet,
+  markSeen,
+  newAbsenceState,
+  type QuietCheck,
+  quietContext,
+  recordAbsenceAlert,
+} from './absence.js';
 import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
 import { type EngineCache, memosFor, type PendingMemo, type PruneClock, type RuleMemos } from './cache.js';
 import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
@@ -738,7 +745,12 @@ function observeAbsenceRule(call: Call, rule: CompiledRule, item: Item): void {
   const rs = ruleState(call.state, rule.fingerprint);
   const stored = keyState(rs, key, 'absence');
   const state: AbsenceState = stored ?? newAbsenceState();
-  const known = state.seenAt !== null && state.alertedAt === null;
+  const periodStart = call.memos.absence[rule.index]?.periodStart;
+  // Seen before the queue's stretch of the schedule began: with watch: seen it has no entry there.
+  const known =
+    state.seenAt !== null &&
+    state.alertedAt === null &&
+    (periodStart === undefined || state.seenAt >= periodStart);
   const endedSpell = markSeen(state, item.receivedAt);
   storeKey(rs, key, state, stored);
   // A new key, or one whose spell just ended, may be due before any entry it has in the due queue.
@@ -816,6 +828,43 @@ function noteDue(call: Call, rule: CompiledRule, due: number, key: string): void
   call.memos.absence[rule.index]?.queue.push(due, key);
 }
 
+function explainQuiet(call: Call, rule: CompiledRule, key: string, check: QuietCheck): void {
+  if (check.kind === 'unwatched') {
+    explain(
+      call,
+      rule,
+      'ignored',
+      () => `${key} was not seen since this stretch of the schedule began; watched once seen (watch: seen)`,
+      { key },
+    );
+  } else if (check.kind === 'alerted') {
+    explain(call, rule, 'holding', () => `${key} quiet since ${iso(check.quietSince)}; already alerted`, {
+      key,
+    });
+  } else if (check.kind === 'active') {
+    explain(
+      call,
+      rule,
+      'seen',
+      () => `${key} quiet since ${iso(check.quietSince)}; alerts in ${formatMs(check.remainingMs)}`,
+      { key },
+    );
+  }
+}
+
+/** quietText is an absence alert's default text: gone quiet after being seen, or not seen at all. */
+function quietText(
+  rule: CompiledRule,
+  absence: CompiledAbsence,
+  name: string,
+  state: AbsenceState | undefined,
+  quietSince: number,
+): string {
+  const what = `no ${rule.on.describe()} for ${absence.forText}`;
+  if (state?.seenAt === quietSince) return `${name} went quiet: ${what} (since ${iso(quietSince)})`;
+  return `${name} has not been seen: ${what} (since ${iso(quietSince)}; watch: ${absence.watch})`;
+}
+
 function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
   const absence = rule.absence;
   if (!absence) return;
@@ -825,6 +874,7 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
     meta = { t: 'meta', armedAt: now };
     setMeta(rs, meta);
   }
+  const armedAt = meta.armedAt;
   // The schedule is judged once per tick, not once per key.
   const context = quietContext(rule, now);
   if (context.inactive) {
@@ -850,7 +900,7 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
       // The same keys the full scan below judges: absence state, or a directory key never seen.
       if (stored === undefined ? !memo.directory.has(key) : stored.t !== 'absence') continue;
       const value = stored?.t === 'absence' ? stored : undefined;
-      const check = checkQuiet(absence.forMs, context, value, meta.armedAt, now);
+      const check = checkQuiet(absence.forMs, context, value, armedAt, now, absence.watch);
       if (check.kind === 'due') due.push({ key, quietSince: check.quietSince, state: value });
       else if (check.kind === 'active') queue.push(now + check.remainingMs, key);
       // An alerted key needs no entry: it can only become due again once seen (noteDue) or in a new stretch.
@@ -859,21 +909,10 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
     queue = new DueQueue();
     const fresh = queue;
     const consider = (key: string, state: AbsenceState | undefined) => {
-      const check = checkQuiet(absence.forMs, context, state, meta.armedAt, now);
+      const check = checkQuiet(absence.forMs, context, state, armedAt, now, absence.watch);
       if (check.kind === 'due') due.push({ key, quietSince: check.quietSince, state });
       else if (check.kind === 'active') fresh.push(now + check.remainingMs, key);
-      if (call.explain && check.kind !== 'due') {
-        explain(
-          call,
-          rule,
-          check.kind === 'alerted' ? 'holding' : 'seen',
-          () =>
-            check.kind === 'alerted'
-              ? `${key} quiet since ${iso(check.quietSince)}; already alerted`
-              : `${key} quiet since ${iso(check.quietSince)}; alerts in ${formatMs(check.remainingMs)}`,
-          { key },
-        );
-      }
+      if (call.explain && check.kind !== 'due') explainQuiet(call, rule, key, check);
     };
     for (const [key, value] of rs.keys) if (value.t === 'absence') consider(key, value);
     for (const key of absence.directoryKeys) if (!rs.keys.has(key)) consider(key, undefined);
@@ -921,8 +960,8 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
       value: undefined,
       simulation: false,
       defaultTitle: defaultTitle(rule, name),
-      defaultText: `${name} went quiet: no ${rule.on.describe()} for ${absence.forText} (since ${iso(quietSince)})`,
-      vars: { for: absence.forText, quietSince },
+      defaultText: quietText(rule, absence, name, state, quietSince),
+      vars: { for: absence.forText, quietSince, watch: absence.watch },
     };
     deliver(call, rule, buildAlert(draft), trace);
     if (trace) {

@@ -79,7 +79,7 @@ describe('runRuleTest', () => {
     const quiet = compileTestRules([
       {
         name: 'quiet-at-work',
-        absent: { on: 'desktop.app_tracking.captured', for: '30m' },
+        absent: { on: 'desktop.app_tracking.captured', for: '30m', watch: 'people' },
         users: [ADA],
         during: 'work-hours',
         to: ['d'],

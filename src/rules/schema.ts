@@ -107,6 +107,12 @@ export const absentSchema = z
     per: z.string().min(1).default('user'),
     for: durationString,
     if: conditionSchema.optional(),
+    watch: z
+      .enum(['seen', 'people'])
+      .optional()
+      .describe(
+        'seen (default): keys that sent a matching item (with during:, since the current stretch began); people: also everyone in people: never seen.',
+      ),
   })
   .strict();
 
@@ -178,7 +184,7 @@ export const ruleTestSchema = z
       .union([z.boolean(), z.array(z.string().min(1)).min(1)])
       .optional()
       .describe(
-        'Alerts no expectation names fail the test; true allows any, a list allows those rules\' alerts.',
+        "Alerts no expectation names fail the test; true allows any, a list allows those rules' alerts.",
       ),
     expect: z.array(
       z

@@ -41,7 +41,13 @@ const rules = compileTestRules(
       to: ['d'],
     },
     { name: 'quiet', absent: { on: APP, for: '20m' }, to: ['d'] },
-    { name: 'quiet-at-work', absent: { on: APP, for: '45m' }, during: 'work-hours', to: ['d'] },
+    {
+      name: 'quiet-at-work',
+      absent: { on: APP, for: '45m', watch: 'people' },
+      during: 'work-hours',
+      to: ['d'],
+    },
+    { name: 'seen-at-work', absent: { on: APP, for: '25m' }, during: 'work-hours', to: ['d'] },
     { name: 'steam', on: APP, if: { 'app.name': 'Steam' }, digest: { every: '30m' }, to: ['d'] },
   ],
   {
@@ -118,8 +124,10 @@ describe('the timeline runner', () => {
     const due = runTimeline(rules, items, { advanceMs });
     const everyTick = runTimeline(rules, items, { advanceMs, stepping: 'every-tick' });
     expect(outcome(due)).toEqual(outcome(everyTick));
-    // All three people are watched (two seen, one only listed): quiet on Monday, then each morning.
+    // watch: people: all three (two seen, one only listed) are quiet on Monday, then each morning.
     expect(summarise(due.firings).filter((line) => line.startsWith('quiet-at-work'))).toHaveLength(12);
+    // watch: seen: the two seen on Monday, on Monday only.
+    expect(summarise(due.firings).filter((line) => line.startsWith('seen-at-work'))).toHaveLength(2);
     expect(everyTick.ticks).toBe(advanceMs / TICK_MS + 7 * 60 + 1);
     expect(due.ticks).toBeLessThan(everyTick.ticks / 20);
   });

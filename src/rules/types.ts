@@ -44,7 +44,12 @@ export interface CompiledAbsence {
   per: FieldPath;
   forMs: number;
   forText: string;
-  /** Keys known from the directory (people, or their teams), watched before they are first seen. */
+  /**
+   * `seen`: keys that sent a matching item (with `during:`, since the current stretch began); `people`:
+   * those and the directory's keys, watched before they are first seen.
+   */
+  watch: 'seen' | 'people';
+  /** Keys known from the directory (people, or their teams); empty unless `watch: people`. */
   directoryKeys: readonly string[];
 }
 
