@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { captureIo } from '../../test/helpers/cli-io.js';
+import { loadConfig } from '../config/load.js';
 import { runTest } from './test-rules.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -137,6 +138,35 @@ tests:`,
     expect(await runTest(args, io)).toBe(0);
     expect(io.out()).toContain('→ chat');
     expect(io.out()).toContain('"blocks"');
+  });
+
+  test('a digest schedule is a reference: a misspelt one is refused with its position, a used one is not "unused"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookrelay-test-cli-'));
+    const file = join(dir, 'rules.yaml');
+    const withSchedule = (name: string) => `version: 1
+sources:
+  trackpilots: { type: trackpilots, secrets: [s] }
+schedules:
+  work-hours: { timezone: Europe/Berlin, days: [mon, tue, wed, thu, fri], hours: "09:00-17:30" }
+destinations:
+  console: { type: log }
+rules:
+  - name: end-of-day
+    on: "*"
+    digest: { schedule: ${name} }
+    to: [console]
+`;
+    writeFileSync(file, withSchedule('work-hour'));
+    const bad = memoryIo(dir);
+    expect(await runTest([file], bad)).toBe(1);
+    expect(bad.err()).toContain(
+      'rules.yaml:11:25 rules[0].digest.schedule: undefined schedule "work-hour" (did you mean "work-hours"?)',
+    );
+    writeFileSync(file, withSchedule('work-hours'));
+    const good = memoryIo(dir);
+    expect(await runTest([file], good)).toBe(0);
+    const loaded = await loadConfig(file, {}, { cwd: dir });
+    expect(loaded.ok && loaded.warnings.map((w) => w.message)).toEqual([]);
   });
 
   test('bad input: an unreadable event file and bad usage', async () => {

@@ -2,6 +2,7 @@ import type { Item, Person } from '../domain/item.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileTemplate } from '../render/template.js';
 import { directoryKeys } from './absence.js';
+import { compileDigest } from './digest.js';
 import { missingField } from './fields.js';
 import { hashParts, stableStringify } from './hash.js';
 import {
@@ -286,10 +287,6 @@ function compileRule(
   }
   const cooldownMs =
     config.cooldown === undefined ? undefined : durationMs(config.cooldown, ['cooldown'], problem);
-  const digestEveryMs = config.digest
-    ? durationMs(config.digest.every, ['digest', 'every'], problem)
-    : undefined;
-
   const scheduleAt = (name: string | undefined, field: 'during' | 'outside') => {
     if (name === undefined) return undefined;
     const schedule = schedules.get(name);
@@ -304,6 +301,14 @@ function compileRule(
   };
   const during = scheduleAt(config.during, 'during');
   const outside = scheduleAt(config.outside, 'outside');
+  const digest = config.digest
+    ? compileDigest(
+        config.digest,
+        during?.timezone ?? outside?.timezone,
+        (name) => schedules.get(name),
+        problem,
+      )
+    : undefined;
 
   const title = compileTemplateAt(config.message?.title, ['message', 'title'], problem);
   const text = compileTemplateAt(config.message?.text, ['message', 'text'], problem);
@@ -352,8 +357,8 @@ function compileRule(
     resolve: absent ? (config.resolve ?? true) : (config.resolve ?? false),
     during,
     outside,
-    timezone: during?.timezone ?? outside?.timezone ?? 'UTC',
-    digestEveryMs,
+    timezone: during?.timezone ?? outside?.timezone ?? digest?.timezone ?? 'UTC',
+    digest,
     severity: config.severity ?? 'warning',
     attachScreenshot: config.attach === 'screenshot',
     to: config.to,
@@ -490,7 +495,7 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
       ...silences.flatMap((s) => s.matchers ?? []),
     ].some((condition) => condition.paths.some((path) => path === 'person' || path.startsWith('person.'))),
     absenceRules: rules.filter((rule) => rule.kind === 'absence'),
-    digestRules: rules.filter((rule) => rule.digestEveryMs !== undefined),
+    digestRules: rules.filter((rule) => rule.digest !== undefined),
     thresholdRules: rules.filter((rule) => rule.kind === 'threshold'),
     keyedRules: rules.filter(
       (rule) =>

@@ -11,7 +11,7 @@ import {
 import { type AlertDraft, buildAlert, displayName, thresholdSentence } from './alert.js';
 import { type EngineCache, memosFor, type PendingMemo, type PruneClock, type RuleMemos } from './cache.js';
 import { cooldownUntil, newMatchState, recordAlert } from './cooldown.js';
-import { digestText, digestTitle, foldIntoDigest } from './digest.js';
+import { digestDueAt, digestPeriod, digestText, digestTitle, foldIntoDigest, openDigest } from './digest.js';
 import { DueQueue } from './due-queue.js';
 import { encodeParts, hashEncoded, hashParts } from './hash.js';
 import { keyOf, numberOf, readPath, showValue } from './path.js';
@@ -145,6 +145,8 @@ interface Trace {
   alertIds: string[];
   fired: number;
   resolved: number;
+  /** Of those, folded into the rule's digest bucket. */
+  digested: number;
   /** The threshold point judged, when a tick's alert came from one. */
   point?: { id: string; at: number };
 }
@@ -154,7 +156,7 @@ interface Trace {
  * threshold rule was a measurable share of the garbage of plain evaluation.
  */
 const newTrace = (call: Call): Trace | undefined =>
-  call.explain ? { alertIds: [], fired: 0, resolved: 0 } : undefined;
+  call.explain ? { alertIds: [], fired: 0, resolved: 0, digested: 0 } : undefined;
 
 /** explain records an explanation; `reason` is a thunk so the hot path never builds the words. */
 function explain(
@@ -187,22 +189,32 @@ function explain(
 }
 
 /** alertOutcome names what a rule's alerts became: digested, or fired/resolved. */
-function alertOutcome(rule: CompiledRule, trace: Trace): Outcome {
-  if (rule.digestEveryMs !== undefined) return 'digested';
+function alertOutcome(_rule: CompiledRule, trace: Trace): Outcome {
+  if (trace.digested > 0 && trace.digested === trace.alertIds.length) return 'digested';
   return trace.fired > 0 ? 'fired' : 'resolved';
 }
 
-/** deliver routes a built alert: into the rule's digest bucket, or out as a firing to its destinations. */
+/**
+ * deliver routes a built alert: into the rule's digest bucket, or out as a firing to its destinations
+ * (with `first: now`, the alert that opens a digest period goes out too, and its bucket opens empty).
+ */
 function deliver(call: Call, rule: CompiledRule, alert: Alert, trace: Trace | undefined): void {
   if (trace) {
     trace.alertIds.push(alert.id);
     if (alert.status === 'resolved') trace.resolved++;
     else trace.fired++;
   }
-  if (rule.digestEveryMs !== undefined) {
+  const digest = rule.digest;
+  if (digest !== undefined) {
     const rs = ruleState(call.state, rule.fingerprint);
-    setDigest(rs, foldIntoDigest(rs.digest, alert, call.clockMs, displayName(alert.key, alert.person)));
-    return;
+    const open = rs.digest;
+    if (open === undefined && digest.firstNow) setDigest(rs, openDigest(digest, call.clockMs));
+    else {
+      const bucket = open ?? openDigest(digest, call.clockMs);
+      setDigest(rs, foldIntoDigest(bucket, alert, displayName(alert.key, alert.person)));
+      if (trace) trace.digested++;
+      return;
+    }
   }
   call.firings.push({ alert, destinations: [...rule.to] });
 }
@@ -975,18 +987,17 @@ function tickAbsenceRule(call: Call, rule: CompiledRule, now: number): void {
 
 // ---- digests -----------------------------------------------------------------------------------------
 
-/** digestDueAt is when a rule's open bucket is flushed. */
-function digestDueAt(rule: CompiledRule, bucket: DigestState): number {
-  return bucket.openedAt + (rule.digestEveryMs ?? 0);
-}
-
 function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean): void {
-  const every = rule.digestEveryMs;
-  if (every === undefined) return;
+  const digest = rule.digest;
+  if (digest === undefined) return;
   const rs = call.state.rules.get(rule.fingerprint);
   const bucket: DigestState | undefined = rs?.digest;
-  if (!bucket || (!force && now < digestDueAt(rule, bucket))) return;
-  const everyText = rule.config.digest?.every ?? formatMs(every);
+  if (!rs || !bucket || (!force && now < digestDueAt(digest, bucket))) return;
+  // A first: now period whose only alert went out at once ends with nothing more to say.
+  if (bucket.count === 0) {
+    setDigest(rs, undefined);
+    return;
+  }
   const first = bucket.entries[0];
   const allSimulated = bucket.simulated === bucket.count;
   const alert: Alert = {
@@ -999,13 +1010,13 @@ function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean
       bucket.count === 1 && first !== undefined
         ? first.title
         : `${allSimulated ? '[simulation] ' : ''}${rule.name}: ${digestTitle(bucket)}`,
-    text: digestText(bucket, everyText),
+    text: digestText(bucket, digestPeriod(digest, bucket)),
     key: bucket.keys.length === 1 ? (bucket.keys[0] as string) : '',
     at: now,
     simulation: allSimulated,
     digest: { count: bucket.count, keys: [...bucket.keys] },
   };
-  if (rs) setDigest(rs, undefined);
+  setDigest(rs, undefined);
   call.firings.push({ alert, destinations: [...rule.to] });
   explain(call, rule, 'fired', () => `digest of ${bucket.count} alert(s) since ${iso(bucket.openedAt)}`, {
     alertIds: [alert.id],
@@ -1193,7 +1204,7 @@ export function nextDueAt(ruleSet: CompiledRuleSet, state: RuleStateMap, lastTic
   }
   for (const rule of ruleSet.digestRules) {
     const bucket = state.rules.get(rule.fingerprint)?.digest;
-    if (bucket) due = Math.min(due, digestDueAt(rule, bucket));
+    if (bucket && rule.digest) due = Math.min(due, digestDueAt(rule.digest, bucket));
   }
   const prune = state.cache.prune;
   if (

@@ -67,8 +67,10 @@ export interface DigestEntry {
 /** DigestState is one rule's open digest bucket. */
 export interface DigestState {
   t: 'digest';
-  /** When the bucket opened (clock time: the first alert's receivedAt or tick); it flushes `every` later. */
+  /** When the bucket opened (clock time: the first alert's receivedAt or tick). */
   openedAt: number;
+  /** When it flushes, for digests by time of day or schedule (an `every` bucket flushes `every` later). */
+  dueAt?: number;
   count: number;
   simulated: number;
   /** The first alerts (at most DIGEST_MAX_ENTRIES); `count` keeps counting beyond. */

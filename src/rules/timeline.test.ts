@@ -10,6 +10,7 @@ import {
   HOUR,
   MINUTE,
   REFERENCE_TIME,
+  SCHEDULES,
 } from './testdata/items.js';
 import { summarise } from './testdata/run.js';
 import { runTimeline } from './timeline.js';
@@ -49,8 +50,26 @@ const rules = compileTestRules(
     },
     { name: 'seen-at-work', absent: { on: APP, for: '25m' }, during: 'work-hours', to: ['d'] },
     { name: 'steam', on: APP, if: { 'app.name': 'Steam' }, digest: { every: '30m' }, to: ['d'] },
+    {
+      name: 'steam-daily',
+      on: APP,
+      if: { 'app.name': 'Steam' },
+      digest: { at: ['11:17', '13:00'], timezone: 'Europe/Berlin', first: 'now' },
+      to: ['d'],
+    },
+    {
+      name: 'chrome-workday',
+      on: APP,
+      if: { 'app.name': 'Google Chrome' },
+      digest: { schedule: 'short' },
+      to: ['d'],
+    },
   ],
   {
+    schedules: {
+      ...SCHEDULES,
+      short: { timezone: 'Europe/Berlin', days: ['mon', 'tue'], hours: ['10:30-11:45', '12:10-13:20'] },
+    },
     silences: [
       {
         name: 'lunch',

@@ -1,6 +1,7 @@
 import type { Alert, Severity } from '../domain/alert.js';
 import type { Item, Person } from '../domain/item.js';
 import type { CompiledTemplate } from '../render/template.js';
+import type { CompiledDigest } from './digest.js';
 import type { CompiledCondition, EventPattern } from './match.js';
 import type { FieldPath } from './path.js';
 import type { CompiledSchedule } from './schedule.js';
@@ -90,7 +91,7 @@ export interface CompiledRule {
   outside?: CompiledSchedule;
   /** The timezone the rule's times are shown in: its schedule's (or digest's), else UTC. */
   timezone: string;
-  digestEveryMs?: number;
+  digest?: CompiledDigest;
   severity: Severity;
   attachScreenshot: boolean;
   to: readonly string[];
