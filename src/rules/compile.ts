@@ -1,8 +1,8 @@
 import type { Item, Person } from '../domain/item.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileTemplate } from '../render/template.js';
-import { directoryKeys } from './absence.js';
-import { compileDigest } from './digest.js';
+import { directoryKeys } from './engine/absence.js';
+import { compileDigest } from './engine/digest.js';
 import { missingField } from './fields.js';
 import { hashParts, stableStringify } from './hash.js';
 import {

@@ -1,4 +1,4 @@
-import { createCache, type EngineCache } from './cache.js';
+import { createCache, type EngineCache } from './engine/cache.js';
 import type { CompiledRuleSet } from './types.js';
 import type { WindowEntries } from './window.js';
 

@@ -1,7 +1,7 @@
 import type { Alert, Severity } from '../domain/alert.js';
 import type { Item, Person } from '../domain/item.js';
 import type { CompiledTemplate } from '../render/template.js';
-import type { CompiledDigest } from './digest.js';
+import type { CompiledDigest } from './engine/digest.js';
 import type { CompiledCondition, EventPattern } from './match.js';
 import type { FieldPath } from './path.js';
 import type { CompiledSchedule } from './schedule.js';

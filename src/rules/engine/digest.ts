@@ -1,8 +1,12 @@
-import type { Alert } from '../domain/alert.js';
-import { parseDurationMs } from '../lib/duration.js';
-import { type CompiledSchedule, formatWhen, nextTimeOfDay, timeZoneClock } from './schedule.js';
-import type { DigestConfig } from './schema.js';
-import type { DigestEntry, DigestState } from './state.js';
+import type { Alert } from '../../domain/alert.js';
+import { parseDurationMs } from '../../lib/duration.js';
+import { displayName } from '../alert.js';
+import { hashParts } from '../hash.js';
+import { type CompiledSchedule, formatWhen, nextTimeOfDay, timeZoneClock } from '../schedule.js';
+import type { DigestConfig } from '../schema.js';
+import { type DigestEntry, type DigestState, ruleState, setDigest } from '../state.js';
+import type { CompiledRule } from '../types.js';
+import { type Call, explain, iso, type Trace } from './call.js';
 
 /*
  * Digests fold the alerts of one rule into one message per period ("Ada Lovelace and 37 others…"),
@@ -202,4 +206,65 @@ export function digestText(state: DigestState, period: string): string {
   const simulated =
     state.simulated > 0 && state.simulated < state.count ? ` (${state.simulated} from simulations)` : '';
   return `${head}${simulated}:\n${lines.join('\n')}`;
+}
+
+/**
+ * deliver routes a built alert: into the rule's digest bucket, or out as a firing to its destinations
+ * (with `first: now`, the alert that opens a digest period goes out too, and its bucket opens empty).
+ */
+export function deliver(call: Call, rule: CompiledRule, alert: Alert, trace: Trace | undefined): void {
+  if (trace) {
+    trace.alertIds.push(alert.id);
+    if (alert.status === 'resolved') trace.resolved++;
+    else trace.fired++;
+  }
+  const digest = rule.digest;
+  if (digest !== undefined) {
+    const rs = ruleState(call.state, rule.fingerprint);
+    const open = rs.digest;
+    if (open === undefined && digest.firstNow) setDigest(rs, openDigest(digest, call.clockMs));
+    else {
+      const bucket = open ?? openDigest(digest, call.clockMs);
+      setDigest(rs, foldIntoDigest(bucket, alert, displayName(alert.key, alert.person)));
+      if (trace) trace.digested++;
+      return;
+    }
+  }
+  call.firings.push({ alert, destinations: [...rule.to] });
+}
+
+export function flushDigest(call: Call, rule: CompiledRule, now: number, force: boolean): void {
+  const digest = rule.digest;
+  if (digest === undefined) return;
+  const rs = call.state.rules.get(rule.fingerprint);
+  const bucket: DigestState | undefined = rs?.digest;
+  if (!rs || !bucket || (!force && now < digestDueAt(digest, bucket))) return;
+  // A first: now period whose only alert went out at once ends with nothing more to say.
+  if (bucket.count === 0) {
+    setDigest(rs, undefined);
+    return;
+  }
+  const first = bucket.entries[0];
+  const allSimulated = bucket.simulated === bucket.count;
+  const alert: Alert = {
+    id: hashParts(rule.fingerprint, 'digest', bucket.openedAt, first?.id ?? ''),
+    rule: rule.name,
+    status: 'firing',
+    severity: rule.severity,
+    // A digest of one alert is that alert's title; otherwise it names the people.
+    title:
+      bucket.count === 1 && first !== undefined
+        ? first.title
+        : `${allSimulated ? '[simulation] ' : ''}${rule.name}: ${digestTitle(bucket)}`,
+    text: digestText(bucket, digestPeriod(digest, bucket)),
+    key: bucket.keys.length === 1 ? (bucket.keys[0] as string) : '',
+    at: now,
+    simulation: allSimulated,
+    digest: { count: bucket.count, keys: [...bucket.keys] },
+  };
+  setDigest(rs, undefined);
+  call.firings.push({ alert, destinations: [...rule.to] });
+  explain(call, rule, 'fired', () => `digest of ${bucket.count} alert(s) since ${iso(bucket.openedAt)}`, {
+    alertIds: [alert.id],
+  });
 }

@@ -1,5 +1,5 @@
-import type { DueQueue } from './due-queue.js';
-import type { CompiledRule, CompiledRuleSet } from './types.js';
+import type { DueQueue } from '../due-queue.js';
+import type { CompiledRule, CompiledRuleSet } from '../types.js';
 
 /*
  * What the engine remembers between calls only to go faster. It is never part of the rule state: it is
@@ -10,7 +10,7 @@ import type { CompiledRule, CompiledRuleSet } from './types.js';
  */
 
 /**
- * DueMemo is an absence rule's queue of keys that may be due (see the absence part of the engine): a
+ * DueMemo is an absence rule's queue of keys that may be due (see absence.ts): a
  * lower bound of every watched key's due time, built in one stretch of the rule's schedule.
  */
 export interface DueMemo {

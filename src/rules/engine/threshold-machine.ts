@@ -1,7 +1,8 @@
-import { COMPARE } from './match.js';
-import type { ThresholdState } from './state.js';
-import type { CompiledThreshold } from './types.js';
-import { aggregateInto, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from './window.js';
+import { COMPARE } from '../match.js';
+import type { ThresholdState } from '../state.js';
+import type { CompiledThreshold } from '../types.js';
+import { aggregateInto, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from '../window.js';
+import type { Blocked } from './gate.js';
 
 /*
  * One threshold key's state machine, on the items' own time.
@@ -42,13 +43,6 @@ export interface Judgement extends WindowValue {
   /** The window holds enough data to judge (always true except for lt/lte). */
   ready: boolean;
   holds: boolean;
-}
-
-/** Blocked says why an alert could not go out at a point (schedule, silence, cooldown). */
-export interface Blocked {
-  outcome: 'outside-schedule' | 'silenced' | 'cooldown';
-  /** The reason in words, built only when an explanation asks for it. */
-  reason: () => string;
 }
 
 /** ThresholdHooks connect the state machine to the rule's mutes and to alert building. */
