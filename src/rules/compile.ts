@@ -30,7 +30,10 @@ import type { Aggregate } from './window.js';
  * compileRules turns the rules of one config load into an indexed, ready-to-run rule set: durations in
  * ms, regexes and templates compiled, people names resolved to ids, schedules and silences compiled,
  * and an index from event type (then user/team) to the rules that may care, so an item costs only the
- * rules that watch it. Everything wrong comes back as positioned problems; nothing throws.
+ * rules that watch it. Everything wrong comes back as positioned problems; nothing throws. References
+ * (schedules, people, rule names) are checked once, by the config loader (config/cross-refs.ts), which
+ * compiles even a file with a wrong one so that one run lists every problem: here a name that resolves
+ * to nothing only leaves its rule out (see CompiledRuleSet.unresolved).
  */
 
 /** CompileInput is what compileRules needs from a loaded config. */
@@ -185,7 +188,19 @@ function compileTemplateAt(source: string | undefined, path: Array<string | numb
   return result.template;
 }
 
-function resolveUsers(names: readonly string[], directory: Directory, problem: Problem): Set<string> {
+/** pathText renders a path as the config loader does: `rules[2].users[0]`. */
+function pathText(path: ReadonlyArray<string | number>): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('');
+}
+
+function resolveUsers(
+  names: readonly string[],
+  directory: Directory,
+  problem: Problem,
+  unresolved: (path: Array<string | number>) => void,
+): Set<string> {
   const ids = new Set<string>();
   names.forEach((entry, i) => {
     if (directory.people.has(entry)) {
@@ -203,7 +218,7 @@ function resolveUsers(names: readonly string[], directory: Directory, problem: P
     }
     // Without a directory, ids cannot be checked: take them as written.
     if (directory.people.size === 0) ids.add(entry);
-    else problem(['users', i], `unknown person "${entry}": not an id or a name in people`);
+    else unresolved(['users', i]);
   });
   return ids;
 }
@@ -214,11 +229,17 @@ function compileRule(
   directory: Directory,
   schedules: ReadonlyMap<string, CompiledSchedule>,
   problems: CompileProblem[],
+  unresolvedPaths: string[],
 ): CompiledRule | undefined {
   let failed = false;
   const problem: Problem = (path, message, severity = 'error') => {
     if (severity === 'error') failed = true;
     problems.push({ severity, ruleIndex: index, path: ['rules', index, ...path], message });
+  };
+  // A name that resolves to nothing: the loader words it (config/cross-refs.ts); the rule is left out.
+  const unresolved = (path: Array<string | number>) => {
+    failed = true;
+    unresolvedPaths.push(pathText(['rules', index, ...path]));
   };
   const absent = config.absent;
   const kind = absent ? 'absence' : config.threshold ? 'threshold' : 'match';
@@ -266,7 +287,7 @@ function compileRule(
       problem([absent?.if ? 'absent' : 'if'], `${lacking.join(' and ')} items never have ${path}`, 'warning');
   }
 
-  const users = config.users ? resolveUsers(config.users, directory, problem) : undefined;
+  const users = config.users ? resolveUsers(config.users, directory, problem, unresolved) : undefined;
   const teams = config.teams ? new Set(config.teams) : undefined;
 
   const threshold = config.threshold ? compileThreshold(config.threshold, on, config, problem) : undefined;
@@ -290,13 +311,7 @@ function compileRule(
   const scheduleAt = (name: string | undefined, field: 'during' | 'outside') => {
     if (name === undefined) return undefined;
     const schedule = schedules.get(name);
-    if (!schedule) {
-      const known = [...schedules.keys()];
-      problem(
-        [field],
-        `undefined schedule "${name}"${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
-      );
-    }
+    if (!schedule) unresolved([field]);
     return schedule;
   };
   const during = scheduleAt(config.during, 'during');
@@ -307,6 +322,7 @@ function compileRule(
         during?.timezone ?? outside?.timezone,
         (name) => schedules.get(name),
         problem,
+        unresolved,
       )
     : undefined;
 
@@ -461,26 +477,23 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
 
   const rules: CompiledRule[] = [];
   const byName = new Map<string, CompiledRule>();
-  const names = new Map<string, number>();
+  const names = new Set<string>();
+  const unresolved: string[] = [];
   input.rules.forEach((config, index) => {
-    const first = names.get(config.name);
-    if (first !== undefined) {
-      problems.push({
-        severity: 'error',
-        ruleIndex: index,
-        path: ['rules', index, 'name'],
-        message: `duplicate rule name "${config.name}" (also rules[${first}]); alerts and state are per name`,
-      });
+    // Alerts and state are per name: a second rule of a name is left out (the loader says it is a
+    // duplicate, with where the first is).
+    if (names.has(config.name)) {
+      unresolved.push(pathText(['rules', index, 'name']));
       return;
     }
-    names.set(config.name, index);
-    const rule = compileRule(config, index, directory, schedules, problems);
+    names.add(config.name);
+    const rule = compileRule(config, index, directory, schedules, problems, unresolved);
     if (rule) {
       rules.push(rule);
       byName.set(rule.name, rule);
     }
   });
-  const silences = compileSilences(input.silences ?? [], schedules, new Set(names.keys()), problems);
+  const silences = compileSilences(input.silences ?? [], schedules, problems, unresolved);
 
   return {
     rules,
@@ -488,7 +501,8 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
     people: directory.people,
     silences,
     problems,
-    ok: !problems.some((problem) => problem.severity === 'error'),
+    unresolved,
+    ok: unresolved.length === 0 && !problems.some((problem) => problem.severity === 'error'),
     fingerprints: new Set(rules.map((rule) => rule.fingerprint)),
     conditionsReadPerson: [
       ...rules.map((rule) => rule.condition),

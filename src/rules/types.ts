@@ -131,7 +131,13 @@ export interface CompiledRuleSet {
   readonly people: ReadonlyMap<string, Person>;
   readonly silences: readonly CompiledSilence[];
   readonly problems: readonly CompileProblem[];
-  /** True when no problem is an error. */
+  /**
+   * Paths (`rules[2].during`) of references compileRules could not resolve, and of duplicate rule names:
+   * what they name does not exist, so the rule or silence is left out. The config loader checks every
+   * reference first and says what is wrong (config/cross-refs.ts); compileRules does not word it again.
+   */
+  readonly unresolved: readonly string[];
+  /** True when no problem is an error and every reference resolved. */
   readonly ok: boolean;
   readonly fingerprints: ReadonlySet<string>;
   /** Some rule's condition (or a silence) reads `person.*`, so items get their person attached first. */

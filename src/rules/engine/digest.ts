@@ -57,13 +57,15 @@ const SOME_MONDAY = Date.UTC(2026, 0, 5);
 
 /**
  * compileDigest checks a rule's `digest:`. `fallbackTimezone` is that of the rule's schedule, for `at:`
- * without a timezone; `scheduleNamed` looks a schedule up (undefined when there is none of that name).
+ * without a timezone; `scheduleNamed` looks a schedule up, and `unresolved` is told when there is none of
+ * that name (a reference: the config loader words it, see config/cross-refs.ts).
  */
 export function compileDigest(
   config: DigestConfig,
   fallbackTimezone: string | undefined,
   scheduleNamed: (name: string) => CompiledSchedule | undefined,
   problem: Problem,
+  unresolved: (path: Array<string | number>) => void,
 ): CompiledDigest | undefined {
   const given = (['every', 'at', 'schedule'] as const).filter((name) => config[name] !== undefined);
   if (given.length !== 1) {
@@ -120,7 +122,7 @@ export function compileDigest(
   } else if (config.schedule !== undefined) {
     const schedule = scheduleNamed(config.schedule);
     if (schedule === undefined) {
-      problem(['digest', 'schedule'], `undefined schedule "${config.schedule}"`);
+      unresolved(['digest', 'schedule']);
       return undefined;
     }
     if (schedule.endAfter(SOME_MONDAY) === Number.POSITIVE_INFINITY) {
