@@ -1,6 +1,7 @@
-import type { Item, Person } from '../domain/item.js';
+import type { Person } from '../domain/item.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileTemplate } from '../render/template.js';
+import { buildCandidateIndex } from './candidates.js';
 import { directoryKeys } from './engine/absence.js';
 import { compileDigest } from './engine/digest.js';
 import { missingField } from './fields.js';
@@ -29,8 +30,8 @@ import type { Aggregate } from './window.js';
 /*
  * compileRules turns the rules of one config load into an indexed, ready-to-run rule set: durations in
  * ms, regexes and templates compiled, people names resolved to ids, schedules and silences compiled,
- * and an index from event type (then user/team) to the rules that may care, so an item costs only the
- * rules that watch it. Everything wrong comes back as positioned problems; nothing throws. References
+ * and an index from event type (then user/team) to the rules that may care (candidates.ts), so an item
+ * costs only the rules that watch it. Everything wrong comes back as positioned problems; nothing throws. References
  * (schedules, people, rule names) are checked once, by the config loader (config/cross-refs.ts), which
  * compiles even a file with a wrong one so that one run lists every problem: here a name that resolves
  * to nothing only leaves its rule out (see CompiledRuleSet.unresolved).
@@ -48,8 +49,6 @@ export interface CompileInput {
 const STATE_VERSION = 'hookrelay-rule-state/1';
 const AGGREGATES: readonly Aggregate[] = ['count', 'sum', 'avg', 'min', 'max', 'ratio'];
 const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte'];
-// Bounds the per-event-type memo when a source sends unbounded event names.
-const MAX_BUCKETS = 1_000;
 
 interface Directory {
   people: Map<string, Person>;
@@ -383,77 +382,6 @@ function compileRule(
   };
 }
 
-interface Bucket {
-  unscoped: CompiledRule[];
-  byUser: Map<string, CompiledRule[]>;
-  byTeam: Map<string, CompiledRule[]>;
-  /** Merged candidate lists per user and team, so merging happens once per pair, not per item. */
-  merged: Map<string, Map<string, CompiledRule[]>>;
-}
-
-// Bounds each bucket's memo of merged lists (users seen with scoped rules).
-const MAX_MERGED = 50_000;
-
-function mergeByIndex(lists: ReadonlyArray<readonly CompiledRule[]>): CompiledRule[] {
-  const merged = lists.flat();
-  merged.sort((a, b) => a.index - b.index);
-  return merged;
-}
-
-function buildIndex(rules: readonly CompiledRule[]): (item: Item) => readonly CompiledRule[] {
-  const exact = new Map<string, CompiledRule[]>();
-  const wildcard: CompiledRule[] = [];
-  for (const rule of rules) {
-    for (const event of rule.on.exact) {
-      const list = exact.get(event) ?? [];
-      if (!list.includes(rule)) list.push(rule);
-      exact.set(event, list);
-    }
-    if (rule.on.any || rule.on.globs.length > 0) wildcard.push(rule);
-  }
-  const buckets = new Map<string, Bucket>();
-  const bucketFor = (event: string): Bucket => {
-    let bucket = buckets.get(event);
-    if (bucket) return bucket;
-    const seen = new Set<CompiledRule>(exact.get(event) ?? []);
-    for (const rule of wildcard) if (rule.on.test(event)) seen.add(rule);
-    const all = [...seen].sort((a, b) => a.index - b.index);
-    bucket = { unscoped: [], byUser: new Map(), byTeam: new Map(), merged: new Map() };
-    for (const rule of all) {
-      // A rule scoped to users is reachable only through those users; the matcher still checks teams.
-      if (rule.users) {
-        for (const user of rule.users) bucket.byUser.set(user, [...(bucket.byUser.get(user) ?? []), rule]);
-      } else if (rule.teams) {
-        for (const team of rule.teams) bucket.byTeam.set(team, [...(bucket.byTeam.get(team) ?? []), rule]);
-      } else bucket.unscoped.push(rule);
-    }
-    if (buckets.size >= MAX_BUCKETS) buckets.clear();
-    buckets.set(event, bucket);
-    return bucket;
-  };
-  const none: readonly CompiledRule[] = [];
-  return (item) => {
-    const bucket = bucketFor(item.event);
-    const byUser = item.user === undefined ? undefined : bucket.byUser.get(item.user);
-    const byTeam = item.team === undefined ? undefined : bucket.byTeam.get(item.team);
-    if (byUser === undefined && byTeam === undefined)
-      return bucket.unscoped.length === 0 ? none : bucket.unscoped;
-    const user = byUser === undefined ? '' : (item.user as string);
-    const team = byTeam === undefined ? '' : (item.team as string);
-    let perTeam = bucket.merged.get(user);
-    let merged = perTeam?.get(team);
-    if (merged) return merged;
-    merged = mergeByIndex([bucket.unscoped, byUser ?? none, byTeam ?? none]);
-    if (bucket.merged.size >= MAX_MERGED) bucket.merged.clear();
-    if (!perTeam) {
-      perTeam = new Map();
-      bucket.merged.set(user, perTeam);
-    }
-    perTeam.set(team, merged);
-    return merged;
-  };
-}
-
 /**
  * compileRules compiles the rules of one config load. Rules with errors are left out of the set (and
  * `ok` is false), so a caller can never run half a rule; the config loader rejects the file and keeps
@@ -516,6 +444,6 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
         rule.kind === 'threshold' ||
         (rule.kind === 'match' && (rule.cooldownMs !== undefined || rule.resolve)),
     ),
-    candidates: buildIndex(rules),
+    candidates: buildCandidateIndex(rules),
   };
 }
