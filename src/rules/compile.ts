@@ -31,10 +31,10 @@ import type { Aggregate } from './window.js';
  * compileRules turns the rules of one config load into an indexed, ready-to-run rule set: durations in
  * ms, regexes and templates compiled, people names resolved to ids, schedules and silences compiled,
  * and an index from event type (then user/team) to the rules that may care (candidates.ts), so an item
- * costs only the rules that watch it. Everything wrong comes back as positioned problems; nothing throws. References
- * (schedules, people, rule names) are checked once, by the config loader (config/cross-refs.ts), which
- * compiles even a file with a wrong one so that one run lists every problem: here a name that resolves
- * to nothing only leaves its rule out (see CompiledRuleSet.unresolved).
+ * costs only the rules that watch it. Everything wrong comes back as positioned problems; nothing
+ * throws. References (schedules, people, rule names) are checked once, by the config loader
+ * (config/cross-refs.ts), which compiles even a file with a wrong one so that one run lists every
+ * problem: here a name that resolves to nothing only leaves its rule out (CompiledRuleSet.unresolved).
  */
 
 /** CompileInput is what compileRules needs from a loaded config. */
