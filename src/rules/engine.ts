@@ -9,7 +9,7 @@ import {
   evaluateThresholdRule,
   heldBackDueAt,
   settleEveryPoint,
-  settleHeldBack,
+  settleHeldBackPoints,
 } from './engine/threshold.js';
 import { showValue } from './path.js';
 import type { RuleStateMap } from './state.js';
@@ -142,7 +142,7 @@ export function tick(
   options: EvaluateOptions = {},
 ): Evaluation {
   const call = newCall(ruleSet, state, nowMs, options);
-  for (const rule of ruleSet.thresholdRules) settleHeldBack(call, rule, nowMs);
+  settleHeldBackPoints(call, nowMs);
   for (const rule of ruleSet.absenceRules) tickAbsenceRule(call, rule, nowMs);
   for (const rule of ruleSet.digestRules) flushDigest(call, rule, nowMs, false);
   pruneIdleKeys(call);
@@ -161,8 +161,7 @@ export function nextDueAt(ruleSet: CompiledRuleSet, state: RuleStateMap, lastTic
   const memos = memosFor(state.cache, ruleSet);
   if (pruneDue(state.cache.prune)) return Number.NEGATIVE_INFINITY;
   let due = Number.POSITIVE_INFINITY;
-  for (const rule of ruleSet.thresholdRules)
-    due = Math.min(due, heldBackDueAt(rule, memos.pending[rule.index], state));
+  due = Math.min(due, heldBackDueAt(memos));
   for (const rule of ruleSet.absenceRules)
     due = Math.min(due, absenceDueAt(rule, memos.absence[rule.index], state, lastTickMs));
   for (const rule of ruleSet.digestRules) {

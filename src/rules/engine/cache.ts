@@ -28,15 +28,25 @@ export interface DueMemo {
 export interface PendingMemo {
   queue: DueQueue;
   newestAt: number;
+  /** The queue holds entries, so the rule is in RuleMemos.pendingRules. */
+  listed: boolean;
 }
 
 /**
- * RuleMemos are the memos of one rule set's rules, by rule index. A reload compiles a new rule set, so
- * its rules start with none and rebuild them from the state they carried over.
+ * RuleMemos are the memos of one rule set's rules, by rule index (dense arrays: a read per rule and item
+ * stays an array read). A reload compiles a new rule set, so its rules start with none and rebuild them
+ * from the state they carried over.
  */
 export interface RuleMemos {
   absence: Array<DueMemo | undefined>;
   pending: Array<PendingMemo | undefined>;
+  /** Every threshold rule has its PendingMemo (built by the first tick). */
+  pendingBuilt: boolean;
+  /**
+   * The threshold rules whose queue holds entries: a tick looks only at these, not at every threshold
+   * rule (10,000 rules have thousands of them, and few have a point waiting).
+   */
+  pendingRules: Set<CompiledRule>;
 }
 
 /** PruneClock is what pruning remembers: the newest item time seen, and the item time of the last prune. */
@@ -71,7 +81,13 @@ export function createCache(): EngineCache {
 export function memosFor(cache: EngineCache, ruleSet: CompiledRuleSet): RuleMemos {
   let memos = cache.bySet.get(ruleSet);
   if (memos === undefined) {
-    memos = { absence: [], pending: [] };
+    const size = ruleSet.rules.reduce((most, rule) => Math.max(most, rule.index + 1), 0);
+    memos = {
+      absence: new Array<DueMemo | undefined>(size).fill(undefined),
+      pending: new Array<PendingMemo | undefined>(size).fill(undefined),
+      pendingBuilt: false,
+      pendingRules: new Set(),
+    };
     cache.bySet.set(ruleSet, memos);
   }
   return memos;

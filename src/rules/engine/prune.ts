@@ -33,6 +33,7 @@ export function pruneIdleKeys(call: Call): void {
       ? newest - threshold.windowMs - threshold.latenessMs - IDLE_MARGIN_MS
       : newest - (rule.cooldownMs ?? 0) - IDLE_MARGIN_MS;
     let pruned = false;
+    let newestHead = Number.NEGATIVE_INFINITY;
     for (const [key, value] of rs.keys) {
       const idle =
         value.t === 'threshold'
@@ -45,13 +46,17 @@ export function pruneIdleKeys(call: Call): void {
             // Only a rule that resolves still owes an active key its resolved alert.
             (!value.active || !rule.resolve) &&
             (value.lastAlertAt === null || value.lastAlertAt < horizon);
-      if (!idle) continue;
-      deleteKey(rs, key);
-      pruned = true;
+      if (idle) {
+        deleteKey(rs, key);
+        pruned = true;
+      } else if (value.t === 'threshold' && value.head !== null && value.head > newestHead) {
+        newestHead = value.head;
+      }
     }
-    // The rule's item clock is the newest head of its keys: a pruned key takes its head with it, and
-    // the next tick rebuilds the queue from the keys that are left.
-    if (threshold && pruned) call.memos.pending[rule.index] = undefined;
+    // The rule's item clock is the newest head of its keys: a pruned key takes its head with it. (Its
+    // queue entries stay; a tick that pops one finds no key and moves on.)
+    const memo = threshold && pruned ? call.memos.pending[rule.index] : undefined;
+    if (memo !== undefined) memo.newestAt = newestHead;
   }
 }
 

@@ -3,10 +3,10 @@ import { type AlertDraft, buildAlert, displayName, thresholdSentence } from '../
 import { DueQueue } from '../due-queue.js';
 import { hashParts } from '../hash.js';
 import { keyOf, numberOf, readPath } from '../path.js';
-import { putKey, type RuleStateMap, ruleState, storeKey, type ThresholdState } from '../state.js';
+import { putKey, ruleState, storeKey, type ThresholdState } from '../state.js';
 import type { CompiledRule, CompiledThreshold, RuleExplanation } from '../types.js';
 import { MATCHED, SIMULATED } from '../window.js';
-import type { PendingMemo } from './cache.js';
+import type { PendingMemo, RuleMemos } from './cache.js';
 import {
   alertOutcome,
   type Call,
@@ -148,7 +148,7 @@ export function evaluateThresholdRule(call: Call, rule: CompiledRule, item: Item
   }
   storeKey(rs, key, state, stored);
   const pending = call.memos.pending[rule.index];
-  if (pending !== undefined) notePending(pending, state, key, firstBefore, item.at);
+  if (pending !== undefined) notePending(call, rule, pending, state, key, firstBefore, item.at);
   if (trace)
     explainThreshold(
       call,
@@ -262,6 +262,8 @@ function explainThreshold(
 
 /** notePending keeps a key's queue entry a lower bound after an item was observed for it. */
 function notePending(
+  call: Call,
+  rule: CompiledRule,
   memo: PendingMemo,
   state: ThresholdState,
   key: string,
@@ -270,56 +272,85 @@ function notePending(
 ): void {
   if (at > memo.newestAt) memo.newestAt = at;
   const first = firstPendingAt(state);
-  if (first !== undefined && (firstBefore === undefined || first < firstBefore)) memo.queue.push(first, key);
+  if (first !== undefined && (firstBefore === undefined || first < firstBefore))
+    queuePending(call, rule, memo, first, key);
 }
 
-/** pendingMemo returns a threshold rule's queue, built from every key of its state when missing. */
-function pendingMemo(call: Call, rule: CompiledRule): PendingMemo {
-  const existing = call.memos.pending[rule.index];
-  if (existing !== undefined) return existing;
-  const memo: PendingMemo = { queue: new DueQueue(), newestAt: Number.NEGATIVE_INFINITY };
-  const rs = call.state.rules.get(rule.fingerprint);
-  if (rs) {
+/** queuePending adds a key's entry and lists the rule among those a tick looks at. */
+function queuePending(call: Call, rule: CompiledRule, memo: PendingMemo, first: number, key: string): void {
+  memo.queue.push(first, key);
+  if (memo.listed) return;
+  memo.listed = true;
+  call.memos.pendingRules.add(rule);
+}
+
+/** buildPendingMemos gives every threshold rule its queue, from every key of its state. */
+function buildPendingMemos(call: Call): void {
+  for (const rule of call.ruleSet.thresholdRules) {
+    if (call.memos.pending[rule.index] !== undefined) continue;
+    const memo: PendingMemo = { queue: new DueQueue(), newestAt: Number.NEGATIVE_INFINITY, listed: false };
+    call.memos.pending[rule.index] = memo;
+    const rs = call.state.rules.get(rule.fingerprint);
+    if (!rs) continue;
     for (const [key, value] of rs.keys) {
       if (value.t !== 'threshold') continue;
       if (value.head !== null && value.head > memo.newestAt) memo.newestAt = value.head;
       const first = firstPendingAt(value);
-      if (first !== undefined) memo.queue.push(first, key);
+      if (first !== undefined) queuePending(call, rule, memo, first, key);
     }
   }
-  call.memos.pending[rule.index] = memo;
-  return memo;
+  call.memos.pendingBuilt = true;
 }
 
-/** settleHeldBack judges a threshold rule's points whose allowance has passed by `now` or its item clock. */
-export function settleHeldBack(call: Call, rule: CompiledRule, now: number): void {
+/**
+ * settleHeldBackPoints is a tick's part for threshold rules: each rule with queued keys, in rule order,
+ * judges its points whose allowance has passed by `now` or its item clock.
+ */
+export function settleHeldBackPoints(call: Call, now: number): void {
+  if (!call.memos.pendingBuilt) buildPendingMemos(call);
+  const listed = call.memos.pendingRules;
+  if (listed.size === 0) return;
+  for (const rule of [...listed].sort((a, b) => a.index - b.index)) {
+    const memo = call.memos.pending[rule.index];
+    if (memo !== undefined) settleHeldBack(call, rule, memo, now);
+  }
+}
+
+function settleHeldBack(call: Call, rule: CompiledRule, memo: PendingMemo, now: number): void {
   const threshold = rule.threshold;
   if (!threshold) return;
-  const memo = pendingMemo(call, rule);
   const { queue } = memo;
   const clock = Math.max(now, memo.newestAt);
   const watermark = clock - threshold.latenessMs;
-  if (!(queue.nextDue() < watermark)) return;
-  const rs = call.state.rules.get(rule.fingerprint);
-  const popped = new Set<string>();
-  while (queue.nextDue() < watermark) popped.add(queue.popKey() as string);
-  if (!rs) return;
-  // Sorted, so the order of alerts never depends on the order keys were seen or restored in.
-  for (const key of [...popped].sort()) {
-    const state = keyState(rs, key, 'threshold');
-    if (state === undefined) continue;
-    const settledBefore = state.sn;
-    const trace = newTrace(call);
-    const blocked = settleBefore(threshold, state, hooksFor(call, rule, key, undefined, trace), watermark);
-    if (state.sn !== settledBefore) putKey(rs, key, state);
-    const first = firstPendingAt(state);
-    if (first !== undefined) queue.push(first, key);
-    if (!trace) continue;
-    if (trace.alertIds.length > 0) {
-      const extra: Partial<RuleExplanation> = { key, alertIds: trace.alertIds };
-      if (trace.point) extra.item = trace.point;
-      explain(call, rule, alertOutcome(trace), () => heldBackReason(threshold, clock, now), extra);
-    } else if (blocked) explain(call, rule, blocked.outcome, blocked.reason, { key });
+  if (queue.nextDue() < watermark) {
+    const popped: string[] = [];
+    while (queue.nextDue() < watermark) popped.push(queue.popKey() as string);
+    const rs = call.state.rules.get(rule.fingerprint);
+    // Sorted, so the order of alerts never depends on the order keys were seen or restored in; a key
+    // may have had several entries, and is judged once.
+    popped.sort();
+    for (let i = 0; rs && i < popped.length; i++) {
+      const key = popped[i] as string;
+      if (i > 0 && popped[i - 1] === key) continue;
+      const state = keyState(rs, key, 'threshold');
+      if (state === undefined) continue;
+      const settledBefore = state.sn;
+      const trace = newTrace(call);
+      const blocked = settleBefore(threshold, state, hooksFor(call, rule, key, undefined, trace), watermark);
+      if (state.sn !== settledBefore) putKey(rs, key, state);
+      const first = firstPendingAt(state);
+      if (first !== undefined) queue.push(first, key);
+      if (!trace) continue;
+      if (trace.alertIds.length > 0) {
+        const extra: Partial<RuleExplanation> = { key, alertIds: trace.alertIds };
+        if (trace.point) extra.item = trace.point;
+        explain(call, rule, alertOutcome(trace), () => heldBackReason(threshold, clock, now), extra);
+      } else if (blocked) explain(call, rule, blocked.outcome, blocked.reason, { key });
+    }
+  }
+  if (queue.size === 0) {
+    memo.listed = false;
+    call.memos.pendingRules.delete(rule);
   }
 }
 
@@ -329,22 +360,22 @@ function heldBackReason(threshold: CompiledThreshold, clock: number, now: number
 }
 
 /**
- * heldBackDueAt is the earliest clock time a tick may settle one of the rule's held-back points: -Infinity
- * when the next tick may (its queue is to be built, or the item clock has already passed a point).
+ * heldBackDueAt is the earliest clock time a tick may settle a held-back point of any threshold rule:
+ * -Infinity when the next tick may (the queues are to be built, or an item clock has passed a point).
  */
-export function heldBackDueAt(
-  rule: CompiledRule,
-  memo: PendingMemo | undefined,
-  state: RuleStateMap,
-): number {
-  const threshold = rule.threshold;
-  if (!threshold || !state.rules.has(rule.fingerprint)) return Number.POSITIVE_INFINITY;
-  if (memo === undefined) return Number.NEGATIVE_INFINITY;
-  const first = memo.queue.nextDue();
-  if (first === Number.POSITIVE_INFINITY) return first;
-  // Settled once the clock is more than the allowance past it (or the item clock already is).
-  if (memo.newestAt - threshold.latenessMs > first) return Number.NEGATIVE_INFINITY;
-  return Math.floor(first + threshold.latenessMs) + 1;
+export function heldBackDueAt(memos: RuleMemos): number {
+  if (!memos.pendingBuilt) return Number.NEGATIVE_INFINITY;
+  let due = Number.POSITIVE_INFINITY;
+  for (const rule of memos.pendingRules) {
+    const memo = memos.pending[rule.index];
+    const threshold = rule.threshold;
+    if (memo === undefined || threshold === undefined) continue;
+    const first = memo.queue.nextDue();
+    // Settled once the clock is more than the allowance past it (or the item clock already is).
+    if (memo.newestAt - threshold.latenessMs > first) return Number.NEGATIVE_INFINITY;
+    due = Math.min(due, Math.floor(first + threshold.latenessMs) + 1);
+  }
+  return due;
 }
 
 /** settleEveryPoint judges every point of a threshold rule still held back, as if the allowance had passed. */
