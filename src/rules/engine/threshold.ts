@@ -334,10 +334,20 @@ function settleHeldBack(call: Call, rule: CompiledRule, memo: PendingMemo, now: 
       if (i > 0 && popped[i - 1] === key) continue;
       const state = keyState(rs, key, 'threshold');
       if (state === undefined) continue;
-      const settledBefore = state.sn;
+      const { firing, notified, lastNotifiedAt, eager } = state;
+      const alertsBefore = call.firings.length;
       const trace = newTrace(call);
       const blocked = settleBefore(threshold, state, hooksFor(call, rule, key, undefined, trace), watermark);
-      if (state.sn !== settledBefore) putKey(rs, key, state);
+      // Only a changed episode (or an alert) needs writing: points settled without one are judged the
+      // same way again after a restart, so the row the key's next item writes will do.
+      if (
+        state.firing !== firing ||
+        state.notified !== notified ||
+        state.lastNotifiedAt !== lastNotifiedAt ||
+        state.eager !== eager ||
+        call.firings.length !== alertsBefore
+      )
+        putKey(rs, key, state);
       const first = firstPendingAt(state);
       if (first !== undefined) queue.push(first, key);
       if (!trace) continue;
