@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { createState, evaluateItem, restoreState, serialiseState, takeChanges, tick } from './engine.js';
+import {
+  createState,
+  evaluateItem,
+  type RuleStateMap,
+  restoreState,
+  serialiseState,
+  takeChanges,
+  tick,
+} from './engine.js';
 import { ADA, ALAN, appItem, compileTestRules, HOUR, MINUTE, REFERENCE_TIME } from './testdata/items.js';
 import { summarise } from './testdata/run.js';
+import type { Firing } from './types.js';
 
 /*
  * Issue 9 §1: a threshold point held back by `lateness` (ratios, averages, "low" sums) must be judged
@@ -101,5 +110,60 @@ describe('held-back threshold points', () => {
     const fired = tick(rules, state, REFERENCE_TIME + 48 * HOUR).firings;
     expect(summarise(fired)).toEqual(['unproductive-share u-ada firing -180m']);
     expect(fired[0]?.alert.key).toBe(ADA);
+  });
+
+  it('a restart from the rows the evaluator persisted, at any step, sends exactly the alerts of an uninterrupted run', () => {
+    const rules = compileTestRules([
+      ...RULES,
+      {
+        name: 'low-share',
+        on: APP,
+        if: { 'app.productivityStatus': 'productive' },
+        threshold: {
+          window: '30m',
+          ratio: 'time.durationInSeconds',
+          lt: 0.5,
+          minCount: 2,
+          lateness: '3m',
+          resolve: true,
+        },
+        to: ['d'],
+      },
+    ]);
+    // Items of two people a few minutes apart, and a tick every minute between them, for two hours.
+    const steps: Array<{ item: ReturnType<typeof appItem> } | { tick: number }> = [];
+    for (let m = 0; m < 120; m++) {
+      if (m % 7 === 0 || m % 11 === 0) {
+        const status = m % 3 === 0 ? 'productive' : 'unproductive';
+        steps.push({ item: appItem({ t: m * MINUTE, id: `i${m}`, user: m % 2 ? ALAN : ADA, status }) });
+      }
+      steps.push({ tick: REFERENCE_TIME + m * MINUTE + 30_000 });
+    }
+    const apply = (state: RuleStateMap, rows: Map<string, unknown>) => {
+      for (const change of takeChanges(state)) {
+        if (change.value === undefined) rows.delete(change.key);
+        else rows.set(change.key, JSON.parse(JSON.stringify(change.value)));
+      }
+    };
+    const runFrom = (state: RuleStateMap, from: number, rows: Map<string, unknown>, until = steps.length) => {
+      const firings: Firing[] = [];
+      for (let i = from; i < until; i++) {
+        const step = steps[i] as (typeof steps)[number];
+        const evaluation =
+          'item' in step ? evaluateItem(rules, state, step.item) : tick(rules, state, step.tick);
+        firings.push(...evaluation.firings);
+        apply(state, rows);
+      }
+      return firings;
+    };
+    const ids = (firings: Firing[]) => firings.map((f) => f.alert.id);
+    const uninterrupted = ids(runFrom(createState(), 0, new Map()));
+    expect(uninterrupted.length).toBeGreaterThan(3);
+    for (let cut = 1; cut < steps.length; cut += 5) {
+      const rows = new Map<string, unknown>();
+      const before = runFrom(createState(), 0, rows, cut);
+      const after = runFrom(restoreState([...rows]), cut, rows);
+      expect([cut, ...ids([...before, ...after])]).toEqual([cut, ...uninterrupted]);
+    }
   });
 });
