@@ -10,22 +10,19 @@ import { ruleSetFromConfig } from '../evaluate/from-config.js';
 import { parseJsonBody } from '../ingest/json-body.js';
 import { createIngestSource, type IngestSource } from '../ingest/source.js';
 import { ingestConfigOf } from '../ingest/source-config.js';
-import { parseDurationMs } from '../lib/duration.js';
-import {
-  type CompiledRuleSet,
-  createState,
-  type Evaluation,
-  type RuleExplanation,
-  replay,
-} from '../rules/engine.js';
-import { runRuleTest } from '../rules/rule-test.js';
+import { formatDuration, parseDurationMs } from '../lib/duration.js';
+import type { CompiledRuleSet, RuleExplanation } from '../rules/engine.js';
+import { type RuleTestInput, runRuleTest } from '../rules/rule-test.js';
+import { formatWhen } from '../rules/schedule.js';
+import { runTimeline, type TimelineResult } from '../rules/timeline.js';
 import type { CliIo } from './io.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
 
 const USAGE =
-  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--source NAME] [--explain] [--allow-missing-env]\n' +
+  'usage: hookrelay test [rules.yaml] [--event <file.json|-> ...] [--advance 30m] [--source NAME] [--explain] [--allow-missing-env]\n' +
   '  without --event: runs the `tests:` of the rules file; exit 1 when one fails\n' +
-  '  with --event:    evaluates the given webhook payloads and shows what each rule did\n' +
+  '  with --event:    evaluates the given webhook payloads and shows what each rule did;\n' +
+  '                   --advance keeps the clock ticking that long after the last one, as serve would\n' +
   '  --allow-missing-env: an unset environment variable is a warning (a stand-in value is used), so CI needs no secrets\n';
 
 /** InputError is an event the user gave that cannot be read or normalised (a message, not a bug). */
@@ -82,13 +79,29 @@ function indent(text: string, by = '      '): string {
     .join('\n');
 }
 
-/** printExplanations shows what each rule did: only alerts by default, every watching rule with --explain. */
-function printExplanations(io: CliIo, explanations: RuleExplanation[], explain: boolean): void {
+/** explanationLine names the rule, the person, the item (or the tick) and what the rule did. */
+function explanationLine(ruleSet: CompiledRuleSet, e: RuleExplanation): string {
+  const timezone = ruleSet.byName.get(e.rule)?.timezone ?? 'UTC';
+  const who = e.who === undefined ? '' : ` [${e.who}]`;
+  const subject =
+    e.item !== undefined
+      ? ` item ${e.item.id} at ${formatWhen(e.item.at, timezone)}`
+      : e.clockAt !== undefined
+        ? ` at ${formatWhen(e.clockAt, timezone)}`
+        : '';
+  return `    ${e.rule}${who}${subject}: ${e.outcome} — ${e.reason}\n`;
+}
+
+/** printExplanations shows what each rule did: only alerts by default, every rule with --explain. */
+function printExplanations(
+  io: CliIo,
+  ruleSet: CompiledRuleSet,
+  explanations: RuleExplanation[],
+  explain: boolean,
+): void {
   for (const e of explanations) {
-    if (e.outcome === 'not-watched') continue;
-    if (!explain && e.outcome !== 'fired' && e.outcome !== 'resolved') continue;
-    const key = e.key === undefined ? '' : ` [${e.key}]`;
-    io.stdout(`    ${e.rule}${key}: ${e.outcome} — ${e.reason}\n`);
+    if (!explain && e.outcome !== 'fired' && e.outcome !== 'resolved' && e.outcome !== 'digested') continue;
+    io.stdout(explanationLine(ruleSet, e));
   }
 }
 
@@ -96,13 +109,12 @@ function printExplanations(io: CliIo, explanations: RuleExplanation[], explain: 
  * explainItems evaluates items from a fresh state and explains every rule's outcome: `test --event
  * --explain`, and the admin API's `evaluate` (the dashboard's playground), which must agree with it.
  */
-export function explainItems(ruleSet: CompiledRuleSet, items: readonly Item[]): Evaluation {
-  return replay(
-    ruleSet,
-    createState(),
-    items.map((item) => ({ item })),
-    { settle: true, explain: true },
-  );
+export function explainItems(
+  ruleSet: CompiledRuleSet,
+  items: readonly Item[],
+  advanceMs = 0,
+): TimelineResult {
+  return runTimeline(ruleSet, items, { explain: true, advanceMs });
 }
 
 async function runEvents(
@@ -110,24 +122,29 @@ async function runEvents(
   ruleSet: CompiledRuleSet,
   refs: string[],
   ingest: IngestSource,
-  explain: boolean,
+  options: { explain: boolean; advanceMs: number },
   io: CliIo,
 ): Promise<number> {
   const baseDir = io.cwd;
   const items: Item[] = [];
   for (const ref of refs) items.push(...itemsOf(ingest, await readPayload(ref, baseDir), ref));
-  const evaluation = explainItems(ruleSet, items);
-  io.stdout(`${items.length} item(s) from ${refs.length} event(s)\n`);
-  printExplanations(io, evaluation.explanations ?? [], explain);
+  // The same clock as a test of the file: items at their receivedAt, ticks every second until advance.
+  const evaluation = explainItems(ruleSet, items, options.advanceMs);
+  const advanced = options.advanceMs > 0 ? `, clock run on ${formatDuration(options.advanceMs)}` : '';
+  io.stdout(`${items.length} item(s) from ${refs.length} event(s)${advanced}\n`);
+  printExplanations(io, ruleSet, evaluation.explanations ?? [], options.explain);
   if (evaluation.firings.length === 0) io.stdout('no alerts\n');
-  for (const firing of evaluation.firings) {
+  evaluation.firings.forEach((firing, i) => {
+    const timezone = ruleSet.byName.get(firing.alert.rule)?.timezone ?? 'UTC';
+    const sent = evaluation.sentAt[i];
+    const when = sent === undefined ? '' : ` — sent at ${formatWhen(sent, timezone)}`;
     io.stdout(
-      `\nALERT ${firing.alert.rule} (${firing.alert.status}, ${firing.alert.severity}): ${firing.alert.title}\n`,
+      `\nALERT ${firing.alert.rule} (${firing.alert.status}, ${firing.alert.severity}): ${firing.alert.title}${when}\n`,
     );
     for (const to of firing.destinations) {
       io.stdout(`  → ${to}\n${indent(previewFor(config.raw.destinations[to], firing.alert))}\n`);
     }
-  }
+  });
   return 0;
 }
 
@@ -153,14 +170,16 @@ async function runFileTests(
       items.push(...itemsOf(ingest, await readPayload(ref, baseDir), label));
     }
     const advanceMs = test.advance === undefined ? undefined : parseDurationMs(test.advance);
-    const result = runRuleTest(ruleSet, { items, advanceMs, expect: test.expect }, { explain });
+    const input: RuleTestInput = { items, advanceMs, expect: test.expect };
+    if (test.allowOthers !== undefined) input.allowOthers = test.allowOthers;
+    const result = runRuleTest(ruleSet, input, { explain });
     if (result.passed) io.stdout(`ok    ${test.name}\n`);
     else {
       failed += 1;
       io.stdout(`FAIL  ${test.name}\n`);
       for (const failure of result.failures) io.stdout(`      ${failure}\n`);
     }
-    if (explain) printExplanations(io, result.explanations ?? [], true);
+    if (explain) printExplanations(io, ruleSet, result.explanations ?? [], true);
   }
   io.stdout(`\n${tests.length - failed} passed, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;
@@ -175,6 +194,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
     event?: string[];
     source?: string;
     explain?: boolean;
+    advance?: string;
     help?: boolean;
     'allow-missing-env'?: boolean;
   };
@@ -187,6 +207,7 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
         source: { type: 'string' },
         explain: { type: 'boolean', default: false },
         'allow-missing-env': { type: 'boolean', default: false },
+        advance: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -201,6 +222,17 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length > 1) {
     io.stderr(`hookrelay test: at most one rules file\n${USAGE}`);
+    return 2;
+  }
+  const advanceMs = values.advance === undefined ? 0 : parseDurationMs(values.advance);
+  if (advanceMs === undefined || advanceMs < 0) {
+    io.stderr(`hookrelay test: --advance takes a duration such as 30m, 2h or 1d\n${USAGE}`);
+    return 2;
+  }
+  if (values.advance !== undefined && !(values.event && values.event.length > 0)) {
+    io.stderr(
+      `hookrelay test: --advance goes with --event (a test in the file says advance: itself)\n${USAGE}`,
+    );
     return 2;
   }
   const rulesFile = rulesFileFor(positionals[0], io);
@@ -230,7 +262,14 @@ export async function runTest(args: string[], io: CliIo): Promise<number> {
   const ruleSet = ruleSetFromConfig(config);
   try {
     return values.event && values.event.length > 0
-      ? await runEvents(config, ruleSet, values.event, ingest, values.explain ?? false, io)
+      ? await runEvents(
+          config,
+          ruleSet,
+          values.event,
+          ingest,
+          { explain: values.explain ?? false, advanceMs },
+          io,
+        )
       : await runFileTests(config, ruleSet, file, ingest, values.explain ?? false, io);
   } catch (error) {
     if (error instanceof InputError) {

@@ -93,6 +93,7 @@ export function checkReferences(
     });
     checkSchedule(['rules', i, 'during'], rule.during);
     checkSchedule(['rules', i, 'outside'], rule.outside);
+    checkSchedule(['rules', i, 'digest', 'schedule'], rule.digest?.schedule);
     rule.users?.forEach((name, j) => {
       if (!userNames.includes(name)) {
         errors.push(reference(['rules', i, 'users', j], name, userNames, 'person', 'add them to people:'));

@@ -9,6 +9,7 @@ import {
   type RuleStateMap,
   restoreState,
   retainStateFor,
+  TICK_MS,
   takeChanges,
   tick,
 } from '../rules/engine.js';
@@ -23,8 +24,13 @@ export interface EvaluatorOptions {
   logger: Logger;
   /** Items read and committed per transaction. */
   batchSize?: number;
-  /** How often the clock-driven parts (absence, digests) run. */
+  /**
+   * How often the clock-driven parts run (held-back threshold points, absence, digests); default
+   * TICK_MS, the cadence `hookrelay test` steps its clock at.
+   */
   tickMs?: number;
+  /** Called after each tick has committed, with the tick's clock time (metrics, and tests wait on it). */
+  onTick?: (nowMs: number) => void;
   /** Test-only fault injection: called after evaluating, before the commit. */
   beforeCommit?: () => void;
 }
@@ -48,7 +54,7 @@ export interface Evaluator {
 export function createEvaluator(options: EvaluatorOptions): Evaluator {
   const { store, clock, logger } = options;
   const batchSize = options.batchSize ?? 500;
-  const tickMs = options.tickMs ?? 1_000;
+  const tickMs = options.tickMs ?? TICK_MS;
   let ruleSet = options.ruleSet;
   let forwards = options.forwards;
   let state: RuleStateMap | undefined;
@@ -149,7 +155,9 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
       await commit(cursor, cursor, notifications);
     } catch (error) {
       await recover(error);
+      return;
     }
+    options.onTick?.(now);
   };
 
   return {

@@ -1,7 +1,9 @@
-import type { Item, Person } from '../domain/item.js';
+import type { Person } from '../domain/item.js';
 import { parseDurationMs } from '../lib/duration.js';
 import { compileTemplate } from '../render/template.js';
-import { directoryKeys } from './absence.js';
+import { buildCandidateIndex } from './candidates.js';
+import { directoryKeys } from './engine/absence.js';
+import { compileDigest } from './engine/digest.js';
 import { missingField } from './fields.js';
 import { hashParts, stableStringify } from './hash.js';
 import {
@@ -28,8 +30,11 @@ import type { Aggregate } from './window.js';
 /*
  * compileRules turns the rules of one config load into an indexed, ready-to-run rule set: durations in
  * ms, regexes and templates compiled, people names resolved to ids, schedules and silences compiled,
- * and an index from event type (then user/team) to the rules that may care, so an item costs only the
- * rules that watch it. Everything wrong comes back as positioned problems; nothing throws.
+ * and an index from event type (then user/team) to the rules that may care (candidates.ts), so an item
+ * costs only the rules that watch it. Everything wrong comes back as positioned problems; nothing
+ * throws. References (schedules, people, rule names) are checked once, by the config loader
+ * (config/cross-refs.ts), which compiles even a file with a wrong one so that one run lists every
+ * problem: here a name that resolves to nothing only leaves its rule out (CompiledRuleSet.unresolved).
  */
 
 /** CompileInput is what compileRules needs from a loaded config. */
@@ -44,8 +49,6 @@ export interface CompileInput {
 const STATE_VERSION = 'hookrelay-rule-state/1';
 const AGGREGATES: readonly Aggregate[] = ['count', 'sum', 'avg', 'min', 'max', 'ratio'];
 const COMPARISONS: readonly Comparison[] = ['gt', 'gte', 'lt', 'lte'];
-// Bounds the per-event-type memo when a source sends unbounded event names.
-const MAX_BUCKETS = 1_000;
 
 interface Directory {
   people: Map<string, Person>;
@@ -184,7 +187,19 @@ function compileTemplateAt(source: string | undefined, path: Array<string | numb
   return result.template;
 }
 
-function resolveUsers(names: readonly string[], directory: Directory, problem: Problem): Set<string> {
+/** pathText renders a path as the config loader does: `rules[2].users[0]`. */
+function pathText(path: ReadonlyArray<string | number>): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join('');
+}
+
+function resolveUsers(
+  names: readonly string[],
+  directory: Directory,
+  problem: Problem,
+  unresolved: (path: Array<string | number>) => void,
+): Set<string> {
   const ids = new Set<string>();
   names.forEach((entry, i) => {
     if (directory.people.has(entry)) {
@@ -202,7 +217,7 @@ function resolveUsers(names: readonly string[], directory: Directory, problem: P
     }
     // Without a directory, ids cannot be checked: take them as written.
     if (directory.people.size === 0) ids.add(entry);
-    else problem(['users', i], `unknown person "${entry}": not an id or a name in people`);
+    else unresolved(['users', i]);
   });
   return ids;
 }
@@ -213,11 +228,17 @@ function compileRule(
   directory: Directory,
   schedules: ReadonlyMap<string, CompiledSchedule>,
   problems: CompileProblem[],
+  unresolvedPaths: string[],
 ): CompiledRule | undefined {
   let failed = false;
   const problem: Problem = (path, message, severity = 'error') => {
     if (severity === 'error') failed = true;
     problems.push({ severity, ruleIndex: index, path: ['rules', index, ...path], message });
+  };
+  // A name that resolves to nothing: the loader words it (config/cross-refs.ts); the rule is left out.
+  const unresolved = (path: Array<string | number>) => {
+    failed = true;
+    unresolvedPaths.push(pathText(['rules', index, ...path]));
   };
   const absent = config.absent;
   const kind = absent ? 'absence' : config.threshold ? 'threshold' : 'match';
@@ -265,7 +286,7 @@ function compileRule(
       problem([absent?.if ? 'absent' : 'if'], `${lacking.join(' and ')} items never have ${path}`, 'warning');
   }
 
-  const users = config.users ? resolveUsers(config.users, directory, problem) : undefined;
+  const users = config.users ? resolveUsers(config.users, directory, problem, unresolved) : undefined;
   const teams = config.teams ? new Set(config.teams) : undefined;
 
   const threshold = config.threshold ? compileThreshold(config.threshold, on, config, problem) : undefined;
@@ -274,34 +295,35 @@ function compileRule(
     const forMs = durationMs(absent.for, ['absent', 'for'], problem);
     if (forMs !== undefined) {
       const per = absent.per ?? 'user';
+      const watch = absent.watch ?? 'seen';
       absence = {
         per: compilePath(per),
         forMs,
         forText: absent.for,
-        directoryKeys: directoryKeys(per, directory.people.values(), users, teams),
+        watch,
+        directoryKeys: watch === 'people' ? directoryKeys(per, directory.people.values(), users, teams) : [],
       };
     }
   }
   const cooldownMs =
     config.cooldown === undefined ? undefined : durationMs(config.cooldown, ['cooldown'], problem);
-  const digestEveryMs = config.digest
-    ? durationMs(config.digest.every, ['digest', 'every'], problem)
-    : undefined;
-
   const scheduleAt = (name: string | undefined, field: 'during' | 'outside') => {
     if (name === undefined) return undefined;
     const schedule = schedules.get(name);
-    if (!schedule) {
-      const known = [...schedules.keys()];
-      problem(
-        [field],
-        `undefined schedule "${name}"${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
-      );
-    }
+    if (!schedule) unresolved([field]);
     return schedule;
   };
   const during = scheduleAt(config.during, 'during');
   const outside = scheduleAt(config.outside, 'outside');
+  const digest = config.digest
+    ? compileDigest(
+        config.digest,
+        during?.timezone ?? outside?.timezone,
+        (name) => schedules.get(name),
+        problem,
+        unresolved,
+      )
+    : undefined;
 
   const title = compileTemplateAt(config.message?.title, ['message', 'title'], problem);
   const text = compileTemplateAt(config.message?.text, ['message', 'text'], problem);
@@ -350,83 +372,13 @@ function compileRule(
     resolve: absent ? (config.resolve ?? true) : (config.resolve ?? false),
     during,
     outside,
-    digestEveryMs,
+    timezone: during?.timezone ?? outside?.timezone ?? digest?.timezone ?? 'UTC',
+    digest,
     severity: config.severity ?? 'warning',
     attachScreenshot: config.attach === 'screenshot',
     to: config.to,
     title,
     text,
-  };
-}
-
-interface Bucket {
-  unscoped: CompiledRule[];
-  byUser: Map<string, CompiledRule[]>;
-  byTeam: Map<string, CompiledRule[]>;
-  /** Merged candidate lists per user and team, so merging happens once per pair, not per item. */
-  merged: Map<string, Map<string, CompiledRule[]>>;
-}
-
-// Bounds each bucket's memo of merged lists (users seen with scoped rules).
-const MAX_MERGED = 50_000;
-
-function mergeByIndex(lists: ReadonlyArray<readonly CompiledRule[]>): CompiledRule[] {
-  const merged = lists.flat();
-  merged.sort((a, b) => a.index - b.index);
-  return merged;
-}
-
-function buildIndex(rules: readonly CompiledRule[]): (item: Item) => readonly CompiledRule[] {
-  const exact = new Map<string, CompiledRule[]>();
-  const wildcard: CompiledRule[] = [];
-  for (const rule of rules) {
-    for (const event of rule.on.exact) {
-      const list = exact.get(event) ?? [];
-      if (!list.includes(rule)) list.push(rule);
-      exact.set(event, list);
-    }
-    if (rule.on.any || rule.on.globs.length > 0) wildcard.push(rule);
-  }
-  const buckets = new Map<string, Bucket>();
-  const bucketFor = (event: string): Bucket => {
-    let bucket = buckets.get(event);
-    if (bucket) return bucket;
-    const seen = new Set<CompiledRule>(exact.get(event) ?? []);
-    for (const rule of wildcard) if (rule.on.test(event)) seen.add(rule);
-    const all = [...seen].sort((a, b) => a.index - b.index);
-    bucket = { unscoped: [], byUser: new Map(), byTeam: new Map(), merged: new Map() };
-    for (const rule of all) {
-      // A rule scoped to users is reachable only through those users; the matcher still checks teams.
-      if (rule.users) {
-        for (const user of rule.users) bucket.byUser.set(user, [...(bucket.byUser.get(user) ?? []), rule]);
-      } else if (rule.teams) {
-        for (const team of rule.teams) bucket.byTeam.set(team, [...(bucket.byTeam.get(team) ?? []), rule]);
-      } else bucket.unscoped.push(rule);
-    }
-    if (buckets.size >= MAX_BUCKETS) buckets.clear();
-    buckets.set(event, bucket);
-    return bucket;
-  };
-  const none: readonly CompiledRule[] = [];
-  return (item) => {
-    const bucket = bucketFor(item.event);
-    const byUser = item.user === undefined ? undefined : bucket.byUser.get(item.user);
-    const byTeam = item.team === undefined ? undefined : bucket.byTeam.get(item.team);
-    if (byUser === undefined && byTeam === undefined)
-      return bucket.unscoped.length === 0 ? none : bucket.unscoped;
-    const user = byUser === undefined ? '' : (item.user as string);
-    const team = byTeam === undefined ? '' : (item.team as string);
-    let perTeam = bucket.merged.get(user);
-    let merged = perTeam?.get(team);
-    if (merged) return merged;
-    merged = mergeByIndex([bucket.unscoped, byUser ?? none, byTeam ?? none]);
-    if (bucket.merged.size >= MAX_MERGED) bucket.merged.clear();
-    if (!perTeam) {
-      perTeam = new Map();
-      bucket.merged.set(user, perTeam);
-    }
-    perTeam.set(team, merged);
-    return merged;
   };
 }
 
@@ -453,26 +405,23 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
 
   const rules: CompiledRule[] = [];
   const byName = new Map<string, CompiledRule>();
-  const names = new Map<string, number>();
+  const names = new Set<string>();
+  const unresolved: string[] = [];
   input.rules.forEach((config, index) => {
-    const first = names.get(config.name);
-    if (first !== undefined) {
-      problems.push({
-        severity: 'error',
-        ruleIndex: index,
-        path: ['rules', index, 'name'],
-        message: `duplicate rule name "${config.name}" (also rules[${first}]); alerts and state are per name`,
-      });
+    // Alerts and state are per name: a second rule of a name is left out (the loader says it is a
+    // duplicate, with where the first is).
+    if (names.has(config.name)) {
+      unresolved.push(pathText(['rules', index, 'name']));
       return;
     }
-    names.set(config.name, index);
-    const rule = compileRule(config, index, directory, schedules, problems);
+    names.add(config.name);
+    const rule = compileRule(config, index, directory, schedules, problems, unresolved);
     if (rule) {
       rules.push(rule);
       byName.set(rule.name, rule);
     }
   });
-  const silences = compileSilences(input.silences ?? [], schedules, new Set(names.keys()), problems);
+  const silences = compileSilences(input.silences ?? [], schedules, problems, unresolved);
 
   return {
     rules,
@@ -480,19 +429,21 @@ export function compileRules(input: CompileInput): CompiledRuleSet {
     people: directory.people,
     silences,
     problems,
-    ok: !problems.some((problem) => problem.severity === 'error'),
+    unresolved,
+    ok: unresolved.length === 0 && !problems.some((problem) => problem.severity === 'error'),
     fingerprints: new Set(rules.map((rule) => rule.fingerprint)),
     conditionsReadPerson: [
       ...rules.map((rule) => rule.condition),
       ...silences.flatMap((s) => s.matchers ?? []),
     ].some((condition) => condition.paths.some((path) => path === 'person' || path.startsWith('person.'))),
     absenceRules: rules.filter((rule) => rule.kind === 'absence'),
-    digestRules: rules.filter((rule) => rule.digestEveryMs !== undefined),
+    digestRules: rules.filter((rule) => rule.digest !== undefined),
+    thresholdRules: rules.filter((rule) => rule.kind === 'threshold'),
     keyedRules: rules.filter(
       (rule) =>
         rule.kind === 'threshold' ||
         (rule.kind === 'match' && (rule.cooldownMs !== undefined || rule.resolve)),
     ),
-    candidates: buildIndex(rules),
+    candidates: buildCandidateIndex(rules),
   };
 }

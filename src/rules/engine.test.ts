@@ -347,7 +347,11 @@ describe('digests', () => {
 
 describe('absence', () => {
   const rules = compileTestRules([
-    { name: 'went-quiet', absent: { on: APP, per: 'user', for: '30m' }, to: ['team-discord'] },
+    {
+      name: 'went-quiet',
+      absent: { on: APP, per: 'user', for: '30m', watch: 'people' },
+      to: ['team-discord'],
+    },
   ]);
   const received = (m: number) => appItem({ t: m * MINUTE });
   const stream = [
@@ -372,6 +376,10 @@ describe('absence', () => {
     expect(result.firings[2]?.alert.text).toBe(
       'Ada Lovelace went quiet: no desktop.app_tracking.captured for 30m (since 2026-03-02T09:05:00.000Z)',
     );
+    // Listed but never seen: the text says which people are watched.
+    expect(result.firings[0]?.alert.text).toBe(
+      'Alan Turing has not been seen: no desktop.app_tracking.captured for 30m (since 2026-03-02T09:00:00.000Z; watch: people)',
+    );
     expect(result.firings[3]?.alert.title).toBe('[resolved] went-quiet: Ada Lovelace');
     expect(result.firings[2]?.alert.id).not.toBe(result.firings[4]?.alert.id);
   });
@@ -386,7 +394,13 @@ describe('absence', () => {
 
   it('with during:, count only quiet time inside the schedule and alert again each stretch', () => {
     const scheduled = compileTestRules([
-      { name: 'went-quiet', absent: { on: APP, for: '30m' }, users: [ADA], during: 'work-hours', to: ['d'] },
+      {
+        name: 'went-quiet',
+        absent: { on: APP, for: '30m', watch: 'people' },
+        users: [ADA],
+        during: 'work-hours',
+        to: ['d'],
+      },
     ]);
     const result = run(scheduled, [
       { tick: at('2026-03-02T07:00:00Z') }, // Monday 08:00 Berlin: outside, nobody watched
@@ -398,6 +412,46 @@ describe('absence', () => {
     expect(result.firings.map((f) => new Date(f.alert.at).toISOString())).toEqual([
       '2026-03-02T08:30:00.000Z',
       '2026-03-03T08:30:00.000Z',
+    ]);
+  });
+});
+
+describe('absence watches the keys that were seen, by default', () => {
+  const rules = compileTestRules([
+    { name: 'went-quiet', absent: { on: APP, for: '30m' }, to: ['d'] },
+    { name: 'quiet-at-work', absent: { on: APP, for: '30m' }, during: 'work-hours', to: ['d'] },
+  ]);
+
+  it('not people listed but never seen; a seen key alerts once per quiet spell', () => {
+    const result = run(rules, [
+      { tick: REFERENCE_TIME },
+      { item: appItem({ t: 5 * MINUTE }) },
+      { tick: REFERENCE_TIME + 31 * MINUTE },
+      { tick: REFERENCE_TIME + 35 * MINUTE },
+      { tick: REFERENCE_TIME + 36 * MINUTE },
+    ]);
+    expect(summarise(result.firings)).toEqual([
+      'went-quiet u-ada firing +35m',
+      'quiet-at-work u-ada firing +35m',
+    ]);
+  });
+
+  it('with during:, only keys seen since the current stretch began; seen again later, watched again', () => {
+    const result = run(rules, [
+      { tick: at('2026-03-02T08:00:00Z') }, // Monday 09:00 Berlin
+      { item: appItem({ at: at('2026-03-02T08:10:00Z') }) },
+      { tick: at('2026-03-02T08:40:00Z') }, // 09:40: quiet for 30 minutes of work hours
+      { tick: at('2026-03-03T08:30:00Z') }, // Tuesday 09:30: not seen today, so not watched today
+      { tick: at('2026-03-03T12:00:00Z') },
+      { item: appItem({ at: at('2026-03-03T12:05:00Z') }) }, // seen on Tuesday at 13:05
+      { tick: at('2026-03-03T12:34:00Z') },
+      { tick: at('2026-03-03T12:35:00Z') },
+    ]);
+    const atWork = result.firings.filter((f) => f.alert.rule === 'quiet-at-work');
+    expect(atWork.map((f) => [f.alert.status, new Date(f.alert.at).toISOString()])).toEqual([
+      ['firing', '2026-03-02T08:40:00.000Z'],
+      ['resolved', '2026-03-03T12:05:00.000Z'],
+      ['firing', '2026-03-03T12:35:00.000Z'],
     ]);
   });
 });
@@ -512,6 +566,22 @@ describe('state', () => {
     const fp = rules.rules[0]?.fingerprint ?? '';
     expect(takeChanges(state)).toEqual([{ key: `${fp}|${ALAN}`, value: undefined }]);
     expect([...(state.rules.get(fp)?.keys.keys() ?? [])]).toEqual([ADA]);
+  });
+
+  it('prunes the cooldown of a plain rule without resolve once it is a day idle; with resolve it keeps it', () => {
+    const rules = compileTestRules([
+      { name: 'games', on: APP, if: { 'app.name': 'Steam' }, cooldown: '30m', to: ['d'] },
+      { name: 'games-resolved', on: APP, if: { 'app.name': 'Steam' }, resolve: true, to: ['d'] },
+    ]);
+    const state = createState();
+    evaluateItem(rules, state, appItem({ t: 0, app: 'Steam' }));
+    evaluateItem(rules, state, appItem({ t: 26 * HOUR, user: ALAN }));
+    takeChanges(state);
+    tick(rules, state, REFERENCE_TIME + 26 * HOUR);
+    const [games, resolved] = rules.rules.map((rule) => rule.fingerprint);
+    // No resolved alert is owed for games, so nothing is left to remember about Ada after a day.
+    expect(takeChanges(state)).toEqual([{ key: `${games}|${ADA}`, value: undefined }]);
+    expect([...(state.rules.get(resolved ?? '')?.keys.keys() ?? [])]).toEqual([ADA]);
   });
 
   it('round-trips through JSON and skips rows it does not know', () => {

@@ -1,14 +1,18 @@
 import type { Alert } from '../domain/alert.js';
 import type { Item } from '../domain/item.js';
-import { createState, replay, type Step } from './engine.js';
+import { formatWhen } from './schedule.js';
+import type { RuleStateMap } from './state.js';
+import { runTimeline } from './timeline.js';
 import type { CompiledRuleSet, EvaluateOptions, Firing, RuleExplanation } from './types.js';
 
 /*
  * Running one `tests:` entry of a rules file (`hookrelay test`): the items (already normalised from the
- * test's event files) go through a fresh state in order; with `advanceMs`, the clock then moves on and
- * ticks, so absence and digest rules can fire; everything still waiting for its lateness allowance is
- * settled, as the end of the stream. Then each expectation is checked. Pure: the CLI reads the files,
- * normalises them and prints.
+ * test's event files) go through a fresh state on the timeline serve would see (timeline.ts): they
+ * arrive at their receivedAt and the clock ticks every second until `advance` after the last, so an
+ * absence, a digest or a threshold held back by lateness fires in a test exactly when serve would send
+ * it, and not at all if the test's clock does not get there. Then each expectation is checked, and
+ * every alert no expectation accounts for fails the test unless `allowOthers` lets it. Pure: the CLI
+ * reads the files, normalises them and prints.
  */
 
 /** RuleTestExpectation is one `expect:` entry: alerts of a rule (to a destination, with a status). */
@@ -23,9 +27,14 @@ export interface RuleTestExpectation {
 /** RuleTestInput is one test, its events normalised into items. */
 export interface RuleTestInput {
   items: readonly Item[];
-  /** Move the clock this far past the last item's receivedAt and tick (the test's `advance:`). */
+  /** Keep the clock ticking this long after the last item's receivedAt (the test's `advance:`). */
   advanceMs?: number;
   expect: readonly RuleTestExpectation[];
+  /**
+   * Alerts no expectation names are failures unless this allows them: true for any, or the names of
+   * the rules whose other alerts may come (`allowOthers: [forward-everything]`).
+   */
+  allowOthers?: boolean | readonly string[];
 }
 
 /** RuleTestResult says whether the test passed and, if not, each unmet expectation in words. */
@@ -33,6 +42,8 @@ export interface RuleTestResult {
   passed: boolean;
   failures: string[];
   firings: Firing[];
+  /** When serve would have sent each firing (see runTimeline). */
+  sentAt: number[];
   explanations?: RuleExplanation[];
 }
 
@@ -42,45 +53,54 @@ function describeExpectation(expectation: RuleTestExpectation): string {
   return `${expectation.rule}${status}${to}`;
 }
 
-function countMatching(firings: readonly Firing[], expectation: RuleTestExpectation): Alert[] {
-  return firings
-    .filter(
-      (firing) =>
-        firing.alert.rule === expectation.rule &&
-        (expectation.to === undefined || firing.destinations.includes(expectation.to)) &&
-        (expectation.status === undefined || firing.alert.status === expectation.status),
-    )
-    .map((firing) => firing.alert);
+function matches(firing: Firing, expectation: RuleTestExpectation): boolean {
+  return (
+    firing.alert.rule === expectation.rule &&
+    (expectation.to === undefined || firing.destinations.includes(expectation.to)) &&
+    (expectation.status === undefined || firing.alert.status === expectation.status)
+  );
+}
+
+/** describeAlert names an alert for people: rule, status, person, item and time in the rule's timezone. */
+export function describeAlert(ruleSet: CompiledRuleSet, alert: Alert): string {
+  const timezone = ruleSet.byName.get(alert.rule)?.timezone ?? 'UTC';
+  const who = alert.person?.name ?? (alert.key === '' ? undefined : alert.key);
+  const what = alert.item
+    ? `item ${alert.item.id} at ${formatWhen(alert.item.at, timezone)}`
+    : `at ${formatWhen(alert.at, timezone)}`;
+  return `${alert.rule} ${alert.status}${who === undefined ? '' : ` for ${who}`} (${what})`;
 }
 
 /**
- * runRuleTest runs one rules-file test and checks its expectations. Rules the test does not mention are
- * not checked, so a forward-everything rule does not have to be listed in every test.
+ * heldBack lists, per threshold rule that waits for settlement (not an eager one, whose alerts go out on
+ * arrival), the points still waiting for their lateness allowance.
  */
+function heldBack(ruleSet: CompiledRuleSet, state: RuleStateMap): Array<{ rule: string; points: number }> {
+  const held: Array<{ rule: string; points: number }> = [];
+  for (const rule of ruleSet.thresholdRules) {
+    if (rule.threshold?.eager) continue;
+    let points = 0;
+    for (const value of state.rules.get(rule.fingerprint)?.keys.values() ?? []) {
+      if (value.t === 'threshold') points += value.at.length - value.sn;
+    }
+    if (points > 0) held.push({ rule: rule.name, points });
+  }
+  return held;
+}
+
+/** runRuleTest runs one rules-file test and checks its expectations. */
 export function runRuleTest(
   ruleSet: CompiledRuleSet,
   test: RuleTestInput,
   options: EvaluateOptions = {},
 ): RuleTestResult {
-  const steps: Step[] = test.items.map((item) => ({ item }));
-  const last = test.items.reduce(
-    (latest, item) => Math.max(latest, item.receivedAt),
-    Number.NEGATIVE_INFINITY,
-  );
-  if (Number.isFinite(last)) {
-    // A first tick arms absence rules at the start of the test, as a running evaluator would be armed.
-    const first = test.items.reduce(
-      (earliest, item) => Math.min(earliest, item.receivedAt),
-      Number.POSITIVE_INFINITY,
-    );
-    steps.unshift({ tick: first });
-    steps.push({ tick: last });
-    if (test.advanceMs !== undefined) steps.push({ tick: last + test.advanceMs });
-  }
-  const replayOptions: EvaluateOptions & { settle: boolean } = { settle: true };
-  if (options.explain) replayOptions.explain = true;
-  const evaluation = replay(ruleSet, createState(), steps, replayOptions);
+  const timeline = runTimeline(ruleSet, test.items, {
+    advanceMs: test.advanceMs ?? 0,
+    explain: options.explain === true,
+  });
+  const { firings } = timeline;
   const failures: string[] = [];
+  const short = new Set<string>();
   for (const expectation of test.expect) {
     const rule = ruleSet.byName.get(expectation.rule);
     if (!rule) {
@@ -94,14 +114,46 @@ export function runRuleTest(
       continue;
     }
     const wanted = expectation.count ?? 1;
-    const got = countMatching(evaluation.firings, expectation).length;
+    const got = firings.filter((firing) => matches(firing, expectation)).length;
     if (got !== wanted) {
+      if (got < wanted) short.add(expectation.rule);
       failures.push(
         `expected ${wanted} alert${wanted === 1 ? '' : 's'} of ${describeExpectation(expectation)}, got ${got}`,
       );
     }
   }
-  const result: RuleTestResult = { passed: failures.length === 0, failures, firings: evaluation.firings };
-  if (evaluation.explanations) result.explanations = evaluation.explanations;
+  const allow = test.allowOthers ?? false;
+  if (Array.isArray(allow)) {
+    for (const name of allow) {
+      if (!ruleSet.byName.has(name)) failures.push(`allowOthers names rule "${name}", which is not defined`);
+    }
+  }
+  if (allow !== true) {
+    const allowed = new Set<string>(Array.isArray(allow) ? allow : []);
+    for (const firing of firings) {
+      if (allowed.has(firing.alert.rule) || test.expect.some((e) => matches(firing, e))) continue;
+      failures.push(
+        `unexpected alert: ${describeAlert(ruleSet, firing.alert)} to ${firing.destinations.join(', ')}`,
+      );
+    }
+  }
+  const stoppedAt = timeline.endedAt;
+  if (short.size > 0 && stoppedAt !== undefined) {
+    for (const { rule, points } of heldBack(ruleSet, timeline.state)) {
+      if (!short.has(rule)) continue;
+      const threshold = ruleSet.byName.get(rule)?.config.threshold;
+      const lateness = threshold?.lateness ?? threshold?.window;
+      failures.push(
+        `rule ${rule} still held back ${points} point(s) for their lateness (${lateness}) when the clock stopped at ${new Date(stoppedAt).toISOString()}: add advance: ${lateness} (or more) to judge them as serve would`,
+      );
+    }
+  }
+  const result: RuleTestResult = {
+    passed: failures.length === 0,
+    failures,
+    firings,
+    sentAt: timeline.sentAt,
+  };
+  if (timeline.explanations) result.explanations = timeline.explanations;
   return result;
 }

@@ -32,6 +32,12 @@ export interface CompiledSchedule {
    * when `ms` is outside it. Back-to-back ranges (`…-24:00` then `00:00-…`) count as one stretch.
    */
   activeSince(ms: number): number | undefined;
+  /**
+   * endAfter returns when the stretch running at `ms` ends, or when the next stretch after `ms` ends if
+   * none is running; +Infinity when the schedule never ends a stretch (or never starts one) within a
+   * week. Schedules change only on whole minutes, so it looks at each minute from `ms` on.
+   */
+  endAfter(ms: number): number;
   /** describe renders the schedule for explanations: `work-hours (Europe/Berlin, mon–fri 09:00–17:30)`. */
   describe(): string;
 }
@@ -223,6 +229,19 @@ export function compileSchedule(
       }
       return toInstant(found.day * DAY_MS + found.minute * MINUTE_MS);
     },
+    endAfter(ms) {
+      if (!Number.isFinite(ms)) return Number.POSITIVE_INFINITY;
+      let t = Math.floor(ms / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+      const limit = t + 8 * DAY_MS;
+      // A minute boundary at or before `ms` decides whether a stretch is running now.
+      let running = schedule.contains(ms);
+      for (; t <= limit; t += MINUTE_MS) {
+        const inside = schedule.contains(t);
+        if (running && !inside) return t;
+        running = inside;
+      }
+      return Number.POSITIVE_INFINITY;
+    },
     describe() {
       const hours = ranges.map((r) => `${hhmm(r.start)}–${hhmm(r.end)}`).join(', ');
       return `${name} (${input.timezone}, ${describeDays(days)} ${hours})`;
@@ -236,4 +255,30 @@ export function formatLocal(ms: number, timezone: string): string {
   if (!Number.isFinite(ms)) return `an unknown time (${String(ms)})`;
   const localMs = ms + timeZoneClock(timezone).offsetMs(ms);
   return new Date(localMs).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** formatWhen renders an instant with its timezone, for people: `2026-03-29 09:00 Europe/Berlin`. */
+export function formatWhen(ms: number, timezone: string): string {
+  return Number.isFinite(ms) ? `${formatLocal(ms, timezone)} ${timezone}` : formatLocal(ms, timezone);
+}
+
+/**
+ * nextTimeOfDay returns the first instant after `ms` whose local wall time in `timezone` is one of
+ * `minutes` (minutes after midnight). On the day clocks spring forward, a time inside the gap becomes
+ * the instant just after it; on the day they fall back, a time that happens twice counts once (the
+ * later of the two).
+ */
+export function nextTimeOfDay(ms: number, minutes: readonly number[], timezone: string): number {
+  const tz = timeZoneClock(timezone);
+  const sorted = [...minutes].sort((a, b) => a - b);
+  const day = Math.floor((ms + tz.offsetMs(ms)) / DAY_MS);
+  for (let d = day - 1; d <= day + 2; d++) {
+    for (const minute of sorted) {
+      const local = d * DAY_MS + minute * MINUTE_MS;
+      let instant = local - tz.offsetMs(local);
+      instant = local - tz.offsetMs(instant);
+      if (instant > ms) return instant;
+    }
+  }
+  return Number.POSITIVE_INFINITY;
 }

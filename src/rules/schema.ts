@@ -111,6 +111,40 @@ export const absentSchema = z
     per: z.string().min(1).default('user'),
     for: durationString,
     if: conditionSchema.optional(),
+    watch: z
+      .enum(['seen', 'people'])
+      .optional()
+      .describe(
+        'seen (default): keys that sent a matching item (with during:, since the current stretch began); people: also everyone in people: never seen.',
+      ),
+  })
+  .strict();
+
+/** timeOfDay is a local time of day as written in the file (`17:00`, `9:30`). */
+const timeOfDay = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'a time of day such as 17:00');
+
+/**
+ * digestSchema folds a rule's alerts into one message per period: `every` (from the first alert), at a
+ * time of day in a timezone, or at the end of each stretch of a schedule. Exactly one of the three is
+ * checked by compileRules.
+ */
+export const digestSchema = z
+  .object({
+    every: durationString.optional().describe('One message this long after the first alert of a period.'),
+    at: z
+      .union([timeOfDay, z.array(timeOfDay).min(1)])
+      .optional()
+      .describe('One message at this local time of day (or each of these), e.g. "17:00".'),
+    timezone: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The IANA timezone of at: (default: the timezone of the rule's during: schedule)."),
+    schedule: z.string().min(1).optional().describe('One message when each stretch of this schedule ends.'),
+    first: z
+      .enum(['digest', 'now'])
+      .optional()
+      .describe('now: send the first alert of a period at once, and digest the rest of the period.'),
   })
   .strict();
 
@@ -135,7 +169,7 @@ export const ruleSchema = z
     resolve: z.boolean().optional(),
     during: z.string().min(1).optional().describe('Alert only inside this schedule.'),
     outside: z.string().min(1).optional().describe('Alert only outside this schedule.'),
-    digest: z.object({ every: durationString }).strict().optional(),
+    digest: digestSchema.optional(),
     simulation: z.enum(['include', 'ignore', 'only']).optional(),
     severity: z.enum(['info', 'warning', 'critical']).default('warning'),
     attach: z.literal('screenshot').optional(),
@@ -144,6 +178,8 @@ export const ruleSchema = z
   })
   .strict();
 
+/** DigestConfig is a rule's `digest:`. */
+export type DigestConfig = z.infer<typeof digestSchema>;
 /** RuleConfig is one rule as the schema returns it (defaults applied, durations still strings). */
 export type RuleConfig = z.infer<typeof ruleSchema>;
 /** ThresholdConfig is a rule's `threshold:`. */
@@ -175,7 +211,15 @@ export const ruleTestSchema = z
     events: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).min(1),
     advance: durationString
       .optional()
-      .describe('After the events, move the clock on by this much (absence and digest rules).'),
+      .describe(
+        'After the last event, keep the clock ticking this long, second by second as serve does (absence, digests, thresholds held back by lateness).',
+      ),
+    allowOthers: z
+      .union([z.boolean(), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .describe(
+        "Alerts no expectation names fail the test; true allows any, a list allows those rules' alerts.",
+      ),
     expect: z.array(
       z
         .object({

@@ -9,12 +9,16 @@ import type { CompiledSilence, CompileProblem } from './types.js';
  * matchers see the item's fields plus `rule`, `key` and `severity`.
  */
 
-/** compileSilences checks and compiles `silences:`; problems have paths from the file root. */
+/**
+ * compileSilences checks and compiles `silences:`; problems have paths from the file root. Names of rules
+ * and schedules are references, which the config loader checks (config/cross-refs.ts): a silence whose
+ * schedule does not exist is left out and its path noted in `unresolved`, without a message of its own.
+ */
 export function compileSilences(
   silences: readonly SilenceConfig[],
   schedules: ReadonlyMap<string, CompiledSchedule>,
-  ruleNames: ReadonlySet<string>,
   problems: CompileProblem[],
+  unresolved: string[],
 ): CompiledSilence[] {
   const compiled: CompiledSilence[] = [];
   silences.forEach((config, index) => {
@@ -27,12 +31,8 @@ export function compileSilences(
         at(['matchers', ...path], message),
       );
     }
-    if (config.rules !== undefined) {
-      config.rules.forEach((name, i) => {
-        if (!ruleNames.has(name)) at(['rules', i], `undefined rule "${name}" in silence`);
-      });
-      silence.rules = new Set(config.rules);
-    }
+    // A rule name that is no rule mutes nothing; the loader says it is undefined.
+    if (config.rules !== undefined) silence.rules = new Set(config.rules);
     for (const field of ['starts', 'ends'] as const) {
       const text = config[field];
       if (text === undefined) continue;
@@ -50,8 +50,12 @@ export function compileSilences(
     }
     if (config.during !== undefined) {
       const schedule = schedules.get(config.during);
-      if (schedule) silence.schedule = schedule;
-      else at(['during'], `undefined schedule "${config.during}"`);
+      if (schedule === undefined) {
+        // Without its schedule it would mute all day: leave it out.
+        unresolved.push(`silences[${index}].during`);
+        return;
+      }
+      silence.schedule = schedule;
     }
     if (config.matchers === undefined && config.rules === undefined) {
       at([], 'this silence has no matchers and no rules, so it mutes every alert while active', 'warning');

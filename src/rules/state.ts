@@ -1,3 +1,4 @@
+import { createCache, type EngineCache } from './engine/cache.js';
 import type { CompiledRuleSet } from './types.js';
 import type { WindowEntries } from './window.js';
 
@@ -66,8 +67,10 @@ export interface DigestEntry {
 /** DigestState is one rule's open digest bucket. */
 export interface DigestState {
   t: 'digest';
-  /** When the bucket opened (clock time: the first alert's receivedAt or tick); it flushes `every` later. */
+  /** When the bucket opened (clock time: the first alert's receivedAt or tick). */
   openedAt: number;
+  /** When it flushes, for digests by time of day or schedule (an `every` bucket flushes `every` later). */
+  dueAt?: number;
   count: number;
   simulated: number;
   /** The first alerts (at most DIGEST_MAX_ENTRIES); `count` keeps counting beyond. */
@@ -101,9 +104,13 @@ export interface RuleState {
   dirtyMeta: boolean;
 }
 
-/** RuleStateMap is the whole rule state: fingerprint → RuleState. */
+/**
+ * RuleStateMap is the whole rule state: fingerprint → RuleState, and beside it the engine's cache of
+ * memos for this state (never persisted; see cache.ts).
+ */
 export interface RuleStateMap {
   readonly rules: Map<string, RuleState>;
+  readonly cache: EngineCache;
 }
 
 /** StateChange is one row to write (value) or delete (value undefined). */
@@ -112,9 +119,9 @@ export interface StateChange {
   value: KeyState | undefined;
 }
 
-/** createState returns an empty state map. */
+/** createState returns an empty state map (with an empty cache). */
 export function createState(): RuleStateMap {
-  return { rules: new Map() };
+  return { rules: new Map(), cache: createCache() };
 }
 
 function newRuleState(): RuleState {

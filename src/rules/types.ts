@@ -1,6 +1,7 @@
 import type { Alert, Severity } from '../domain/alert.js';
 import type { Item, Person } from '../domain/item.js';
 import type { CompiledTemplate } from '../render/template.js';
+import type { CompiledDigest } from './engine/digest.js';
 import type { CompiledCondition, EventPattern } from './match.js';
 import type { FieldPath } from './path.js';
 import type { CompiledSchedule } from './schedule.js';
@@ -44,7 +45,12 @@ export interface CompiledAbsence {
   per: FieldPath;
   forMs: number;
   forText: string;
-  /** Keys known from the directory (people, or their teams), watched before they are first seen. */
+  /**
+   * `seen`: keys that sent a matching item (with `during:`, since the current stretch began); `people`:
+   * those and the directory's keys, watched before they are first seen.
+   */
+  watch: 'seen' | 'people';
+  /** Keys known from the directory (people, or their teams); empty unless `watch: people`. */
   directoryKeys: readonly string[];
 }
 
@@ -83,7 +89,9 @@ export interface CompiledRule {
   resolve: boolean;
   during?: CompiledSchedule;
   outside?: CompiledSchedule;
-  digestEveryMs?: number;
+  /** The timezone the rule's times are shown in: its schedule's (or digest's), else UTC. */
+  timezone: string;
+  digest?: CompiledDigest;
   severity: Severity;
   attachScreenshot: boolean;
   to: readonly string[];
@@ -123,7 +131,13 @@ export interface CompiledRuleSet {
   readonly people: ReadonlyMap<string, Person>;
   readonly silences: readonly CompiledSilence[];
   readonly problems: readonly CompileProblem[];
-  /** True when no problem is an error. */
+  /**
+   * Paths (`rules[2].during`) of references compileRules could not resolve, and of duplicate rule names:
+   * what they name does not exist, so the rule or silence is left out. The config loader checks every
+   * reference first and says what is wrong (config/cross-refs.ts); compileRules does not word it again.
+   */
+  readonly unresolved: readonly string[];
+  /** True when no problem is an error and every reference resolved. */
   readonly ok: boolean;
   readonly fingerprints: ReadonlySet<string>;
   /** Some rule's condition (or a silence) reads `person.*`, so items get their person attached first. */
@@ -132,6 +146,8 @@ export interface CompiledRuleSet {
   readonly absenceRules: readonly CompiledRule[];
   /** Rules with `digest:` (flushed by the clock). */
   readonly digestRules: readonly CompiledRule[];
+  /** Threshold rules (ticks judge their points once the lateness allowance has passed). */
+  readonly thresholdRules: readonly CompiledRule[];
   /** Threshold rules and plain rules with cooldown/resolve: their idle keys are pruned on ticks. */
   readonly keyedRules: readonly CompiledRule[];
   /**
@@ -178,6 +194,12 @@ export interface RuleExplanation {
   value?: number;
   /** Ids of the alerts this rule produced in this call. */
   alertIds?: string[];
+  /** The item this is about: the one evaluated, or for a tick the point it judged. */
+  item?: { id: string; at: number; event?: string };
+  /** Who: the person's name for a user key (else the key), or the item's user. */
+  who?: string;
+  /** For ticks: the clock time of the tick. */
+  clockAt?: number;
 }
 
 /** Evaluation is the result of one engine call. */

@@ -129,6 +129,9 @@ export function compileTestRules(
     schedules: extra.schedules ?? SCHEDULES,
     silences,
   });
-  if (!ruleSet.ok) throw new Error(`rules do not compile: ${JSON.stringify(ruleSet.problems)}`);
+  if (!ruleSet.ok) {
+    const why = JSON.stringify({ problems: ruleSet.problems, unresolved: ruleSet.unresolved });
+    throw new Error(`rules do not compile: ${why}`);
+  }
   return ruleSet;
 }

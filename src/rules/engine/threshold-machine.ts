@@ -1,7 +1,8 @@
-import { COMPARE } from './match.js';
-import type { ThresholdState } from './state.js';
-import type { CompiledThreshold } from './types.js';
-import { aggregateInto, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from './window.js';
+import { COMPARE } from '../match.js';
+import type { ThresholdState } from '../state.js';
+import type { CompiledThreshold } from '../types.js';
+import { aggregateInto, coveredAt, evictFirst, insertEntry, SIMULATED, type WindowValue } from '../window.js';
+import type { Blocked } from './gate.js';
 
 /*
  * One threshold key's state machine, on the items' own time.
@@ -42,13 +43,6 @@ export interface Judgement extends WindowValue {
   /** The window holds enough data to judge (always true except for lt/lte). */
   ready: boolean;
   holds: boolean;
-}
-
-/** Blocked says why an alert could not go out at a point (schedule, silence, cooldown). */
-export interface Blocked {
-  outcome: 'outside-schedule' | 'silenced' | 'cooldown';
-  /** The reason in words, built only when an explanation asks for it. */
-  reason: () => string;
 }
 
 /** ThresholdHooks connect the state machine to the rule's mutes and to alert building. */
@@ -283,18 +277,39 @@ export function observeThreshold(
 const OBSERVED: ObserveResult = Object.freeze({ kind: 'observed' });
 
 /**
- * settleThreshold judges every point not yet settled, as if the allowance had passed. It is for the
- * end of a finite stream (`hookrelay test`), where no later item will ever arrive to settle them.
+ * settleBefore judges, in time order, every point not yet settled whose time is before `watermark`. The
+ * engine calls it from ticks with the clock minus the lateness allowance: a point whose allowance has
+ * passed is final whatever its key sends next (an item still arriving for its window is judged on
+ * arrival, as after lateness 0). It returns why an alert it wanted to send was held back, if one was.
+ */
+export function settleBefore(
+  t: CompiledThreshold,
+  s: ThresholdState,
+  hooks: ThresholdHooks,
+  watermark: number,
+): Blocked | undefined {
+  let blocked: Blocked | undefined;
+  while (s.sn < s.at.length && (s.at[s.sn] as number) < watermark) {
+    blocked = step(t, s, hooks, s.sn) ?? blocked;
+    s.sn++;
+  }
+  return blocked;
+}
+
+/**
+ * settleThreshold judges every point not yet settled, as if the allowance had passed (settleBefore with
+ * no limit). Neither serve nor `hookrelay test` calls it: both settle by the clock. It answers "what
+ * would this stream decide in the end", for tests of the engine.
  */
 export function settleThreshold(
   t: CompiledThreshold,
   s: ThresholdState,
   hooks: ThresholdHooks,
 ): Blocked | undefined {
-  let blocked: Blocked | undefined;
-  while (s.sn < s.at.length) {
-    blocked = step(t, s, hooks, s.sn) ?? blocked;
-    s.sn++;
-  }
-  return blocked;
+  return settleBefore(t, s, hooks, Number.POSITIVE_INFINITY);
+}
+
+/** firstPendingAt is the time of a key's earliest point not yet settled, or undefined when none is. */
+export function firstPendingAt(s: ThresholdState): number | undefined {
+  return s.sn < s.at.length ? (s.at[s.sn] as number) : undefined;
 }
