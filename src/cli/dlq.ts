@@ -9,16 +9,16 @@ import type { CliIo } from './io.js';
 /** SUBCOMMANDS holds each subcommand's synopsis and what it does, for the usage texts. */
 const SUBCOMMANDS = {
   list: {
-    synopsis: 'list [--json] [--destination D] [--limit N]',
+    synopsis: 'list [--json] [--destination D] [--limit N] [--url U]',
     does: 'dead letters, newest first (--json: one JSON object per line, every attempt)',
   },
   replay: {
-    synopsis: 'replay <id...> | --all | --destination D',
+    synopsis: 'replay <id...> | --all | --destination D [--url U]',
     does: 'send dead letters again, in their place in the queue; resumes their destinations; exit 1 when an id is not a dead letter',
   },
-  paused: { synopsis: 'paused [--json]', does: 'destinations paused as broken, and why' },
+  paused: { synopsis: 'paused [--json] [--url U]', does: 'destinations paused as broken, and why' },
   resume: {
-    synopsis: 'resume <destination>',
+    synopsis: 'resume <destination> [--url U]',
     does: 'lift a pause; its pending notifications are sent; exit 1 when it is not paused',
   },
 } as const;

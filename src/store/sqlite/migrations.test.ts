@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../domain/alert.js';
+import type { Item } from '../../domain/item.js';
 import { applyMigrations, MIGRATIONS, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
 
@@ -80,7 +81,7 @@ async function expectBothFound(store: SqliteStore): Promise<void> {
   );
 }
 
-describe('SQLite migrations and alerts SQLite cannot read as JSON', () => {
+describe('SQLite migrations and rows SQLite cannot read as JSON', () => {
   it('a version-2 database holding a deeply nested alert migrates, and the dashboard finds that alert', async () => {
     const path = tempPath();
     const raw = new Database(path);
@@ -136,5 +137,30 @@ describe('SQLite migrations and alerts SQLite cannot read as JSON', () => {
       'n-deep',
     ]);
     expect(await store.admin.ruleActivity()).toEqual([{ rule: 'deep-rule', alerts: 1, lastAt: T0 }]);
+  });
+
+  it('the screenshot of an item nested deeper than SQLite reads is served with its type', async () => {
+    const store = await open(tempPath());
+    let raw: Record<string, unknown> = { leaf: true };
+    for (let level = 0; level < 1_500; level += 1) raw = { a: raw };
+    const item: Item = {
+      source: 'trackpilots',
+      event: 'desktop.screenshot_tracking.captured',
+      id: 'shot-deep',
+      at: T0,
+      receivedAt: T0,
+      simulation: false,
+      screenshot: { id: 'shot-deep', image: { kind: 'bytes', mime: 'image/png', size: 4 } },
+      raw,
+    };
+    await store.events.append({
+      request: { source: 'trackpilots', event: item.event, receivedAt: T0, body: Buffer.from('{}') },
+      events: [{ dedupeKey: item.id, item, image: Buffer.from([0x89, 0x50, 0x4e, 0x47]) }],
+    });
+    const [stored] = await store.events.readAfter(0, 1, { images: false });
+    expect(await store.blobs.getImage(stored?.seq as number)).toEqual({
+      bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+      mime: 'image/png',
+    });
   });
 });
