@@ -253,6 +253,43 @@ describe('PostgreSQL engine: wake-ups between instances', () => {
   }
 });
 
+describe('PostgreSQL engine: the LISTEN connection lost', () => {
+  it('reconnects by itself and keeps waking the instance', async () => {
+    const schema = await schemas.create();
+    // The writer does not LISTEN, so the one LISTEN connection on this channel is the reader's.
+    const writer = await open(schema, { settings: { listen: false } });
+    // A backstop slower than the test: the wake-up after the loss must come through LISTEN again.
+    const reader = await open(schema, { pollMs: 600_000 });
+    await reader.wakeupsReady;
+    let enqueued = 0;
+    reader.outbox.onEnqueue(() => {
+      enqueued += 1;
+    });
+    const listeners = () =>
+      schemas.admin(`SELECT pid FROM pg_stat_activity WHERE query = $1 AND datname = current_database()`, [
+        `LISTEN "hookrelay:${schema}"`,
+      ]);
+    const [listener] = (await listeners()).rows as Array<{ pid: number }>;
+    expect(listener).toBeDefined();
+    await schemas.admin('SELECT pg_terminate_backend($1)', [listener!.pid]);
+    // Back on a new connection (after the reconnect it wakes its listeners once, for what it missed).
+    await waitFor('a new LISTEN connection', async () => {
+      const rows = (await listeners()).rows as Array<{ pid: number }>;
+      return rows.length === 1 && rows[0]!.pid !== listener!.pid;
+    });
+    await waitFor('the wake-up after the reconnect', () => enqueued > 0);
+    const before = enqueued;
+    await writer.evaluator.commit({
+      fromCursor: 0,
+      cursor: 0,
+      upserts: [],
+      deletes: [],
+      notifications: [notificationOf('r')],
+    });
+    await waitFor('onEnqueue through the new LISTEN connection', () => enqueued > before);
+  });
+});
+
 describe('PostgreSQL engine: a database that fails', () => {
   it('refuses to open a database it cannot reach, without echoing the URL', async () => {
     const error = await openStore('postgres://hookrelay:s3cret@127.0.0.1:1/test').catch((e: unknown) => e);
