@@ -88,6 +88,18 @@ describe('PostgreSQL engine: several instances on one database', () => {
     expect(await other.events.readAfter(0, 1_000)).toHaveLength(200);
   });
 
+  it('works in a schema with a long name (its NOTIFY channel still fits an identifier)', async () => {
+    const schema = await schemas.create(63);
+    const [writer, reader] = [await open(schema), await open(schema)];
+    await reader.wakeupsReady;
+    let appended = 0;
+    reader.events.onAppend(() => {
+      appended += 1;
+    });
+    expect(await writer.events.append(appendOf('long'))).toMatchObject({ stored: 1 });
+    await waitFor('onAppend on the other instance', () => appended > 0);
+  });
+
   it('migrates once when three instances start at the same moment', async () => {
     const schema = await schemas.create();
     const stores = await Promise.all([open(schema), open(schema), open(schema)]);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -94,6 +94,16 @@ export async function openPostgresStore(
   return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, options.pollMs);
 }
 
+/**
+ * channelOf names the schema's NOTIFY channel. A channel is an identifier (at most 63 bytes; a longer one
+ * fails pg_notify and with it the commit), so a long schema name is replaced by a digest of it.
+ */
+export function channelOf(schema: string): string {
+  const plain = `hookrelay:${schema}`;
+  if (Buffer.byteLength(plain) <= 63) return plain;
+  return `hookrelay:${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
 function createStore(
   pool: pg.Pool,
   logger: Logger,
@@ -108,7 +118,7 @@ function createStore(
   const enqueued = new Listeners(logger, 'onEnqueue');
   const health = new WriteHealth({ logger });
   const instanceId = randomUUID();
-  const channel = `hookrelay:${schema}`;
+  const channel = channelOf(schema);
   const context: PgContext = {
     pool,
     logger,
