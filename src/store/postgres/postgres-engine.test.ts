@@ -309,6 +309,35 @@ describe('PostgreSQL engine: a database that fails', () => {
     expect((error as Error).message).not.toContain('s3cret');
   });
 
+  it('survives the server dropping every connection (a restart): no crash, and it stores again by itself', async () => {
+    const schema = await schemas.create();
+    const name = `hr-test-${schema}`;
+    const store = await open(schema, { applicationName: name });
+    await store.wakeupsReady;
+    expect(await store.events.append(appendOf('before'))).toMatchObject({ stored: 1 });
+    const dropped = await schemas.admin(
+      'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1',
+      [name],
+    );
+    // The pool's connection and the LISTEN connection.
+    expect(dropped.rows.length).toBeGreaterThanOrEqual(2);
+    // A request that raced with the drop may fail (503); the store reconnects and the next ones commit.
+    let stored = 0;
+    await waitFor('an append committed on a new connection', async () => {
+      const result = await store.events.append(appendOf(`after-${stored}`)).catch(() => undefined);
+      if (result) stored += result.stored;
+      return stored > 0;
+    });
+    expect(await store.checkWritable()).toBe(true);
+    await waitFor('LISTEN back on a new connection', async () => {
+      const rows = await schemas.admin(
+        'SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE $2',
+        [name, 'LISTEN%'],
+      );
+      return rows.rows.length === 1;
+    });
+  });
+
   it('fails appends while the events table is locked, goes not writable, and recovers by itself', async () => {
     const schema = await schemas.create();
     const store = await open(schema, { settings: { statementTimeoutMs: 300 } });

@@ -13,7 +13,7 @@ import { createPgEvaluatorStore } from './evaluator-store.js';
 import { createPgEventLog } from './event-log.js';
 import { applyPgMigrations } from './migrations.js';
 import { createPgOutbox } from './outbox.js';
-import { createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
+import { type ConnectionOptions, createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
 import { createPgSilenceStore } from './silences.js';
 import { startWakeups } from './wakeups.js';
 
@@ -26,6 +26,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** The wake-up backstop's poll interval (see wakeups.ts). */
   pollMs?: number;
+  /** application_name of the store's connections, to tell instances apart in pg_stat_activity. */
+  applicationName?: string;
 }
 
 /** PostgresStore is the PostgreSQL engine's Store, plus what only it reports. */
@@ -58,6 +60,7 @@ export async function openPostgresStore(
     url,
     statementTimeoutMs: settings.statementTimeoutMs,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName }),
   };
   const pool = createPool({ ...connection, size: settings.poolSize });
   // An idle connection that breaks (the server restarted) must not crash the process: the pool drops it.
@@ -109,7 +112,7 @@ function createStore(
   logger: Logger,
   settings: PgSettings & { schemaVersion: number },
   schema: string,
-  connection: { url: string; schema?: string; statementTimeoutMs: number },
+  connection: ConnectionOptions,
   pollMs: number | undefined,
 ): PostgresStore {
   let state: 'open' | 'closing' | 'closed' = 'open';
