@@ -171,6 +171,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     backfill: backfillAlertColumns,
   },
+  {
+    name: '0005_claim_token',
+    sql: `
+      -- Stamped by each claim: a transition made with an older token (its lease ran out and another claim
+      -- took the row) is refused. NULL for rows never claimed since this column exists.
+      ALTER TABLE notifications ADD COLUMN claim_token TEXT;
+    `,
+  },
 ];
 
 /**
