@@ -1,0 +1,30 @@
+import type { ProcessSample } from '../servers.js';
+
+/**
+ * Usage is what a process spent between two /proc samples (servers.ts sampleProcess reads utime + stime
+ * from /proc/<pid>/stat and VmHWM from /proc/<pid>/status): CPU-seconds of all its threads over a wall
+ * interval.
+ */
+export interface Usage {
+  cpuSeconds: number;
+  wallSeconds: number;
+}
+
+export function usageBetween(
+  before: ProcessSample | undefined,
+  after: ProcessSample | undefined,
+  wallSeconds: number,
+): Usage | undefined {
+  if (!before || !after) return undefined;
+  return { cpuSeconds: after.cpuSeconds - before.cpuSeconds, wallSeconds };
+}
+
+/** median of a non-empty list (NaN for an empty one). */
+export function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
