@@ -4,7 +4,7 @@ import { Pool } from 'undici';
 import { createRequestStream } from '../bodies.js';
 import { freePort, type ServerHandle } from '../servers.js';
 import { assertAlive } from './ingest.js';
-import { type Started, startAlertmanager, startHookrelay } from './processes.js';
+import { type Started, saveProfileCounts, startAlertmanager, startHookrelay } from './processes.js';
 import { type AlertSink, nowMs } from './sink.js';
 import { median } from './usage.js';
 
@@ -188,6 +188,7 @@ export async function compareAlerts(options: AlertOptions): Promise<AlertCompari
     const order: ('alertmanager' | 'hookrelay')[] =
       round % 2 === 0 ? ['alertmanager', 'hookrelay'] : ['hookrelay', 'alertmanager'];
     for (const side of order) {
+      const profiled = side === 'hookrelay' && options.profileDir !== undefined && round === 0;
       const started =
         side === 'alertmanager'
           ? await startAlertmanager(options.alertmanager, options.workDir, options.sink.url)
@@ -197,7 +198,7 @@ export async function compareAlerts(options: AlertOptions): Promise<AlertCompari
               label: `alerts-${round}`,
               sinkUrl: options.sink.url,
               // One profile is enough, and profiling slows the run it is taken in.
-              ...(options.profileDir !== undefined && round === 0 ? { profileDir: options.profileDir } : {}),
+              ...(profiled && options.profileDir !== undefined ? { profileDir: options.profileDir } : {}),
             });
       options.onServer(started.server);
       commands[side] = started.command;
@@ -208,6 +209,13 @@ export async function compareAlerts(options: AlertOptions): Promise<AlertCompari
           `alerts round ${round + 1}: ${started.server.name} ${run.alertsPerSecond.toLocaleString('en-US')} alerts/s, ${run.cpuSecondsPer1000} CPU-s per 1,000, peak RSS ${run.peakRssMb} MB, ${run.missing} missing`,
         );
       } finally {
+        if (profiled && options.profileDir !== undefined && started.server.exitStatus() === undefined) {
+          await saveProfileCounts(
+            started,
+            options.profileDir,
+            `alerts end to end (${options.alerts.toLocaleString('en-US')})`,
+          );
+        }
         await started.server.stop();
       }
       await sleep(300);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
 import type { ServerHandle } from '../servers.js';
-import { type Started, startHookrelay, startWebhook } from './processes.js';
+import { type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
 import { median, type Usage, usageBetween } from './usage.js';
 import { runWrk, type WrkResult, writePool } from './wrk.js';
 
@@ -184,6 +184,9 @@ export async function compareIngest(
       roundRatios: ourRuns.map((r, i) => round2(r.rps / Math.max(1, peerRuns[i]?.rps ?? 0))),
     };
   } finally {
+    if (options.profileDir !== undefined && hookrelay.server.exitStatus() === undefined) {
+      await saveProfileCounts(hookrelay, options.profileDir, `ingest, ${scenario.title}`);
+    }
     await Promise.all([peer.server.stop(), hookrelay.server.stop()]);
   }
 }

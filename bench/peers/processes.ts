@@ -204,3 +204,30 @@ export async function startHookrelay(options: HookrelayOptions): Promise<Started
     command: `node ${profileArgs.length > 0 ? '--cpu-prof ' : ''}dist/src/main.js serve (LOG_LEVEL=warn, HOOKRELAY_DB=sqlite:<tmp file>)`,
   };
 }
+
+/** metricSum sums every sample of a metric (any labels, or none) in hookrelay's /metrics. */
+export async function metricSum(origin: string, name: string, labelFilter = ''): Promise<number> {
+  const response = await fetch(new URL('/metrics', origin));
+  const text = await response.text();
+  let sum = 0;
+  const pattern = new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm');
+  for (const match of text.matchAll(pattern)) {
+    if (labelFilter !== '' && !(match[1] ?? '').includes(labelFilter)) continue;
+    sum += Number(match[2]);
+  }
+  return sum;
+}
+
+/**
+ * saveProfileCounts writes `hookrelay-<pid>.counts.json` beside the profiles that process will write as it
+ * stops: the events it stored and the alerts it delivered, which bench/peers/profile.ts divides by.
+ */
+export async function saveProfileCounts(started: Started, dir: string, label: string): Promise<void> {
+  const counts = {
+    pid: started.server.pid,
+    label,
+    events: await metricSum(started.server.origin, 'hookrelay_events_stored_total'),
+    deliveries: await metricSum(started.server.origin, 'hookrelay_deliveries_total', 'outcome="delivered"'),
+  };
+  await writeFile(join(dir, `hookrelay-${counts.pid}.counts.json`), `${JSON.stringify(counts)}\n`);
+}
