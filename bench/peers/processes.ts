@@ -220,12 +220,17 @@ export async function metricSum(origin: string, name: string, labelFilter = ''):
 
 /**
  * saveProfileCounts writes `hookrelay-<pid>.counts.json` beside the profiles that process will write as it
- * stops: the events it stored and the alerts it delivered, which bench/peers/profile.ts divides by.
+ * stops: the events it stored, the alerts it delivered and the CPU it used, which bench/peers/profile.ts
+ * divides by.
  */
 export async function saveProfileCounts(started: Started, dir: string, label: string): Promise<void> {
+  const sample = started.server.sample();
   const counts = {
     pid: started.server.pid,
     label,
+    // CPU of the whole life of the process (start-up and warm-up included), from /proc.
+    cpuSeconds: sample?.cpuSeconds ?? Number.NaN,
+    mainThreadCpuSeconds: sample?.mainThreadCpuSeconds ?? Number.NaN,
     events: await metricSum(started.server.origin, 'hookrelay_events_stored_total'),
     deliveries: await metricSum(started.server.origin, 'hookrelay_deliveries_total', 'outcome="delivered"'),
   };

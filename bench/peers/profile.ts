@@ -25,7 +25,15 @@ const CpuProfile = z.object({
   samples: z.array(z.number()),
   timeDeltas: z.array(z.number()),
 });
-const Counts = z.object({ pid: z.number(), label: z.string(), events: z.number(), deliveries: z.number() });
+const Counts = z.object({
+  pid: z.number(),
+  label: z.string(),
+  events: z.number(),
+  deliveries: z.number(),
+  /** Whole-process and main-thread CPU-seconds from /proc (utime + stime), start-up included. */
+  cpuSeconds: z.number(),
+  mainThreadCpuSeconds: z.number(),
+});
 export type Counts = z.infer<typeof Counts>;
 
 export const STAGES = [
@@ -43,12 +51,16 @@ export const STAGES = [
   'metrics, logging',
   'garbage collector',
   'other',
+  'start-up (loading modules)',
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** stageOfFrame says which stage a frame belongs to, or undefined to look at its caller. */
 export function stageOfFrame(url: string, fn: string): Stage | undefined {
   if (fn === '(garbage collector)') return 'garbage collector';
+  if (url.startsWith('node:internal/modules/') || fn === 'compileSourceTextModule') {
+    return 'start-up (loading modules)';
+  }
   const src = /\/dist\/src\/(.*)\.js$/.exec(url)?.[1];
   if (src !== undefined) {
     if (src.startsWith('ingest/verify/')) return 'verify (HMAC)';
@@ -125,10 +137,17 @@ export function stageTimes(profileJson: unknown, thread?: Stage): StageTimes {
   return times;
 }
 
-/** ProcessBreakdown is one profiled hookrelay process: µs per event per stage. */
+/**
+ * ProcessBreakdown is one profiled hookrelay process: CPU µs per event per stage. A profile's sample
+ * deltas are wall time while the thread was not idle, which on a busy host includes time the thread
+ * waited for a CPU; so each thread's stage shares are scaled to the CPU-seconds /proc says it used (the
+ * main thread's own, and the rest of the process for the writer thread and the helper threads).
+ * Start-up is left out of the per-event total.
+ */
 export interface ProcessBreakdown {
   counts: Counts;
   files: string[];
+  /** CPU µs per event, start-up excluded. */
   totalUs: number;
   perEventUs: Record<Stage, number>;
 }
@@ -143,18 +162,32 @@ export function breakdowns(dir: string): ProcessBreakdown[] {
     const files = names.filter((n) =>
       new RegExp(`^CPU\\.\\d+\\.\\d+\\.${counts.pid}\\.\\d+\\.\\d+\\.cpuprofile$`).test(n),
     );
-    const times = emptyTimes();
+    const main = emptyTimes();
+    const others = emptyTimes();
     for (const file of files) {
       const threadId = Number(file.split('.')[4]);
       const json: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
       const t = stageTimes(json, threadId === 0 ? undefined : 'writer thread (SQLite commit)');
-      for (const stage of STAGES) times[stage] += t[stage];
+      const into = threadId === 0 ? main : others;
+      for (const stage of STAGES) into[stage] += t[stage];
     }
+    const sum = (times: StageTimes) => STAGES.reduce((total, stage) => total + times[stage], 0);
+    const mainScale = (counts.mainThreadCpuSeconds * 1e6) / Math.max(1, sum(main));
+    const otherScale = ((counts.cpuSeconds - counts.mainThreadCpuSeconds) * 1e6) / Math.max(1, sum(others));
     const perEvent = Math.max(1, counts.events);
     const perEventUs = Object.fromEntries(
-      STAGES.map((stage) => [stage, Math.round((times[stage] / perEvent) * 10) / 10]),
+      STAGES.map((stage) => [
+        stage,
+        Math.round(((main[stage] * mainScale + others[stage] * otherScale) / perEvent) * 10) / 10,
+      ]),
     ) as Record<Stage, number>;
-    const totalUs = Math.round((STAGES.reduce((sum, s) => sum + times[s], 0) / perEvent) * 10) / 10;
+    const totalUs =
+      Math.round(
+        STAGES.filter((stage) => stage !== 'start-up (loading modules)').reduce(
+          (total, stage) => total + perEventUs[stage],
+          0,
+        ) * 10,
+      ) / 10;
     result.push({ counts, files, totalUs, perEventUs });
   }
   return result;
@@ -162,11 +195,13 @@ export function breakdowns(dir: string): ProcessBreakdown[] {
 
 /** formatBreakdowns: one Markdown table, a column per profiled process. */
 export function formatBreakdowns(list: ProcessBreakdown[]): string {
-  if (list.length === 0)
+  if (list.length === 0) {
     return 'No hookrelay-<pid>.counts.json found: run npm run bench -- --peers --profile first.\n';
-  const header = `| stage (µs of CPU per event) | ${list.map((b) => `${b.counts.label} (${b.counts.events.toLocaleString('en-US')} events, ${b.counts.deliveries.toLocaleString('en-US')} deliveries)`).join(' | ')} |`;
+  }
+  const n = (value: number) => value.toLocaleString('en-US');
+  const header = `| stage (CPU µs per event) | ${list.map((b) => `${b.counts.label}: ${n(b.counts.events)} events, ${n(b.counts.deliveries)} delivered`).join(' | ')} |`;
   const rows = STAGES.map((stage) => `| ${stage} | ${list.map((b) => b.perEventUs[stage]).join(' | ')} |`);
-  const total = `| **total** | ${list.map((b) => `**${b.totalUs}**`).join(' | ')} |`;
+  const total = `| **total without start-up** | ${list.map((b) => `**${b.totalUs}**`).join(' | ')} |`;
   return `${[header, `|---|${list.map(() => '---|').join('')}`, ...rows, total].join('\n')}\n`;
 }
 
