@@ -367,6 +367,8 @@ async function runIngest(
       // Logging every request would measure pino, not ingest.
       LOG_LEVEL: 'warn',
       BENCH_SECRET: SECRET,
+      // The dashboard's fixed port would collide with any other hookrelay on the machine.
+      ADMIN_PORT: 'off',
     },
     readyPath: '/readyz',
     readyTimeoutMs: READY_TIMEOUT_MS,

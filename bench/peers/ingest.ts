@@ -50,6 +50,8 @@ export interface IngestSide {
   roundRps: number[];
   /** The server's CPU over all measured rounds, µs per answered request, and percent of one core. */
   cpuUsPerRequest: number;
+  /** The same for the main thread alone (/proc/<pid>/task/<pid>/stat), where Linux reports it. */
+  mainThreadUsPerRequest?: number;
   cpuPercent: number;
   peakRssMb: number;
   non2xx: number;
@@ -150,6 +152,7 @@ export async function compareIngest(
       const used = usage.get(side) ?? [];
       const rps = Math.round(median(runs.map((r) => r.rps)));
       const cpuSeconds = used.reduce((sum, u) => sum + u.cpuSeconds, 0);
+      const mainSeconds = used.reduce((sum, u) => sum + (u.mainThreadCpuSeconds ?? Number.NaN), 0);
       const wall = used.reduce((sum, u) => sum + u.wallSeconds, 0);
       const answered = runs.reduce((sum, r) => sum + r.requests - r.non2xx, 0);
       const sample = side.server.sample();
@@ -160,6 +163,9 @@ export async function compareIngest(
         p99Ms: median(runs.map((r) => r.p99Ms)),
         roundRps: runs.map((r) => r.rps),
         cpuUsPerRequest: answered > 0 ? Math.round((cpuSeconds * 1e6) / answered) : 0,
+        ...(Number.isFinite(mainSeconds) && answered > 0
+          ? { mainThreadUsPerRequest: Math.round((mainSeconds * 1e6) / answered) }
+          : {}),
         cpuPercent: wall > 0 ? Math.round((cpuSeconds / wall) * 100) : 0,
         peakRssMb: sample ? Math.round(sample.peakRssBytes / 1024 / 1024) : Number.NaN,
         non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),

@@ -194,6 +194,8 @@ export async function startHookrelay(options: HookrelayOptions): Promise<Started
       HOOKRELAY_DB: `sqlite:${database}`,
       // Logging every request would measure pino.
       LOG_LEVEL: 'warn',
+      // The dashboard's fixed port (3001) would collide with any other hookrelay on the machine.
+      ADMIN_PORT: 'off',
     },
     readyPath: '/readyz',
     readyTimeoutMs: READY_TIMEOUT_MS,

@@ -37,12 +37,12 @@ const Counts = z.object({
 export type Counts = z.infer<typeof Counts>;
 
 export const STAGES = [
-  'HTTP (node:http, Fastify)',
+  'HTTP and sockets (node:http, Fastify, net, streams)',
   'ingest parse (body, JSON)',
   'verify (HMAC)',
   'normalise',
   'group commit hand-off (main thread)',
-  'writer thread (SQLite commit)',
+  'other threads (SQLite writer, libuv pool, GC helpers, the profiler)',
   'evaluator read-back',
   'evaluate (rules)',
   'outbox (enqueue, outcome writes)',
@@ -93,7 +93,7 @@ export function stageOfFrame(url: string, fn: string): Stage | undefined {
     url.includes('/node_modules/avvio/') ||
     /^node:_http_|^node:http$|^node:net$|^node:stream|^node:internal\/streams/.test(url)
   ) {
-    return 'HTTP (node:http, Fastify)';
+    return 'HTTP and sockets (node:http, Fastify, net, streams)';
   }
   return undefined;
 }
@@ -140,9 +140,11 @@ export function stageTimes(profileJson: unknown, thread?: Stage): StageTimes {
 /**
  * ProcessBreakdown is one profiled hookrelay process: CPU µs per event per stage. A profile's sample
  * deltas are wall time while the thread was not idle, which on a busy host includes time the thread
- * waited for a CPU; so each thread's stage shares are scaled to the CPU-seconds /proc says it used (the
- * main thread's own, and the rest of the process for the writer thread and the helper threads).
- * Start-up is left out of the per-event total.
+ * waited for a CPU; so the main thread's stage shares are scaled to the CPU-seconds /proc says it used.
+ * The other threads are one figure, from /proc: a blocked fsync looks busy in the writer's profile, and
+ * V8's sampler thread (profiling's own cost) is among them, so the unprofiled runs' main-thread and
+ * whole-process CPU per request (the ingest table) are the figures to compare. Start-up is left out of
+ * the per-event total.
  */
 export interface ProcessBreakdown {
   counts: Counts;
@@ -167,12 +169,16 @@ export function breakdowns(dir: string): ProcessBreakdown[] {
     for (const file of files) {
       const threadId = Number(file.split('.')[4]);
       const json: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-      const t = stageTimes(json, threadId === 0 ? undefined : 'writer thread (SQLite commit)');
+      const t = stageTimes(
+        json,
+        threadId === 0 ? undefined : 'other threads (SQLite writer, libuv pool, GC helpers, the profiler)',
+      );
       const into = threadId === 0 ? main : others;
       for (const stage of STAGES) into[stage] += t[stage];
     }
     const sum = (times: StageTimes) => STAGES.reduce((total, stage) => total + times[stage], 0);
     const mainScale = (counts.mainThreadCpuSeconds * 1e6) / Math.max(1, sum(main));
+    // Every busy sample of another thread is in the one "other threads" stage, so this is their CPU.
     const otherScale = ((counts.cpuSeconds - counts.mainThreadCpuSeconds) * 1e6) / Math.max(1, sum(others));
     const perEvent = Math.max(1, counts.events);
     const perEventUs = Object.fromEntries(

@@ -7,6 +7,8 @@ import type { ProcessSample } from '../servers.js';
  */
 export interface Usage {
   cpuSeconds: number;
+  /** The main thread's share, where Linux reports it per thread. */
+  mainThreadCpuSeconds?: number;
   wallSeconds: number;
 }
 
@@ -16,7 +18,11 @@ export function usageBetween(
   wallSeconds: number,
 ): Usage | undefined {
   if (!before || !after) return undefined;
-  return { cpuSeconds: after.cpuSeconds - before.cpuSeconds, wallSeconds };
+  const main =
+    after.mainThreadCpuSeconds !== undefined && before.mainThreadCpuSeconds !== undefined
+      ? { mainThreadCpuSeconds: after.mainThreadCpuSeconds - before.mainThreadCpuSeconds }
+      : {};
+  return { cpuSeconds: after.cpuSeconds - before.cpuSeconds, ...main, wallSeconds };
 }
 
 /** median of a non-empty list (NaN for an empty one). */
