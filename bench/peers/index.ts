@@ -178,7 +178,7 @@ export function formatPeers(record: PeersRecord): string {
     );
     for (const row of record.ingest) {
       const cell = (side: IngestComparison['webhook']) =>
-        `${n(side.rps)} req/s${row.items > 1 ? ` = ${n(side.itemsPerSecond)} items/s` : ''}, p99 ${side.p99Ms.toFixed(1)} ms, ${n(side.cpuUsPerRequest)} CPU-µs/req${side.mainThreadUsPerRequest === undefined || side === row.webhook ? '' : ` (main thread ${n(side.mainThreadUsPerRequest)})`}, RSS ${side.peakRssMb} MB`;
+        `${n(side.rps)} req/s${row.items > 1 ? ` = ${n(side.itemsPerSecond)} items/s` : ''}, p99 ${side.p99Ms.toFixed(1)} ms, ${n(side.cpuUsPerRequest)} CPU-µs/req${side.mainThreadUsPerRequest === undefined || side === row.webhook ? '' : ` (main thread ${n(side.mainThreadUsPerRequest)}, writer thread ${n(side.busiestOtherThreadUsPerRequest ?? Number.NaN)})`}, RSS ${side.peakRssMb} MB`;
       lines.push(
         `| ${row.title} | ${cell(row.webhook)} | ${cell(row.hookrelay)} | **${row.ratio.toFixed(2)}×** |`,
       );

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
 import type { ServerHandle } from '../servers.js';
 import { type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
-import { median, type Usage, usageBetween } from './usage.js';
+import { addThreadDeltas, median, threadCpuSeconds, type Usage, usageBetween } from './usage.js';
 import { runWrk, type WrkResult, writePool } from './wrk.js';
 
 /**
@@ -52,6 +52,11 @@ export interface IngestSide {
   cpuUsPerRequest: number;
   /** The same for the main thread alone (/proc/<pid>/task/<pid>/stat), where Linux reports it. */
   mainThreadUsPerRequest?: number;
+  /**
+   * The busiest thread other than the main one, µs per request: for hookrelay the SQLite writer thread
+   * (the libuv pool and V8's helper threads each use a tenth of it).
+   */
+  busiestOtherThreadUsPerRequest?: number;
   cpuPercent: number;
   peakRssMb: number;
   non2xx: number;
@@ -132,13 +137,16 @@ export async function compareIngest(
     for (const side of sides) await load(side, options.warmupSeconds);
     const results = new Map<Started, WrkResult[]>(sides.map((side) => [side, []]));
     const usage = new Map<Started, Usage[]>(sides.map((side) => [side, []]));
+    const threads = new Map<Started, Map<number, number>>(sides.map((side) => [side, new Map()]));
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
         const before = side.server.sample();
+        const threadsBefore = threadCpuSeconds(side.server.pid);
         const started = performance.now();
         const result = await load(side, options.roundSeconds);
         const used = usageBetween(before, side.server.sample(), (performance.now() - started) / 1000);
+        addThreadDeltas(threads.get(side) ?? new Map(), threadsBefore, threadCpuSeconds(side.server.pid));
         results.get(side)?.push(result);
         if (used) usage.get(side)?.push(used);
         options.log(
@@ -155,6 +163,10 @@ export async function compareIngest(
       const mainSeconds = used.reduce((sum, u) => sum + (u.mainThreadCpuSeconds ?? Number.NaN), 0);
       const wall = used.reduce((sum, u) => sum + u.wallSeconds, 0);
       const answered = runs.reduce((sum, r) => sum + r.requests - r.non2xx, 0);
+      const others = [...(threads.get(side) ?? new Map<number, number>())]
+        .filter(([tid]) => tid !== side.server.pid)
+        .map(([, seconds]) => seconds);
+      const busiest = others.length > 0 ? Math.max(...others) : Number.NaN;
       const sample = side.server.sample();
       return {
         command: side.command,
@@ -165,6 +177,9 @@ export async function compareIngest(
         cpuUsPerRequest: answered > 0 ? Math.round((cpuSeconds * 1e6) / answered) : 0,
         ...(Number.isFinite(mainSeconds) && answered > 0
           ? { mainThreadUsPerRequest: Math.round((mainSeconds * 1e6) / answered) }
+          : {}),
+        ...(Number.isFinite(busiest) && answered > 0
+          ? { busiestOtherThreadUsPerRequest: Math.round((busiest * 1e6) / answered) }
           : {}),
         cpuPercent: wall > 0 ? Math.round((cpuSeconds / wall) * 100) : 0,
         peakRssMb: sample ? Math.round(sample.peakRssBytes / 1024 / 1024) : Number.NaN,

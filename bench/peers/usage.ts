@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ProcessSample } from '../servers.js';
 
 /**
@@ -33,4 +34,35 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** threadCpuSeconds reads utime + stime of every thread of `pid` (Linux), by thread id; empty elsewhere. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const result = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // USER_HZ is 100 on every mainstream kernel build.
+        result.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return result;
+}
+
+/** addThreadDeltas adds after − before per thread into `into`. */
+export function addThreadDeltas(
+  into: Map<number, number>,
+  before: Map<number, number>,
+  after: Map<number, number>,
+): void {
+  for (const [tid, seconds] of after) {
+    into.set(tid, (into.get(tid) ?? 0) + seconds - (before.get(tid) ?? 0));
+  }
 }
