@@ -182,6 +182,9 @@ export function formatPeers(record: PeersRecord): string {
       lines.push(
         `| ${row.title} | ${cell(row.webhook)} | ${cell(row.hookrelay)} | **${row.ratio.toFixed(2)}×** |`,
       );
+      if (row.requestsPerCommit !== undefined) {
+        lines.push(`|  | | ${row.requestsPerCommit} requests per durable group commit | |`);
+      }
       for (const side of [row.webhook, row.hookrelay]) {
         if (side.non2xx + side.errors > 0)
           lines.push(`|  | ${side.command}: ${side.non2xx} non-2xx, ${side.errors} errors | | |`);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
 import type { ServerHandle } from '../servers.js';
-import { type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
+import { metricSum, type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
 import { addThreadDeltas, median, threadCpuSeconds, type Usage, usageBetween } from './usage.js';
 import { runWrk, type WrkResult, writePool } from './wrk.js';
 
@@ -74,6 +74,8 @@ export interface IngestComparison {
   rounds: number;
   webhook: IngestSide;
   hookrelay: IngestSide;
+  /** hookrelay's requests per durable group commit over the measured rounds (from its /metrics). */
+  requestsPerCommit?: number;
   /** hookrelay ÷ webhook of the medians, and per round. */
   ratio: number;
   roundRatios: number[];
@@ -138,6 +140,11 @@ export async function compareIngest(
     const results = new Map<Started, WrkResult[]>(sides.map((side) => [side, []]));
     const usage = new Map<Started, Usage[]>(sides.map((side) => [side, []]));
     const threads = new Map<Started, Map<number, number>>(sides.map((side) => [side, new Map()]));
+    const commits = async () => ({
+      commits: await metricSum(hookrelay.server.origin, 'hookrelay_store_append_commits_total'),
+      appends: await metricSum(hookrelay.server.origin, 'hookrelay_store_appends_committed_total'),
+    });
+    const commitsBefore = await commits();
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
@@ -188,6 +195,8 @@ export async function compareIngest(
         wraps: runs.reduce((sum, r) => sum + r.wraps, 0),
       };
     };
+    const commitsAfter = await commits();
+    const commitCount = commitsAfter.commits - commitsBefore.commits;
     const webhookSide = summarise(peer);
     const hookrelaySide = summarise(hookrelay);
     const peerRuns = results.get(peer) ?? [];
@@ -201,6 +210,12 @@ export async function compareIngest(
       rounds: options.rounds,
       webhook: webhookSide,
       hookrelay: hookrelaySide,
+      ...(commitCount > 0
+        ? {
+            requestsPerCommit:
+              Math.round(((commitsAfter.appends - commitsBefore.appends) / commitCount) * 10) / 10,
+          }
+        : {}),
       ratio: round2(webhookSide.rps > 0 ? hookrelaySide.rps / webhookSide.rps : 0),
       roundRatios: ourRuns.map((r, i) => round2(r.rps / Math.max(1, peerRuns[i]?.rps ?? 0))),
     };
