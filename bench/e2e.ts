@@ -107,6 +107,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
         HOOKRELAY_DB: `sqlite:${join(options.workDir, 'e2e.db')}`,
         // As in the ingest runs: logging every request would measure pino.
         LOG_LEVEL: 'warn',
+        // The dashboard's fixed port would collide with any other hookrelay on the machine.
+        ADMIN_PORT: 'off',
       },
       readyPath: '/readyz',
       readyTimeoutMs: options.readyTimeoutMs,

@@ -10,6 +10,7 @@ import { type DeliveryRecord, runDeliveryBench } from './delivery.js';
 import { type EndToEndRecord, runEndToEnd } from './e2e.js';
 import { type EvaluationResult, measureEvaluation } from './evaluate.js';
 import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
+import { formatPeers, runPeers } from './peers/index.js';
 import {
   type BenchResults,
   formatReport,
@@ -54,10 +55,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const MAIN_JS = resolve(HERE, '../src/main.js');
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
+const PEERS_RESULTS_FILE = join(ROOT, 'bench', 'results', 'peers.json');
 
 const PROFILE_DIR = join(ROOT, 'bench', 'results', 'profiles');
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--db URL] [--keep] [--profile]
+const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--db URL] [--keep] [--profile] [--peers]
 
   --quick      each run 20% as long (a smoke test; figures are noisier)
   --only LIST  run only these scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
@@ -68,6 +70,10 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--
   --keep       keep the temporary rules file and database, and print where they are
   --profile    write a V8 CPU profile of the ingest hookrelay process to ${relative(ROOT, PROFILE_DIR)}/
                (open it in Chrome DevTools or speedscope; profiling slows the server)
+  --peers      instead of the scenarios above: hookrelay beside adnanh/webhook (ingest, wrk -c32) and
+               Alertmanager (20,000 alerts end to end), plus 100,000 alerts behind a dead destination
+               (bench/peers/; needs the Debian packages webhook, prometheus-alertmanager and wrk, and says
+               which is missing). With --profile, hookrelay's profiles of those runs.
 `;
 
 /** BENCH_RULES is the rules file the server runs with: one source and no rules, so ingest is measured. */
@@ -96,6 +102,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = args.quick ?? false;
+  if (args.peers) return runPeersCommand(quick, args.profile ?? false, args.keep ?? false);
   const useStub = (args.stub ?? false) || !existsSync(MAIN_JS);
   const notes: string[] = [];
   if (args.profile) {
@@ -255,6 +262,57 @@ async function main(): Promise<number> {
   }
 }
 
+/** runPeersCommand is `npm run bench -- --peers` (bench/peers/index.ts). */
+async function runPeersCommand(quick: boolean, profile: boolean, keep: boolean): Promise<number> {
+  if (!existsSync(MAIN_JS)) {
+    process.stderr.write(`bench: ${relative(ROOT, MAIN_JS)} does not exist (run npm run build)\n`);
+    return 1;
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'hookrelay-peers-'));
+  const servers: ServerHandle[] = [];
+  process.once('SIGINT', () => {
+    void Promise.all(servers.map((server) => server.stop())).finally(() => process.exit(130));
+  });
+  const startedAt = new Date();
+  const loadAverageAtStart = loadavg().map((n) => Math.round(n * 100) / 100);
+  const cpuPressureAtStart = cpuPressure();
+  try {
+    const record = await runPeers({
+      workDir,
+      secret: SECRET,
+      quick,
+      ...(profile ? { profileDir: PROFILE_DIR } : {}),
+      log: (line) => process.stderr.write(`bench: ${line}\n`),
+      onServer: (server) => servers.push(server),
+    });
+    const machine = {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      loadAverageAtStart,
+      loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
+      ...optional('cpuPressureAtStart', cpuPressureAtStart),
+      ...optional('cpuPressureAtEnd', cpuPressure()),
+    };
+    const header = `Run ${startedAt.toISOString()}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} → ${machine.loadAverageAtEnd.join(' ')}, CPU pressure (PSI avg60) ${cpuPressureAtStart ?? 'n/a'}% → ${cpuPressure() ?? 'n/a'}%${quick ? ', --quick' : ''}${profile ? ', PROFILED (hookrelay figures include V8 profiling overhead)' : ''}.`;
+    process.stdout.write(`\n${header}\n\n${formatPeers(record)}`);
+    await mkdir(dirname(PEERS_RESULTS_FILE), { recursive: true });
+    await writeFile(
+      PEERS_RESULTS_FILE,
+      `${JSON.stringify({ command: `npm run bench -- ${process.argv.slice(2).join(' ')}`, startedAt, machine, ...record }, null, 2)}\n`,
+    );
+    process.stdout.write(`Results written to ${relative(process.cwd(), PEERS_RESULTS_FILE)}\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    if (keep) process.stderr.write(`bench: kept ${workDir}\n`);
+    else await rm(workDir, { recursive: true, force: true });
+  }
+}
+
 /** IngestContext is what the ingest phase needs from main. */
 interface IngestContext {
   workDir: string;
@@ -309,6 +367,8 @@ async function runIngest(
       // Logging every request would measure pino, not ingest.
       LOG_LEVEL: 'warn',
       BENCH_SECRET: SECRET,
+      // The dashboard's fixed port would collide with any other hookrelay on the machine.
+      ADMIN_PORT: 'off',
     },
     readyPath: '/readyz',
     readyTimeoutMs: READY_TIMEOUT_MS,
@@ -524,6 +584,7 @@ function parseOptions() {
       stub: { type: 'boolean' },
       keep: { type: 'boolean' },
       profile: { type: 'boolean' },
+      peers: { type: 'boolean' },
       db: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -32,8 +32,10 @@ export interface ServerHandle {
 /** ServerSpec says how to start one server. */
 export interface ServerSpec {
   name: string;
-  /** Arguments to `node` (script first). */
+  /** Arguments to `command` (for node, the script first). */
   args: string[];
+  /** The executable; this Node by default. The peers (bench/peers/) are Go binaries. */
+  command?: string;
   port: number;
   env: NodeJS.ProcessEnv;
   /** Path answering 200 once the server can take load. */
@@ -49,13 +51,16 @@ const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
 /**
- * startServer spawns `node …args` and resolves when GET readyPath answers 200. It rejects with the
+ * startServer spawns `node …args` (or `command …args`) and resolves when GET readyPath answers 200. It rejects with the
  * process's last output if the process exits first or is not ready in time. Every child is killed when
  * this process exits, so an interrupted bench leaves no server behind.
  */
 export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
   installExitHook();
-  const child = spawn(process.execPath, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(spec.command ?? process.execPath, spec.args, {
+    env: spec.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   // Always drain both pipes: a full pipe would block the server's logging and skew the figures.
   let tail = '';
