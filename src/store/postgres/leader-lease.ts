@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { EVALUATOR_LEASE, type LeaderLease, LeaseErrorCode, type LeaseState } from '../leader-port.js';
 
@@ -73,4 +73,21 @@ export function createPostgresLeaderLease(options: PostgresLeaderLeaseOptions): 
         : { holder: row.holder, term: Number(row.term), expiresInMs: Number(row.expires_in_ms) };
     },
   };
+}
+
+/**
+ * openPostgresLeaderLease opens the evaluator's lease over a pool of its own (two connections) on the
+ * database `url` names; `close` ends that pool.
+ */
+export function openPostgresLeaderLease(url: string): LeaderLease & { close(): Promise<void> } {
+  // A renewal that waits longer than the TTL is worth nothing: time it out well before.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    statement_timeout: 1_000,
+    connectionTimeoutMillis: 1_000,
+  });
+  // An idle client's error (the database restarting) must not crash the process; the next query retries.
+  pool.on('error', () => undefined);
+  return { ...createPostgresLeaderLease({ pool }), close: () => pool.end() };
 }
