@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, LEASES_DDL, type TestDatabase } from '../../test/helpers/pg-database.js';
 import { postSigned } from '../../test/helpers/sign.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { type App, createApp } from '../app.js';
+import { createApp } from '../app.js';
 import { sampleActivityEvent } from '../cli/send-samples.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../lib/log.js';
