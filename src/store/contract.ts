@@ -557,6 +557,31 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
       expect(await store.outbox.pendingCounts()).toEqual({});
     });
 
+    // The fence (EvaluatorCommitInput.fence) is the one promise the engines keep differently, on purpose:
+    // SQLite has one relay process per file, so there is no other leader to fence off and it ignores the
+    // fence; an engine shared by several instances (PostgreSQL) refuses a commit whose fence does not hold.
+    it('fence: SQLite ignores it; a shared engine commits only while the lease and term hold', async () => {
+      const store = await open();
+      await store.events.append(appendOf(['a']));
+      const [first] = await readAll(store);
+      const stale = {
+        fromCursor: 0,
+        cursor: first!.seq,
+        upserts: [{ key: 'k', value: 1 }],
+        deletes: [],
+        notifications: [notificationOf('fenced')],
+        fence: { lease: 'evaluator', holder: 'nobody', term: 1 },
+      };
+      if (store.engine === 'sqlite') {
+        expect(await store.evaluator.commit(stale)).toEqual({ notificationsInserted: 1 });
+        return;
+      }
+      // No lease row at all: fenced.
+      await expect(store.evaluator.commit(stale)).rejects.toMatchObject({ code: StoreErrorCode.fenced });
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      expect(await store.outbox.pendingCounts()).toEqual({});
+    });
+
     it('commits state, notifications and the cursor together, and load reads them back', async () => {
       const store = await open();
       await store.events.append(appendOf(['a', 'b', 'c']));
@@ -595,6 +620,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           eventSeq: first!.seq,
           attempts: 1,
           firstAttemptAt: T0,
+          claimToken: expect.any(String),
         },
         {
           id: 'n2',
@@ -603,8 +629,11 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           createdAt: T0,
           attempts: 1,
           firstAttemptAt: T0,
+          claimToken: expect.any(String),
         },
       ]);
+      // One claim, one token on every row it leased.
+      expect(claimed[0]?.claimToken).toBe(claimed[1]?.claimToken);
     });
 
     it('replaces upserted keys, removes deleted ones and ignores unknown deletes', async () => {
@@ -866,6 +895,42 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       const third = await store.outbox.claim(claimQuery(T0 + 2 * MINUTE, ['team-slack'], 1, MINUTE));
       expect(third.map((n) => [n.id, n.attempts, n.firstAttemptAt])).toEqual([['a', 3, T0]]);
       expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
+    });
+
+    it('refuses a transition made with a stale claim token (the row was claimed again), changing nothing', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('a'), notificationOf('b')]);
+      const [first] = await store.outbox.claim(claimQuery(T0, ['team-slack'], 1, MINUTE));
+      expect(first?.claimToken).toEqual(expect.any(String));
+      // The first worker stalls past its lease; another claim takes the row with a token of its own.
+      const [second] = await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack'], 1, MINUTE));
+      expect(second?.id).toBe('a');
+      expect(second?.claimToken).not.toBe(first?.claimToken);
+      const stale = first!.claimToken;
+      expect(await store.outbox.recordDelivered('a', delivered(T0 + MINUTE + 1), stale)).toBe(false);
+      expect(
+        await store.outbox.scheduleRetry('a', { dueAt: T0, attempt: retry(T0 + MINUTE + 2) }, stale),
+      ).toBe(false);
+      expect(
+        await store.outbox.deadLetter('a', { reason: 'late', attempt: dead(T0 + MINUTE + 3) }, stale),
+      ).toBe(false);
+      // Nothing changed: still pending and leased by the second claim, no history entry from the stale one.
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
+      expect(await store.outbox.claim(claimQuery(T0 + MINUTE + 4, ['team-slack']))).toEqual([]);
+      // The current holder's token is accepted.
+      expect(
+        await store.outbox.deadLetter(
+          'a',
+          { reason: 'refused', attempt: dead(T0 + MINUTE + 5) },
+          second!.claimToken,
+        ),
+      ).toBe(true);
+      const [letter] = await store.deadLetters.listDead({ limit: 10 });
+      expect(letter?.attempts).toEqual([dead(T0 + MINUTE + 5)]);
+      // A token that matches the last claim is accepted even after its lease ran out (nobody took the row).
+      const [b] = await store.outbox.claim(claimQuery(T0 + 2 * MINUTE, ['team-slack'], 1, MINUTE));
+      expect(b?.id).toBe('b');
+      expect(await store.outbox.recordDelivered('b', delivered(T0 + 5 * MINUTE), b!.claimToken)).toBe(true);
     });
 
     it('claims nothing before it is due', async () => {

@@ -2,6 +2,7 @@
  * Engine-neutral checks for evaluator and outbox inputs. Each engine calls these before it opens a
  * transaction, so a malformed argument is rejected the same way everywhere and never half-written.
  */
+import { randomUUID } from 'node:crypto';
 import type { HookrelayError } from '../lib/errors.js';
 import { StoreErrorCode, storeError } from './errors.js';
 import type {
@@ -48,6 +49,15 @@ export interface PreparedClaim {
   leaseUntil: number;
   limit: number;
   destinations: string[];
+  /** The claim token stamped on every row this claim leases (random, one per claim). */
+  token: string;
+}
+
+/** claimToken checks the optional claim token of a transition; returns null when none was given. */
+export function claimToken(what: string, value: unknown): string | null {
+  if (value === undefined) return null;
+  if (!nonEmptyString(value)) throw invalidInput(what, 'claimToken must be a non-empty string when given');
+  return value;
 }
 
 /** PreparedReplay is a ReplayQuery with exactly one selector. */
@@ -234,6 +244,7 @@ export function prepareClaim(query: ClaimQuery): PreparedClaim {
     leaseUntil: now + Math.max(1, Math.round(leaseMs)),
     limit,
     destinations: [...new Set(destinations)],
+    token: randomUUID(),
   };
 }
 

@@ -150,6 +150,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notifications_rule ON notifications (json_extract(alert, '$.rule'), created_at);
     `,
   },
+  {
+    name: '0004_claim_token',
+    sql: `
+      -- Stamped by each claim: a transition made with an older token (its lease ran out and another claim
+      -- took the row) is refused. NULL for rows never claimed since this column exists.
+      ALTER TABLE notifications ADD COLUMN claim_token TEXT;
+    `,
+  },
 ];
 
 /** readUserVersion returns the schema version recorded in the database file (0 for a new file). */
