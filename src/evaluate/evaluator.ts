@@ -13,8 +13,8 @@ import {
   takeChanges,
   tick,
 } from '../rules/engine.js';
-import { type Fence, type FencedCommitInput, isFenced, LeaseErrorCode } from '../store/leader-port.js';
-import type { NewNotification, Store } from '../store/ports.js';
+import { type Fence, isFenced, LeaseErrorCode } from '../store/leader-port.js';
+import type { EvaluatorCommitInput, NewNotification, Store } from '../store/ports.js';
 import { type ForwardPolicy, notificationsFor } from './notifications.js';
 
 export interface EvaluatorOptions {
@@ -95,7 +95,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     options.beforeCommit?.();
     const upserts = changes.filter((c) => c.value !== undefined).map((c) => ({ key: c.key, value: c.value }));
     const deletes = changes.filter((c) => c.value === undefined).map((c) => c.key);
-    const input: FencedCommitInput = { fromCursor, cursor: toCursor, upserts, deletes, notifications };
+    const input: EvaluatorCommitInput = { fromCursor, cursor: toCursor, upserts, deletes, notifications };
     if (options.fence) {
       const fence = options.fence();
       if (!fence)

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, LEASES_DDL, type TestDatabase } from '../../test/helpers/pg-database.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/pg-database.js';
 import { postSigned } from '../../test/helpers/sign.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { createApp } from '../app.js';
 import { sampleActivityEvent } from '../cli/send-samples.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../lib/log.js';
-import type { Fence, FencedCommitInput, LeaderLease } from '../store/leader-port.js';
+import type { Fence, LeaderLease } from '../store/leader-port.js';
 import { createPostgresLeaderLease } from '../store/postgres/leader-lease.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createLeadership } from './leadership.js';
@@ -26,7 +26,7 @@ let leases = 0;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = db.pool({ max: 8 });
-  await pool.query(LEASES_DDL);
+  await db.migrate();
 });
 afterAll(async () => {
   await db?.drop();
@@ -231,7 +231,7 @@ rules:
     const store = await openSqliteStore(join(dir, file));
     // Records the fence each commit carries (the SQLite engine itself ignores it).
     const commit = store.evaluator.commit.bind(store.evaluator);
-    store.evaluator.commit = (input: FencedCommitInput) => {
+    store.evaluator.commit = (input) => {
       fences.push(input.fence);
       return commit(input);
     };

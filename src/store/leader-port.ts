@@ -1,20 +1,12 @@
 import { HookrelayError } from '../lib/errors.js';
-import type { EvaluatorCommitInput } from './ports.js';
+import { StoreErrorCode } from './errors.js';
+import type { EvaluatorFence } from './ports.js';
 
 /**
- * Fence names the lease a write depends on. On PostgreSQL an evaluator commit carrying it is refused
- * (`HR_ERR_STORE_FENCED`, nothing written) unless the lease row still has this holder and term and has
- * not expired, checked in the commit's own transaction: a leader that was paused past its TTL and lost
- * the lease cannot write afterwards, even before it notices. SQLite (one process per file) ignores it.
+ * Fence names the lease a write depends on: the `fence` of an evaluator commit (see
+ * EvaluatorCommitInput), refused with `HR_ERR_STORE_FENCED` once this holder and term no longer hold.
  */
-export interface Fence {
-  lease: string;
-  holder: string;
-  term: number;
-}
-
-/** FencedCommitInput is an evaluator commit with the fence of the leader making it. */
-export type FencedCommitInput = EvaluatorCommitInput & { fence?: Fence };
+export type Fence = EvaluatorFence;
 
 /** LeaseState is the lease row as the database sees it now. */
 export interface LeaseState {
@@ -51,11 +43,8 @@ export interface LeaderLease {
 export const EVALUATOR_LEASE = 'evaluator';
 
 export const LeaseErrorCode = {
-  /**
-   * An evaluator commit was refused because the lease it was fenced by has another holder or term, or
-   * expired: this instance is no longer the leader; nothing was written.
-   */
-  fenced: 'HR_ERR_STORE_FENCED',
+  /** An evaluator commit refused: its fence no longer holds (see StoreErrorCode.fenced). */
+  fenced: StoreErrorCode.fenced,
   /** The lease could not be read or written (database unreachable); the instance stops leading. */
   failed: 'HR_ERR_STORE_LEASE_FAILED',
 } as const;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Holder, spawnHolder } from '../../bench/failover.js';
 import { createPostgresLeaderLease } from '../../src/store/postgres/leader-lease.js';
-import { createTestDatabase, LEASES_DDL, type TestDatabase } from '../helpers/pg-database.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg-database.js';
 
 /*
  * The leader lease across real processes with `hookrelay serve`'s default timing (TTL 3 s, renew 1 s,
@@ -17,8 +17,7 @@ const children: Holder[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const pool = db.pool({ max: 1 });
-  await pool.query(LEASES_DDL);
+  await db.migrate();
 });
 afterAll(async () => {
   for (const holder of children) holder.child.kill('SIGKILL');

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { applyPgMigrations } from '../../src/store/postgres/migrations.js';
 
 /** The PostgreSQL the tests use (CI and this machine: trust auth on 127.0.0.1:5432). */
 export const PG_ADMIN_URL = process.env.HOOKRELAY_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** The lease table as the PostgreSQL engine's migration creates it (tests that run without the engine). */
-export const LEASES_DDL =
-  'CREATE TABLE IF NOT EXISTS hookrelay_leases (name text PRIMARY KEY, holder text NOT NULL, term bigint NOT NULL, expires_at timestamptz NOT NULL)';
 
 export interface TestDatabase {
   /** A URL for this database alone (what `HOOKRELAY_DB` gets). */
@@ -14,6 +11,8 @@ export interface TestDatabase {
   name: string;
   /** pool opens a pool on it; every pool opened is closed by drop(). */
   pool(options?: pg.PoolConfig): pg.Pool;
+  /** migrate applies the PostgreSQL engine's migrations (hookrelay_leases among them), as a start would. */
+  migrate(): Promise<void>;
   /** drop closes the pools and drops the database (terminating sessions still connected, e.g. a killed serve's). */
   drop(): Promise<void>;
 }
@@ -43,6 +42,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const pool = new pg.Pool({ connectionString: url, max: 4, ...options });
       pools.push(pool);
       return pool;
+    },
+    async migrate() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await applyPgMigrations(client);
+      } finally {
+        await client.end();
+      }
     },
     async drop() {
       await Promise.all(pools.map((pool) => pool.end().catch(() => undefined)));

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, LEASES_DDL, type TestDatabase } from '../../../test/helpers/pg-database.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/pg-database.js';
 import type { LeaderLease } from '../leader-port.js';
 import { createPostgresLeaderLease } from './leader-lease.js';
 
@@ -11,7 +11,7 @@ let names = 0;
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = db.pool();
-  await pool.query(LEASES_DDL);
+  await db.migrate();
 });
 afterAll(async () => {
   await db?.drop();

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { EVALUATOR_LEASE, type LeaderLease, LeaseErrorCode, type LeaseState } from '../leader-port.js';
+import { createPool } from './pool.js';
 
 /**
  * Every statement is one round trip and judges expiry by the database's `now()`, never this instance's
@@ -76,17 +77,15 @@ export function createPostgresLeaderLease(options: PostgresLeaderLeaseOptions): 
 }
 
 /**
- * openPostgresLeaderLease opens the evaluator's lease over a pool of its own (two connections) on the
- * database `url` names; `close` ends that pool.
+ * openPostgresLeaderLease opens the evaluator's lease over a pool of its own (two connections, the
+ * engine's connection settings) on the database `url` names; `close` ends that pool.
  */
-export function openPostgresLeaderLease(url: string): LeaderLease & { close(): Promise<void> } {
+export function openPostgresLeaderLease(
+  url: string,
+  options: { schema?: string } = {},
+): LeaderLease & { close(): Promise<void> } {
   // A renewal that waits longer than the TTL is worth nothing: time it out well before.
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: 2,
-    statement_timeout: 1_000,
-    connectionTimeoutMillis: 1_000,
-  });
+  const pool = createPool({ url, size: 2, statementTimeoutMs: 1_000, ...options });
   // An idle client's error (the database restarting) must not crash the process; the next query retries.
   pool.on('error', () => undefined);
   return { ...createPostgresLeaderLease({ pool }), close: () => pool.end() };
