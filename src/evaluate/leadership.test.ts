@@ -145,9 +145,10 @@ describe('leadership on a PostgreSQL lease', () => {
     frozen.pause();
     await waitFor('the standby to take the expired lease', () => second.leader, { timeoutMs: 10_000 });
     expect(second.term).toBe(2);
-    // The danger fencing exists for: the paused leader still believes it leads, with its old term.
+    // The paused leader still believes it leads (the danger fencing exists for), but with no renewal
+    // confirmed for longer than its TTL it no longer hands out a fence: its commits are refused locally.
     expect(first.leader).toBe(true);
-    expect(first.fence()).toEqual({ lease: name, holder: 'a', term: 1 });
+    expect(first.fence()).toBeUndefined();
 
     frozen.resume();
     await waitFor('the old leader to stand down', () => !first.leader);
@@ -225,7 +226,12 @@ rules:
     return () => rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startApp(lease: LeaderLease, file: string, fences: Array<Fence | undefined>) {
+  async function startApp(
+    lease: LeaderLease,
+    file: string,
+    fences: Array<Fence | undefined>,
+    appLogger = logger,
+  ) {
     const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
     const store = await openSqliteStore(join(dir, file));
@@ -235,7 +241,7 @@ rules:
       fences.push(input.fence);
       return commit(input);
     };
-    const app = createApp({ config: loaded.config, store, logger, lease, leaseTiming: TIMING });
+    const app = createApp({ config: loaded.config, store, logger: appLogger, lease, leaseTiming: TIMING });
     const url = await app.start({ port: 0, host: '127.0.0.1' });
     return { app, url, store };
   }
@@ -301,13 +307,20 @@ rules:
     }
   });
 
-  // The store's own refusal of a stale fence is the PostgreSQL engine's (HR_ERR_STORE_FENCED); this is the
-  // loop's side: once the paused leader wakes and finds the lease gone, its evaluator commits nothing more.
-  it('a leader whose lease was taken while it was paused stops evaluating when it wakes', async () => {
+  // The store's own refusal of a stale fence is the PostgreSQL engine's (HR_ERR_STORE_FENCED); this is
+  // the loop's side: a leader whose renewals hang past the TTL commits nothing, before it learns it lost.
+  it('a leader whose renewals hang past its lease commits nothing, and stands down when they return', async () => {
     const name = freshLeaseName();
     const frozen = pausable(createPostgresLeaderLease({ pool, name }));
     const fences: Array<Fence | undefined> = [];
-    const { app, url, store } = await startApp(frozen.lease, 'paused.db', fences);
+    const lines: string[] = [];
+    const capture = { write: (line: string) => void lines.push(line) };
+    const { app, url, store } = await startApp(
+      frozen.lease,
+      'paused.db',
+      fences,
+      createLogger('info', capture),
+    );
     try {
       expect(app.leadership.leader).toBe(true);
       frozen.pause();
@@ -319,8 +332,6 @@ rules:
           timeoutMs: 10_000,
         },
       );
-      frozen.resume();
-      await waitFor('the paused leader to stand down', () => !app.leadership.leader);
       const before = fences.length;
       const answer = await postSigned(
         `${url}/webhooks/trackpilots`,
@@ -328,12 +339,18 @@ rules:
         'a-test-secret',
       );
       expect(answer.status).toBe(200);
-      // The stopped evaluator never commits again (the event is for the new leader).
-      const [stored] = await store.events.list({ limit: 1 });
-      expect(stored).toBeDefined();
-      expect(await sample(url, 'hookrelay_evaluator_leader')).toBe(0);
+      await waitFor('the evaluator to refuse its own commit', () =>
+        lines.some((line) => line.includes('refused as fenced')),
+      );
+      // Still paused, still believing it leads, and yet nothing reached the store.
+      expect(app.leadership.leader).toBe(true);
       expect(fences.length).toBe(before);
+      expect((await store.evaluator.load()).cursor).toBe(0);
       expect(fences.every((fence) => fence?.term === 1)).toBe(true);
+
+      frozen.resume();
+      await waitFor('the paused leader to stand down', () => !app.leadership.leader);
+      expect(await sample(url, 'hookrelay_evaluator_leader')).toBe(0);
     } finally {
       await app.stop();
     }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { coerceError, HookrelayError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Fence, LeaderLease } from '../store/leader-port.js';
@@ -36,7 +37,11 @@ export interface Leadership {
   start(): Promise<void>;
   /** stop stops the duties if leading, then resigns so a standby takes over at once. */
   stop(): Promise<void>;
-  /** fence is what every evaluator commit carries; undefined when not leading. */
+  /**
+   * fence is what every evaluator commit carries; undefined when not leading, and also once the lease
+   * may have run out by this process's own monotonic clock (no renewal confirmed for TTL minus a margin),
+   * so a leader whose renewals hang stops committing before the database would have to refuse it.
+   */
   fence(): Fence | undefined;
   /** fenced is told that a commit was refused as fenced: stand down now (before the next renewal says so). */
   fenced(): void;
@@ -63,8 +68,12 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
   const renewMs = options.renewMs ?? Math.max(1, Math.floor(ttlMs / 3));
   const pollMs = options.pollMs ?? LEASE_POLL_MS;
+  // Trust the lease a little less long than it lasts (River: 1 s before its TTL).
+  const marginMs = Math.min(1_000, Math.floor(ttlMs / 5));
   let term: number | undefined;
   let lastTerm = 0;
+  /** performance.now() until which the lease surely holds: a request's start + TTL - margin. */
+  let trustedUntil = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
@@ -96,8 +105,10 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     if (term !== undefined) {
       const held = term;
       let renewed = false;
+      const asked = performance.now();
       try {
         renewed = await lease.renew(holder, held, ttlMs);
+        if (renewed) trustedUntil = asked + ttlMs - marginMs;
       } catch (error) {
         // Whether the row still names us is unknown; stop leading, the fence guards the meantime.
         return standDown('renewal failed', error);
@@ -106,6 +117,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       return;
     }
     let acquired: number | undefined;
+    const asked = performance.now();
     try {
       acquired = await lease.tryAcquire(holder, ttlMs);
     } catch (error) {
@@ -115,6 +127,7 @@ export function createLeadership(options: LeadershipOptions): Leadership {
     if (acquired === undefined || closed) return;
     term = acquired;
     lastTerm = acquired;
+    trustedUntil = asked + ttlMs - marginMs;
     logger.info({ term, holder }, 'leader lease taken: this instance evaluates');
     changed();
     try {
@@ -149,7 +162,8 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       return term ?? lastTerm;
     },
     fence() {
-      return term === undefined ? undefined : { lease: lease.name, holder, term };
+      if (term === undefined || performance.now() > trustedUntil) return undefined;
+      return { lease: lease.name, holder, term };
     },
     fenced() {
       const held = term;
