@@ -1074,8 +1074,20 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       ]);
     });
 
-    it('releaseLeases ends every lease on a pending row, keeping its place and its attempts', async () => {
+    // releaseLeases is only for an engine one process owns (SQLite): on a database several delivering
+    // instances share it would end leases that live peers hold, so that engine refuses it (ports.ts).
+    it('releaseLeases: a shared engine refuses it and changes nothing', async () => {
       const store = await open();
+      await enqueue(store, [notificationOf('a')]);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack'], 10, MINUTE)))).toEqual(['a']);
+      if (store.engine === 'sqlite') return;
+      await expect(store.outbox.releaseLeases()).rejects.toMatchObject({ code: StoreErrorCode.inputInvalid });
+      expect(await store.outbox.claim(claimQuery(T0 + 1, ['team-slack']))).toEqual([]);
+    });
+
+    it('releaseLeases ends every lease on a pending row, keeping its place and its attempts (SQLite only)', async () => {
+      const store = await open();
+      if (store.engine !== 'sqlite') return;
       let wakes = 0;
       store.outbox.onEnqueue(() => {
         wakes += 1;

@@ -9,8 +9,10 @@ export interface PgContext {
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly health: WriteHealth;
-  /** The NOTIFY channel of this schema's outbox (see wakeups.ts). */
+  /** The NOTIFY channel of this schema (see wakeups.ts). */
   readonly channel: string;
+  /** notice is the NOTIFY payload for a wake-up of `kind`, naming this store so it ignores its own. */
+  notice(kind: 'append' | 'enqueue'): string;
   /** assertOpen throws `HR_ERR_STORE_CLOSED` once the store is closing or closed. */
   assertOpen(): void;
 }

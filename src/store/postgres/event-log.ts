@@ -49,7 +49,7 @@ const INSERT_REQUESTS = `INSERT INTO requests (id, source, event, received_at, b
  * seq n never sees a smaller seq commit later. The unique (source, dedupe_key) makes a concurrent
  * append of the same item, on this instance or another, a duplicate.
  */
-async function insertAppends(client: pg.ClientBase, appends: readonly PreparedAppend[], channel: string) {
+async function insertAppends(client: pg.ClientBase, appends: readonly PreparedAppend[], context: PgContext) {
   await client.query('LOCK TABLE events IN EXCLUSIVE MODE');
   const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
   for (const append of appends) {
@@ -83,7 +83,7 @@ async function insertAppends(client: pg.ClientBase, appends: readonly PreparedAp
       kept.map((a) => a.body),
     ]);
     // Delivered at commit, to every instance (the evaluator may run elsewhere).
-    await client.query('SELECT pg_notify($1, $2)', [channel, 'append']);
+    await client.query('SELECT pg_notify($1, $2)', [context.channel, context.notice('append')]);
   }
   return appends.map((append) => stored.get(append.requestId) ?? 0);
 }
@@ -108,7 +108,7 @@ export function createPgEventLog(
 
   const commit = async (batch: readonly PreparedAppend[]): Promise<Array<AppendResult | Failed>> => {
     try {
-      const stored = await inTransaction(pool, (client) => insertAppends(client, batch, context.channel));
+      const stored = await inTransaction(pool, (client) => insertAppends(client, batch, context));
       return batch.map((append, index) => toResult(append, stored[index] ?? 0));
     } catch (error) {
       if (batch.length <= 1 || !isDataError(error)) throw error;
@@ -118,7 +118,7 @@ export function createPgEventLog(
       for (const append of batch) {
         await client.query('SAVEPOINT one_append');
         try {
-          const [stored = 0] = await insertAppends(client, [append], context.channel);
+          const [stored = 0] = await insertAppends(client, [append], context);
           await client.query('RELEASE SAVEPOINT one_append');
           results.push(toResult(append, stored));
         } catch (error) {
