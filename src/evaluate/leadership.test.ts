@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load.js';
 import { createLogger } from '../lib/log.js';
 import type { Fence, LeaderLease } from '../store/leader-port.js';
 import { createPostgresLeaderLease } from '../store/postgres/leader-lease.js';
+import { openPostgresStore } from '../store/postgres/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createLeadership } from './leadership.js';
 
@@ -353,6 +354,122 @@ rules:
       expect(await sample(url, 'hookrelay_evaluator_leader')).toBe(0);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('fencing on the PostgreSQL engine', () => {
+  const RULES = `
+version: 1
+sources:
+  trackpilots: { type: trackpilots, secrets: [a-test-secret] }
+destinations:
+  console: { type: log }
+rules:
+  - name: any-activity
+    on: desktop.*
+    to: [console]
+`;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hookrelay-fencing-'));
+    writeFileSync(join(dir, 'rules.yaml'), RULES);
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a leader paused at its commit past its lease is refused (HR_ERR_STORE_FENCED, nothing written); the new leader sends the alert once', async () => {
+    const name = freshLeaseName();
+    const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
+    const storeA = await openPostgresStore(db.url, { logger });
+    const storeB = await openPostgresStore(db.url, { logger });
+
+    // The pause: A's commit leaves the evaluator with A's fence, then waits here (a GC pause, a slow
+    // network) before it reaches the database.
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    let outcome: string | undefined;
+    const commitA = storeA.evaluator.commit.bind(storeA.evaluator);
+    storeA.evaluator.commit = async (input) => {
+      if (input.cursor > input.fromCursor) {
+        held = true;
+        await gate;
+      }
+      try {
+        const result = await commitA(input);
+        outcome = 'committed';
+        return result;
+      } catch (error) {
+        outcome = (error as { code?: string }).code ?? 'error';
+        throw error;
+      }
+    };
+
+    const appA = createApp({
+      config: loaded.config,
+      store: storeA,
+      logger,
+      lease: createPostgresLeaderLease({ pool, name }),
+      leaseTiming: TIMING,
+    });
+    const urlA = await appA.start({ port: 0, host: '127.0.0.1' });
+    const appB = createApp({
+      config: loaded.config,
+      store: storeB,
+      logger,
+      lease: createPostgresLeaderLease({ pool, name }),
+      leaseTiming: TIMING,
+    });
+    let startedB = false;
+    try {
+      expect(appA.leadership.leader).toBe(true);
+      const answer = await postSigned(
+        `${urlA}/webhooks/trackpilots`,
+        JSON.stringify(sampleActivityEvent()),
+        'a-test-secret',
+      );
+      expect(answer.status).toBe(200);
+      await waitFor('A to reach its commit with the fence of term 1', () => held);
+
+      // A's lease runs out while it is paused, and another holder is elected (it writes nothing yet).
+      await pool.query(
+        `UPDATE hookrelay_leases SET expires_at = now() - interval '1 second' WHERE name = $1`,
+        [name],
+      );
+      const other = createPostgresLeaderLease({ pool, name });
+      expect(await other.tryAcquire('other', 60_000)).toBe(2);
+
+      release?.();
+      await waitFor('A’s commit to be answered', () => outcome !== undefined);
+      expect(outcome).toBe('HR_ERR_STORE_FENCED');
+      await waitFor('A to stand by', () => !appA.leadership.leader);
+      // Nothing of A's step was written: no cursor move, no state, no notification.
+      expect((await storeA.evaluator.load()).cursor).toBe(0);
+      expect((await storeA.evaluator.load()).state).toEqual([]);
+      expect((await pool.query('SELECT id FROM notifications')).rows).toHaveLength(0);
+
+      // The next leader (an app, once the other holder resigns) evaluates from the committed cursor:
+      // the item once, its alert once.
+      await other.resign('other', 2);
+      await appB.start({ port: 0, host: '127.0.0.1' });
+      startedB = true;
+      await waitFor('B to lead', () => appB.leadership.leader);
+      expect(appB.leadership.term).toBe(3);
+      const [stored] = await storeB.events.list({ limit: 1 });
+      await waitFor(
+        'B to evaluate the item',
+        async () => (await storeB.evaluator.load()).cursor === stored?.seq,
+      );
+      const rows = await pool.query<{ id: string }>('SELECT id FROM notifications');
+      expect(rows.rows).toHaveLength(1);
+    } finally {
+      release?.();
+      await appA.stop();
+      if (startedB) await appB.stop();
+      else await storeB.close();
     }
   });
 });
