@@ -124,7 +124,12 @@ export function createLeadership(options: LeadershipOptions): Leadership {
       logger.warn({ err: coerceError(error), holder }, 'leader lease unavailable; retrying');
       return;
     }
-    if (acquired === undefined || closed) return;
+    if (acquired === undefined) return;
+    if (closed) {
+      // stop() came while asking: hand it straight back rather than make the next wait for the TTL.
+      await lease.resign(holder, acquired).catch(() => undefined);
+      return;
+    }
     term = acquired;
     lastTerm = acquired;
     trustedUntil = asked + ttlMs - marginMs;
