@@ -26,10 +26,28 @@ export async function inTransaction<T>(
   pool: pg.Pool,
   run: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
+  return inTransactionAs(pool, 'BEGIN', run);
+}
+
+/**
+ * inTransactionAs is inTransaction with its own BEGIN (an isolation level, READ ONLY). While the
+ * connection is checked out, an error the server sends between two statements (the backend terminated,
+ * the server restarting) is an 'error' event on the client that pg-pool no longer listens to; without a
+ * listener it would crash the process. It is kept here, and the next statement fails with it instead.
+ */
+export async function inTransactionAs<T>(
+  pool: pg.Pool,
+  begin: string,
+  run: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await run(client);
     await client.query('COMMIT');
     return result;
@@ -41,6 +59,7 @@ export async function inTransaction<T>(
     }
     throw error;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }

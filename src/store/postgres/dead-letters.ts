@@ -14,7 +14,7 @@ import type { Listeners } from '../sqlite/context.js';
 import { toNotification } from '../sqlite/notification-row.js';
 import type { NotificationRow } from '../sqlite/write-types.js';
 import { epochMs, invalidInput, nonEmptyString, prepareReplay, safeInteger } from '../validate.js';
-import { type PgContext, readWith, writeWith } from './context.js';
+import { inTransactionAs, type PgContext, readWith, writeWith } from './context.js';
 import { NOTIFICATION_COLUMNS } from './outbox.js';
 
 interface DeadRow extends NotificationRow {
@@ -129,11 +129,9 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
         throw invalidInput(what, 'destination must be a non-empty string when set');
       }
       const columns = `${NOTIFICATION_COLUMNS}, dead_reason, dead_at`;
-      return readWith(context, what, async (pool) => {
-        const client = await pool.connect();
-        try {
-          // One snapshot, so every dead letter comes with the attempts of the same commit.
-          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return readWith(context, what, (pool) =>
+        // One snapshot, so every dead letter comes with the attempts of the same commit.
+        inTransactionAs(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
           const rows =
             query.destination === undefined
               ? await client.query<DeadRow>(
@@ -149,7 +147,6 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
             client,
             rows.rows.map((row) => row.seq),
           );
-          await client.query('COMMIT');
           return rows.rows.map((row) => {
             const letter: DeadLetter = {
               notification: toNotification(row),
@@ -160,13 +157,8 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
             if (row.event_seq !== null) letter.eventSeq = row.event_seq;
             return letter;
           });
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      });
+        }),
+      );
     },
 
     async replayDead(query: ReplayQuery): Promise<number> {

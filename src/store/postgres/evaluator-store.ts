@@ -7,7 +7,7 @@ import type {
   EvaluatorStore,
 } from '../ports.js';
 import { invalidInput, nonEmptyString, prepareEvaluatorCommit, safeInteger } from '../validate.js';
-import { type PgContext, readWith, writeWith } from './context.js';
+import { inTransactionAs, type PgContext, readWith, writeWith } from './context.js';
 
 function checkFence(fence: EvaluatorFence | undefined): EvaluatorFence | undefined {
   if (fence === undefined) return undefined;
@@ -36,27 +36,19 @@ const INSERT_NOTIFICATIONS = `INSERT INTO notifications
 export function createPgEvaluatorStore(context: PgContext, onInserted: () => void): EvaluatorStore {
   return {
     async load(): Promise<EvaluatorSnapshot> {
-      return readWith(context, 'loading the evaluator state', async (pool) => {
-        const client = await pool.connect();
-        try {
-          // One snapshot, so the cursor and the state come from the same commit.
-          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return readWith(context, 'loading the evaluator state', (pool) =>
+        // One snapshot, so the cursor and the state come from the same commit.
+        inTransactionAs(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
           const cursor = await client.query<{ seq: number }>('SELECT seq FROM evaluator_cursor WHERE id = 1');
           const state = await client.query<{ key: string; value: string }>(
             'SELECT key, value FROM rule_state ORDER BY key COLLATE "C"',
           );
-          await client.query('COMMIT');
           return {
             cursor: cursor.rows[0]?.seq ?? 0,
             state: state.rows.map((row) => ({ key: row.key, value: JSON.parse(row.value) as unknown })),
           };
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      });
+        }),
+      );
     },
 
     async commit(input: EvaluatorCommitInput): Promise<EvaluatorCommitResult> {

@@ -65,6 +65,8 @@ export interface ConnectionOptions {
   url: string;
   schema?: string;
   statementTimeoutMs: number;
+  /** application_name of every connection (pg_stat_activity); `hookrelay` by default. */
+  applicationName?: string;
 }
 
 /**
@@ -75,7 +77,7 @@ export function clientConfig(options: ConnectionOptions): pg.ClientConfig {
   const config: pg.ClientConfig = {
     connectionString: options.url,
     statement_timeout: options.statementTimeoutMs,
-    application_name: 'hookrelay',
+    application_name: options.applicationName ?? 'hookrelay',
     types,
     // A database that does not answer must fail a request quickly (503), not hang it.
     connectionTimeoutMillis: 5_000,

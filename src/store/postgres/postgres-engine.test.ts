@@ -88,6 +88,18 @@ describe('PostgreSQL engine: several instances on one database', () => {
     expect(await other.events.readAfter(0, 1_000)).toHaveLength(200);
   });
 
+  it('works in a schema with a long name (its NOTIFY channel still fits an identifier)', async () => {
+    const schema = await schemas.create(63);
+    const [writer, reader] = [await open(schema), await open(schema)];
+    await reader.wakeupsReady;
+    let appended = 0;
+    reader.events.onAppend(() => {
+      appended += 1;
+    });
+    expect(await writer.events.append(appendOf('long'))).toMatchObject({ stored: 1 });
+    await waitFor('onAppend on the other instance', () => appended > 0);
+  });
+
   it('migrates once when three instances start at the same moment', async () => {
     const schema = await schemas.create();
     const stores = await Promise.all([open(schema), open(schema), open(schema)]);
@@ -253,11 +265,77 @@ describe('PostgreSQL engine: wake-ups between instances', () => {
   }
 });
 
+describe('PostgreSQL engine: the LISTEN connection lost', () => {
+  it('reconnects by itself and keeps waking the instance', async () => {
+    const schema = await schemas.create();
+    // The writer does not LISTEN, so the one LISTEN connection on this channel is the reader's.
+    const writer = await open(schema, { settings: { listen: false } });
+    // A backstop slower than the test: the wake-up after the loss must come through LISTEN again.
+    const reader = await open(schema, { pollMs: 600_000 });
+    await reader.wakeupsReady;
+    let enqueued = 0;
+    reader.outbox.onEnqueue(() => {
+      enqueued += 1;
+    });
+    const listeners = () =>
+      schemas.admin(`SELECT pid FROM pg_stat_activity WHERE query = $1 AND datname = current_database()`, [
+        `LISTEN "hookrelay:${schema}"`,
+      ]);
+    const [listener] = (await listeners()).rows as Array<{ pid: number }>;
+    expect(listener).toBeDefined();
+    await schemas.admin('SELECT pg_terminate_backend($1)', [listener!.pid]);
+    // Back on a new connection (after the reconnect it wakes its listeners once, for what it missed).
+    await waitFor('a new LISTEN connection', async () => {
+      const rows = (await listeners()).rows as Array<{ pid: number }>;
+      return rows.length === 1 && rows[0]!.pid !== listener!.pid;
+    });
+    await waitFor('the wake-up after the reconnect', () => enqueued > 0);
+    const before = enqueued;
+    await writer.evaluator.commit({
+      fromCursor: 0,
+      cursor: 0,
+      upserts: [],
+      deletes: [],
+      notifications: [notificationOf('r')],
+    });
+    await waitFor('onEnqueue through the new LISTEN connection', () => enqueued > before);
+  });
+});
+
 describe('PostgreSQL engine: a database that fails', () => {
   it('refuses to open a database it cannot reach, without echoing the URL', async () => {
     const error = await openStore('postgres://hookrelay:s3cret@127.0.0.1:1/test').catch((e: unknown) => e);
     expect(error).toMatchObject({ code: StoreErrorCode.openFailed });
     expect((error as Error).message).not.toContain('s3cret');
+  });
+
+  it('survives the server dropping every connection (a restart): no crash, and it stores again by itself', async () => {
+    const schema = await schemas.create();
+    const name = `hr-test-${schema}`;
+    const store = await open(schema, { applicationName: name });
+    await store.wakeupsReady;
+    expect(await store.events.append(appendOf('before'))).toMatchObject({ stored: 1 });
+    const dropped = await schemas.admin(
+      'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1',
+      [name],
+    );
+    // The pool's connection and the LISTEN connection.
+    expect(dropped.rows.length).toBeGreaterThanOrEqual(2);
+    // A request that raced with the drop may fail (503); the store reconnects and the next ones commit.
+    let stored = 0;
+    await waitFor('an append committed on a new connection', async () => {
+      const result = await store.events.append(appendOf(`after-${stored}`)).catch(() => undefined);
+      if (result) stored += result.stored;
+      return stored > 0;
+    });
+    expect(await store.checkWritable()).toBe(true);
+    await waitFor('LISTEN back on a new connection', async () => {
+      const rows = await schemas.admin(
+        'SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE $2',
+        [name, 'LISTEN%'],
+      );
+      return rows.rows.length === 1;
+    });
   });
 
   it('fails appends while the events table is locked, goes not writable, and recovers by itself', async () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
@@ -13,7 +13,7 @@ import { createPgEvaluatorStore } from './evaluator-store.js';
 import { createPgEventLog } from './event-log.js';
 import { applyPgMigrations } from './migrations.js';
 import { createPgOutbox } from './outbox.js';
-import { createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
+import { type ConnectionOptions, createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
 import { createPgSilenceStore } from './silences.js';
 import { startWakeups } from './wakeups.js';
 
@@ -26,6 +26,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** The wake-up backstop's poll interval (see wakeups.ts). */
   pollMs?: number;
+  /** application_name of the store's connections, to tell instances apart in pg_stat_activity. */
+  applicationName?: string;
 }
 
 /** PostgresStore is the PostgreSQL engine's Store, plus what only it reports. */
@@ -58,6 +60,7 @@ export async function openPostgresStore(
     url,
     statementTimeoutMs: settings.statementTimeoutMs,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName }),
   };
   const pool = createPool({ ...connection, size: settings.poolSize });
   // An idle connection that breaks (the server restarted) must not crash the process: the pool drops it.
@@ -94,12 +97,22 @@ export async function openPostgresStore(
   return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, options.pollMs);
 }
 
+/**
+ * channelOf names the schema's NOTIFY channel. A channel is an identifier (at most 63 bytes; a longer one
+ * fails pg_notify and with it the commit), so a long schema name is replaced by a digest of it.
+ */
+export function channelOf(schema: string): string {
+  const plain = `hookrelay:${schema}`;
+  if (Buffer.byteLength(plain) <= 63) return plain;
+  return `hookrelay:${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
 function createStore(
   pool: pg.Pool,
   logger: Logger,
   settings: PgSettings & { schemaVersion: number },
   schema: string,
-  connection: { url: string; schema?: string; statementTimeoutMs: number },
+  connection: ConnectionOptions,
   pollMs: number | undefined,
 ): PostgresStore {
   let state: 'open' | 'closing' | 'closed' = 'open';
@@ -108,7 +121,7 @@ function createStore(
   const enqueued = new Listeners(logger, 'onEnqueue');
   const health = new WriteHealth({ logger });
   const instanceId = randomUUID();
-  const channel = `hookrelay:${schema}`;
+  const channel = channelOf(schema);
   const context: PgContext = {
     pool,
     logger,

@@ -12,8 +12,9 @@ export const TEST_PG_URL = process.env['HOOKRELAY_TEST_PG'] ?? 'postgres://postg
 export class TestSchemas {
   private readonly created: string[] = [];
 
-  async create(): Promise<string> {
-    const name = `hr_test_${randomBytes(6).toString('hex')}`;
+  /** create makes a new schema; `padTo` lengthens its name to that many characters (names up to 63). */
+  async create(padTo = 0): Promise<string> {
+    const name = `hr_test_${randomBytes(6).toString('hex')}`.padEnd(padTo, 'x');
     await this.admin(`CREATE SCHEMA ${quoteIdent(name)}`);
     this.created.push(name);
     return name;
