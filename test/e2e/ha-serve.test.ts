@@ -129,4 +129,41 @@ describe('two hookrelay serve on one PostgreSQL database', () => {
     expect(Number(rows.rows[0]?.count)).toBe(expected.size);
     console.log(`failover after kill -9 of a serve: ${failoverMs.toFixed(0)} ms (lease TTL 3 s)`);
   }, 90_000);
+
+  it('SIGTERM of the leader: it resigns on the way out and the standby leads at once', async () => {
+    const own = await createTestDatabase();
+    const receiver = await startHttpReceiver();
+    receivers.push(receiver);
+    try {
+      const env = { HOOKRELAY_DB: own.url };
+      const a = await startServer({ rulesYaml: rulesYaml(receiver), env });
+      servers.push(a);
+      const b = await startServer({ rulesYaml: rulesYaml(receiver), env });
+      servers.push(b);
+      expect(await metricValue(a.url, 'hookrelay_evaluator_leader')).toBe(1);
+      const term = await metricValue(a.url, 'hookrelay_evaluator_lease_term');
+
+      const stoppedAt = performance.now();
+      const exited = a.stop('SIGTERM');
+      await waitFor(
+        'the standby to lead',
+        async () => (await metricValue(b.url, 'hookrelay_evaluator_leader')) === 1,
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      const handoverMs = performance.now() - stoppedAt;
+      expect(await exited).toBe(0);
+      expect(a.lines.some((line) => line.includes('leader lease resigned'))).toBe(true);
+      expect(await metricValue(b.url, 'hookrelay_evaluator_lease_term')).toBe(term + 1);
+
+      // The new leader evaluates what arrives from now on.
+      await post(b, PAYLOADS[0] as string);
+      await receiver.waitForRequests(1, 10_000);
+      console.log(`handover after SIGTERM of a serve: ${handoverMs.toFixed(0)} ms`);
+      await b.stop();
+    } finally {
+      await own.drop();
+    }
+  }, 60_000);
 });
