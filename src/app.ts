@@ -158,6 +158,7 @@ export function createApp(deps: AppDeps): App {
     forwards: forwardPolicyFromConfig(config),
     clock,
     logger,
+    metrics,
     beforeCommit: deps.beforeEvaluatorCommit,
     fence: () => leadership?.fence(),
     onFenced: () => leadership?.fenced(),

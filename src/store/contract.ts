@@ -13,6 +13,13 @@ import type {
   Store,
 } from './ports.js';
 
+/*
+ * The store conformance suite: one `describe…Contract` per port, each called by every engine's tests with
+ * a factory for a fresh store. It is test code that ships in src/ so that each engine's folder can run
+ * it; it is long because it is a list of promises (one `it` per sentence of ports.ts), kept in one file so
+ * that the helpers below (items, notifications, attempts) are written once for every port.
+ */
+
 /** A fixed reference time (Monday 2026-01-05 09:00 UTC) so tests never depend on the wall clock. */
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const HOUR = 3_600_000;

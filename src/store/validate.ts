@@ -18,6 +18,9 @@ export interface PreparedNotification {
   id: string;
   destination: string;
   alertJson: string;
+  /** The alert's id and rule, kept in their own columns for the dashboard's lookups. */
+  alertId: string | null;
+  alertRule: string | null;
   requestId: string | null;
   eventSeq: number | null;
   createdAt: number;
@@ -174,6 +177,8 @@ export function prepareEvaluatorCommit(input: EvaluatorCommitInput): PreparedCom
         id: n['id'],
         destination: n['destination'],
         alertJson: json(what, `${where}.alert`, n['alert']),
+        alertId: textOrNull((n['alert'] as Record<string, unknown>)['id']),
+        alertRule: textOrNull((n['alert'] as Record<string, unknown>)['rule']),
         requestId: requestId ?? null,
         eventSeq: eventSeq === undefined ? null : safeInteger(what, `${where}.eventSeq`, eventSeq, 1),
         createdAt: epochMs(what, `${where}.createdAt`, n['createdAt']),
@@ -274,4 +279,8 @@ export function prepareReplay(query: ReplayQuery): PreparedReplay {
   }
   if (query.all !== true) throw invalidInput(what, 'all must be true when given');
   return { by: 'all', now };
+}
+
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }

@@ -37,8 +37,9 @@ export const WRITE_SQL = {
   upsertState:
     'INSERT INTO rule_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   deleteState: 'DELETE FROM rule_state WHERE key = ?',
-  insertNotification: `INSERT INTO notifications (id, destination, alert, request_id, event_seq, created_at, order_key, due_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  insertNotification: `INSERT INTO notifications
+       (id, destination, alert, alert_id, alert_rule, request_id, event_seq, created_at, order_key, due_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO NOTHING`,
   isPaused: 'SELECT 1 FROM paused_destinations WHERE destination = ?',
   // The head of one destination's queue, in delivery order (served by the notifications_pending index).
@@ -72,7 +73,7 @@ export { NOTIFICATION_COLUMNS };
  * @property {Statement<[number]>} writeCursor
  * @property {Statement<[string, string]>} upsertState
  * @property {Statement<[string]>} deleteState
- * @property {Statement<[string, string, string, string | null, number | null, number, number, number]>} insertNotification
+ * @property {Statement<[string, string, string, string | null, string | null, string | null, number | null, number, number, number]>} insertNotification
  * @property {Statement<[string], number>} isPaused
  * @property {Statement<[string, number], NotificationRow>} headOf
  * @property {Statement<[number, number, string, number]>} lease
@@ -160,6 +161,8 @@ export function evaluatorStep(s, step) {
       n.id,
       n.destination,
       n.alertJson,
+      n.alertId,
+      n.alertRule,
       n.requestId,
       n.eventSeq,
       n.createdAt,
