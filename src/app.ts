@@ -9,6 +9,7 @@ import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
 import { buildDelivery, closeDestinations, deliveryConfigOf } from './deliver/setup.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
+import { createLeadership, type Leadership } from './evaluate/leadership.js';
 import { createSilenceSync, withStoredSilences } from './evaluate/stored-silences.js';
 import { createByteBudget } from './ingest/body-budget.js';
 import {
@@ -23,6 +24,7 @@ import { ingestConfigOf } from './ingest/source-config.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
+import { createLocalLeaderLease, type LeaderLease } from './store/leader-port.js';
 import type { Store } from './store/ports.js';
 import { startRetention } from './store/retention.js';
 
@@ -33,6 +35,14 @@ export interface AppDeps {
   clock?: Clock;
   /** How often retention runs; tests shorten it. */
   retentionIntervalMs?: number;
+  /**
+   * The evaluator's leader lease (PostgreSQL: shared by every instance on the database). Default: an
+   * in-process lease this app always holds (SQLite, one process per file). Closed by stop() when it has
+   * a close().
+   */
+  lease?: LeaderLease & { close?(): Promise<void> };
+  /** Lease timing (tests shorten it); defaults in evaluate/leadership.ts. */
+  leaseTiming?: { ttlMs?: number; renewMs?: number; pollMs?: number };
   /** Test-only fault injection between evaluating and committing (see test/e2e). */
   beforeEvaluatorCommit?: () => void;
   /** Serve HTTPS with this certificate and key (TLS_CERT_FILE / TLS_KEY_FILE); plain HTTP without. */
@@ -50,6 +60,8 @@ export interface App {
   server: FastifyInstance;
   metrics: Metrics;
   evaluator: Evaluator;
+  /** Whether this instance evaluates; only the leader runs the evaluator and retention. */
+  leadership: Leadership;
   deliverer: Deliverer;
   /** start listens and starts the background stages; resolves with the address. */
   start(listen: { port: number; host: string }): Promise<string>;
@@ -138,6 +150,8 @@ export function createApp(deps: AppDeps): App {
   // Stored silences (dashboard, API, CLI) join the file's in the rule set the evaluator runs.
   let storedSilences: Parameters<typeof withStoredSilences>[1] = [];
   const rulesOf = (current: Config) => withStoredSilences(ruleSetFromConfig(current), storedSilences);
+  // Created below; the evaluator asks it for the fence of every commit.
+  let leadership: Leadership | undefined;
   const evaluator = createEvaluator({
     store,
     ruleSet: rulesOf(config),
@@ -146,6 +160,8 @@ export function createApp(deps: AppDeps): App {
     logger,
     metrics,
     beforeCommit: deps.beforeEvaluatorCommit,
+    fence: () => leadership?.fence(),
+    onFenced: () => leadership?.fenced(),
   });
 
   const silenceSync = createSilenceSync({
@@ -192,22 +208,56 @@ export function createApp(deps: AppDeps): App {
     });
   let stopping: Promise<void> | undefined;
 
+  // Only the leader evaluates and runs the clock-driven duties (absence and digests run in the
+  // evaluator's tick; retention here), so each happens once across instances.
+  const lease: LeaderLease & { close?(): Promise<void> } = deps.lease ?? createLocalLeaderLease();
+  const elected = createLeadership({
+    lease,
+    logger,
+    ...deps.leaseTiming,
+    duties: {
+      start: async () => {
+        await evaluator.start();
+        stopRetention = retentionFor(config);
+      },
+      stop: async () => {
+        await evaluator.stop();
+        const stopped = stopRetention;
+        stopRetention = undefined;
+        await stopped?.();
+      },
+    },
+  });
+  leadership = elected;
+  metrics.observeLeadership({
+    leader: () => elected.leader,
+    term: () => elected.term,
+    lagSeconds: async () => {
+      // A standby reads the committed cursor (the leader's lives in its evaluator).
+      const cursor = elected.leader ? evaluator.cursor : (await store.evaluator.load()).cursor;
+      const [oldest] = await store.events.readAfter(cursor, 1, { images: false });
+      return oldest === undefined ? 0 : Math.max(0, clock.now() - oldest.item.receivedAt) / 1000;
+    },
+  });
+
   return {
     server,
     metrics,
     evaluator,
+    leadership: elected,
     deliverer,
     get adminAddress() {
       return adminAddress;
     },
     async start(listen) {
       await silenceSync.start();
-      await evaluator.start();
       await deliverer.start();
       // Fastify names the address http:// whenever it did not build the server itself.
       const listening = await server.listen({ port: listen.port, host: listen.host });
       const address = deps.tls ? listening.replace(/^http:/, 'https:') : listening;
-      stopRetention = retentionFor(config);
+      // Listening first: a standby accepts webhooks while another instance evaluates. The first attempt
+      // at the lease is awaited, so a lone instance evaluates before start resolves.
+      await elected.start();
       if (admin) {
         const { host, port } = deps.admin ?? { host: '', port: 0 };
         adminAddress = await admin.listen().catch((error: unknown) => {
@@ -226,10 +276,11 @@ export function createApp(deps: AppDeps): App {
         silenceSync.stop();
         await admin?.close();
         await server.close();
-        await evaluator.stop();
+        // Stops the evaluator and retention, then resigns, so a standby takes over at once.
+        await elected.stop();
+        await lease.close?.();
         await deliverer.stop();
         await closeDestinations(delivery.destinations);
-        await stopRetention?.();
         await store.close();
         logger.info('hookrelay stopped');
       })();

@@ -8,6 +8,7 @@ import { isTlsProblem, readTlsFiles, type TlsFiles, tlsFilesFromEnv } from '../i
 import { HookrelayError } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
+import { openPostgresLeaderLease } from '../store/postgres/leader-lease.js';
 import type { CliIo } from './io.js';
 import { LOG_LEVELS, parseLogLevel } from './log-level.js';
 import { printIssues, rulesFileFor } from './rules-file.js';
@@ -139,10 +140,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number | unde
     cwd: io.cwd,
     host,
   });
+  // Several instances share a PostgreSQL database: the evaluator's lease row elects the one that evaluates.
+  const lease = store.engine === 'postgres' ? openPostgresLeaderLease(defaultDatabaseUrl(io.env)) : undefined;
   const app = createApp({
     config,
     store,
     logger,
+    ...(lease === undefined ? {} : { lease }),
     beforeEvaluatorCommit: faultFromEnv(io.env),
     ...(tls === undefined ? {} : { tls }),
     ...(adminSettings.settings

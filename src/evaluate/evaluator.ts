@@ -14,7 +14,8 @@ import {
   takeChanges,
   tick,
 } from '../rules/engine.js';
-import type { NewNotification, Store } from '../store/ports.js';
+import { type Fence, isFenced, LeaseErrorCode } from '../store/leader-port.js';
+import type { EvaluatorCommitInput, NewNotification, Store } from '../store/ports.js';
 import { type ForwardPolicy, notificationsFor } from './notifications.js';
 
 export interface EvaluatorOptions {
@@ -34,6 +35,13 @@ export interface EvaluatorOptions {
   tickMs?: number;
   /** Called after each tick has committed, with the tick's clock time (metrics, and tests wait on it). */
   onTick?: (nowMs: number) => void;
+  /**
+   * With several instances (see leadership.ts): the fence of the lease this evaluator leads under, put on
+   * every commit. Undefined once the lease is lost, and then nothing is committed.
+   */
+  fence?: () => Fence | undefined;
+  /** Called once when a commit was refused as fenced: the evaluator has stopped itself; stand down. */
+  onFenced?: () => void;
   /** Test-only fault injection: called after evaluating, before the commit. */
   beforeCommit?: () => void;
 }
@@ -90,8 +98,24 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     options.beforeCommit?.();
     const upserts = changes.filter((c) => c.value !== undefined).map((c) => ({ key: c.key, value: c.value }));
     const deletes = changes.filter((c) => c.value === undefined).map((c) => c.key);
-    await store.evaluator.commit({ fromCursor, cursor: toCursor, upserts, deletes, notifications });
+    const input: EvaluatorCommitInput = { fromCursor, cursor: toCursor, upserts, deletes, notifications };
+    if (options.fence) {
+      const fence = options.fence();
+      if (!fence)
+        throw new HookrelayError(LeaseErrorCode.fenced, 'this instance no longer holds the leader lease');
+      input.fence = fence;
+    }
+    await store.evaluator.commit(input);
     cursor = toCursor;
+  };
+
+  /** A fenced commit means another instance leads now: stop at once (retrying can never succeed). */
+  const standDown = () => {
+    running = false;
+    unsubscribe?.();
+    if (timer) clearInterval(timer);
+    logger.warn('evaluator commit refused as fenced: another instance leads; evaluator stopped');
+    options.onFenced?.();
   };
 
   /** A failed commit leaves memory ahead of the store: reload so the next attempt starts from the truth. */
@@ -193,6 +217,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         await commit(from, batch.to, batch.notifications);
         failures = 0;
       } catch (error) {
+        if (isFenced(error)) return standDown();
         await recover(error);
         if (failures > 5) throw error;
         continue;
@@ -219,6 +244,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     try {
       await commit(cursor, cursor, notifications);
     } catch (error) {
+      if (isFenced(error)) return standDown();
       await recover(error);
       return;
     }
@@ -252,7 +278,8 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
       return serial(async () => {
         ruleSet = next;
         forwards = nextForwards;
-        if (!state) return;
+        // A stopped evaluator (a standby) writes nothing; start() loads and trims the state again.
+        if (!state || !running) return;
         const dropped = retainStateFor(ruleSet, state);
         if (dropped.length > 0)
           logger.info({ dropped: dropped.length }, 'rule state of changed or removed rules dropped');

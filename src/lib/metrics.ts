@@ -24,6 +24,15 @@ export interface HttpMetricsSource {
   bufferedBytes(): number;
 }
 
+/** LeadershipMetricsSource is what the evaluator-leadership gauges read on each scrape (the app provides it). */
+export interface LeadershipMetricsSource {
+  leader(): boolean;
+  /** The lease term held (or last held; 0 before ever leading). */
+  term(): number;
+  /** Age in seconds of the oldest item the evaluator has not committed past (0 when none). */
+  lagSeconds(): Promise<number>;
+}
+
 /** Metrics is the set of counters every stage reports to; one per app, so tests can build many apps. */
 export interface Metrics {
   registry: Registry;
@@ -53,6 +62,8 @@ export interface Metrics {
   observeOutbox(source: OutboxMetricsSource | undefined): void;
   /** observeStore sets where the store commit counters read from on scrape. */
   observeStore(source: CommitStatsSource | undefined): void;
+  /** observeLeadership sets where the evaluator leader, term and lag gauges read from on scrape. */
+  observeLeadership(source: LeadershipMetricsSource | undefined): void;
 }
 
 /** createMetrics builds a fresh registry with the process's default metrics and hookrelay's own. */
@@ -62,6 +73,34 @@ export function createMetrics(): Metrics {
   let outbox: OutboxMetricsSource | undefined;
   let store: CommitStatsSource | undefined;
   let http: HttpMetricsSource | undefined;
+  let leadership: LeadershipMetricsSource | undefined;
+  new Gauge({
+    name: 'hookrelay_evaluator_leader',
+    help: 'Whether this instance evaluates the rules (1) or stands by (0); one instance of a cluster shows 1',
+    registers: [registry],
+    collect() {
+      this.set(leadership?.leader() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hookrelay_evaluator_lease_term',
+    help: 'Term of the evaluator lease this instance holds or last held; it rises by one at every failover',
+    registers: [registry],
+    collect() {
+      this.set(leadership?.term() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'hookrelay_evaluator_lag_seconds',
+    help: 'Age of the oldest stored item the evaluator has not yet evaluated (0 when it is caught up)',
+    registers: [registry],
+    async collect() {
+      // A failed read keeps the last figure rather than reporting a caught-up 0.
+      const lag = await leadership?.lagSeconds().catch(() => undefined);
+      if (lag !== undefined) this.set(lag);
+      else if (leadership === undefined) this.set(0);
+    },
+  });
   new Gauge({
     name: 'hookrelay_http_connections',
     help: 'Connections open on the public listener (at most server.maxConnections)',
@@ -183,6 +222,9 @@ export function createMetrics(): Metrics {
     },
     observeStore(source) {
       store = source;
+    },
+    observeLeadership(source) {
+      leadership = source;
     },
   };
 }
