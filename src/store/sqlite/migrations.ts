@@ -150,6 +150,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notifications_rule ON notifications (json_extract(alert, '$.rule'), created_at);
     `,
   },
+  {
+    name: '0004_conversations',
+    sql: `
+      -- One conversation per alert (rule + key) and destination: where its first message went (Slack
+      -- channel + ts, Discord message id, email Message-ID), so follow-ups thread under it and it can be
+      -- updated in place. Deleted when the alert resolves; the next firing starts a new one.
+      CREATE TABLE conversations (
+        destination TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        ref         TEXT NOT NULL,              -- JSON object of short strings
+        started_at  INTEGER NOT NULL,           -- epoch ms
+        PRIMARY KEY (destination, rule, key)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** readUserVersion returns the schema version recorded in the database file (0 for a new file). */
