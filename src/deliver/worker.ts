@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Destination, SendContext, SendResult } from '../destinations/index.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
+import type { ConversationKey, ConversationStore } from '../store/conversation-port.js';
 import type { Blobs, DeadLetters, EventLog, Outbox } from '../store/ports.js';
 import { decide, type Sent } from './decide.js';
 import type { DeliveryEvent } from './events.js';
@@ -23,6 +24,8 @@ export interface DelivererStore {
   deadLetters: Pick<DeadLetters, 'pauseDestination' | 'resumeDestination' | 'listPausedDestinations'>;
   blobs: Blobs;
   events: Pick<EventLog, 'getRequest'>;
+  /** The alerts' conversations, for destinations that thread (see Destination.threads). */
+  conversations: ConversationStore;
 }
 
 /** WorkerContext is what every destination's loop shares. */
@@ -253,6 +256,14 @@ export class DestinationWorker {
       const request = await store.events.getRequest(notification.requestId);
       if (request) context.requestBody = request.body;
     }
+    // A destination that threads needs the alert's conversation; the queue's order per destination means
+    // the first message was sent (and its conversation recorded) before any follow-up is claimed.
+    const conversationKey: ConversationKey | undefined =
+      destination.threads === true
+        ? { destination: this.name, rule: notification.alert.rule, key: notification.alert.key }
+        : undefined;
+    const conversation = conversationKey && (await store.conversations.find(conversationKey));
+    if (conversation) context.conversation = conversation.ref;
     const at = clock.now();
     const started = performance.now();
     let result: SendResult;
@@ -268,6 +279,14 @@ export class DestinationWorker {
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.sendEstimateMs += SEND_ESTIMATE_WEIGHT * (durationMs - this.sendEstimateMs);
+    if (conversationKey && result.ok) {
+      // Written before the delivery is recorded: after a crash in between, the notification is sent
+      // again as a follow-up of the message that did go out, never as a second first message.
+      if (!conversation && result.conversation) {
+        await store.conversations.start({ ...conversationKey, ref: result.conversation, startedAt: at });
+      }
+      if (notification.alert.status === 'resolved') await store.conversations.end(conversationKey);
+    }
     return { notification, at, durationMs, result };
   }
 
