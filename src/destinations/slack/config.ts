@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HookrelayError } from '../../lib/errors.js';
+import { type MentionRole, mentionConfigSchema } from '../../render/mentions.js';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { type ConfigIssueParams, durationMs, httpUrlOf } from '../duration.js';
 
@@ -18,6 +19,8 @@ export interface SlackOptions {
   timeoutMs: number;
   /** Allow loopback/private targets for `apiUrl`, `webhookUrl` and upload URLs (tests, on-prem proxies). */
   allowPrivateNetworks?: boolean;
+  /** Whom an alert mentions: the alert's person and/or manager, by their `slack` id in `people:`. */
+  mention?: MentionRole[];
 }
 
 /** DEFAULT_SLACK_TIMEOUT bounds one Web API call or webhook post (the SDK's own default is no timeout). */
@@ -47,6 +50,7 @@ export const slackConfigSchema = z
       .optional()
       .describe('Emoji such as :rotating_light:'),
     timeout: durationMs.prefault(DEFAULT_SLACK_TIMEOUT).describe('Per-attempt timeout.'),
+    mention: mentionConfigSchema.optional(),
     allowPrivateNetworks: z
       .boolean()
       .default(false)

@@ -15,7 +15,8 @@ export const slackKind = defineDestinationKind({
       (await import('./slack.js')).createSlackDestination(name, options, deps),
     );
   },
-  preview: (_config, alert) => JSON.stringify(renderSlackMessage(alert), null, 2),
+  preview: (config, alert) =>
+    JSON.stringify(renderSlackMessage(alert, config.mention ? { mention: config.mention } : {}), null, 2),
   retry: CHAT_RETRY,
   // chat.postMessage allows "one message per second per channel" (bursts not guaranteed), and so do
   // incoming webhooks; each destination posts to one channel. https://docs.slack.dev/apis/web-api/rate-limits
