@@ -30,7 +30,7 @@ export interface FakeSlack {
   threadReplies(ts: string): SlackCall[];
   /** Queue answers for the next calls of `method` (a Web API method, `webhook` or `upload`). */
   script(method: string, ...responses: ScriptedResponse[]): void;
-  /** Forget recorded calls and unused scripted answers. */
+  /** Forget recorded calls and unused scripted answers, and number message ts from 1 again. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -124,6 +124,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     reset: () => {
       calls.length = 0;
       scripts.clear();
+      // Each test's first message is ts …000001 again.
+      tsCounter = 0;
     },
     close: async () => {
       responder.dropPending();

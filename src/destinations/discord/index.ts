@@ -11,7 +11,7 @@ export const discordKind = defineDestinationKind({
   options: discordOptionsFromConfig,
   create(name, options, deps) {
     discordTargetOf(name, options);
-    return deferredDestination({ name, type: 'discord' }, async () =>
+    return deferredDestination({ name, type: 'discord', threads: true }, async () =>
       (await import('./discord.js')).createDiscordDestination(name, options, deps),
     );
   },

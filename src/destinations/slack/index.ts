@@ -10,8 +10,9 @@ export const slackKind = defineDestinationKind({
   schema: slackConfigSchema,
   options: slackOptionsFromConfig,
   create(name, options, deps) {
-    slackModeOf(name, options);
-    return deferredDestination({ name, type: 'slack' }, async () =>
+    // Only the Web API can thread and update; an incoming webhook can only post new messages.
+    const threads = slackModeOf(name, options).via === 'token';
+    return deferredDestination({ name, type: 'slack', threads }, async () =>
       (await import('./slack.js')).createSlackDestination(name, options, deps),
     );
   },
