@@ -268,7 +268,12 @@ export class DestinationWorker {
     const started = performance.now();
     let result: SendResult;
     try {
-      result = await destination.send(notification, { ...context, signal: deadline.signal });
+      const acknowledged = conversation?.acknowledged;
+      result =
+        acknowledged && notification.alert.status === 'firing'
+          ? // A person acknowledged the alert: its repeats stay quiet until it resolves (the resolve is sent).
+            { ok: true, detail: `not sent: acknowledged by ${acknowledged.by}` }
+          : await destination.send(notification, { ...context, signal: deadline.signal });
     } catch (thrown) {
       // Adapters never throw for a failed delivery; this is a bug, kept as a retry so nothing is lost.
       const error = coerceError(thrown);

@@ -77,6 +77,23 @@ export function conversationContract(engine: string, open: () => Promise<Convers
         expect(await store.start(next)).toEqual(next);
       }));
 
+    it('acknowledge marks every destination of the alert, keeps the first, and ends with the conversation', () =>
+      withStore(async (store) => {
+        const discord = { ...FIRST, destination: 'team-discord', ref: { messageId: '9' } };
+        const other = { ...FIRST, key: 'user-2' };
+        for (const c of [FIRST, discord, other]) await store.start(c);
+        expect(await store.acknowledge({ rule: FIRST.rule, key: FIRST.key }, 'slack:U1 Ada', 10)).toBe(2);
+        expect(await store.acknowledge({ rule: FIRST.rule, key: FIRST.key }, 'slack:U2 Alan', 20)).toBe(0);
+        const acknowledged = { by: 'slack:U1 Ada', at: 10 };
+        expect(await store.find(FIRST)).toEqual({ ...FIRST, acknowledged });
+        expect(await store.find(discord)).toEqual({ ...discord, acknowledged });
+        expect(await store.find(other)).toEqual(other);
+        await store.end(FIRST);
+        await store.start(FIRST);
+        expect(await store.find(FIRST)).toEqual(FIRST);
+        expect(await store.acknowledge({ rule: 'none', key: 'x' }, 'a', 1)).toBe(0);
+      }));
+
     it('refuses input it cannot keep', () =>
       withStore(async (store) => {
         await expect(store.start({ ...FIRST, destination: '' })).rejects.toMatchObject({

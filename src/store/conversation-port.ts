@@ -25,6 +25,8 @@ export interface Conversation {
   ref: ConversationRef;
   /** Epoch ms of the first message. */
   startedAt: number;
+  /** Set once a person acknowledged the alert (Slack button): repeats are not sent until it resolves. */
+  acknowledged?: { by: string; at: number };
 }
 
 /** ConversationKey names a conversation. */
@@ -49,6 +51,11 @@ export interface ConversationStore {
   start(conversation: Conversation): Promise<Conversation>;
   /** end forgets the conversation (the alert resolved: its next firing starts a new one). True when one was open. */
   end(key: ConversationKey): Promise<boolean>;
+  /**
+   * acknowledge marks every open conversation of the alert (rule + key, at every destination) as
+   * acknowledged by `by` at `at`, keeping an earlier acknowledgement; returns how many it marked.
+   */
+  acknowledge(alert: { rule: string; key: string }, by: string, at: number): Promise<number>;
 }
 
 /** The ref fields a conversation keeps; anything else is refused. */
@@ -63,6 +70,8 @@ export interface PreparedConversation {
   key: string;
   refJson: string;
   startedAt: number;
+  ackedBy?: string | null;
+  ackedAt?: number | null;
 }
 
 /**
@@ -118,5 +127,8 @@ export function readConversation(row: PreparedConversation): Conversation {
     key: row.key,
     ref: JSON.parse(row.refJson) as ConversationRef,
     startedAt: row.startedAt,
+    ...(row.ackedBy != null && row.ackedAt != null
+      ? { acknowledged: { by: row.ackedBy, at: row.ackedAt } }
+      : {}),
   };
 }

@@ -162,8 +162,11 @@ export const MIGRATIONS: readonly Migration[] = [
         key         TEXT NOT NULL,
         ref         TEXT NOT NULL,              -- JSON object of short strings
         started_at  INTEGER NOT NULL,           -- epoch ms
+        acked_by    TEXT,                       -- who acknowledged the alert (repeats stop until it resolves)
+        acked_at    INTEGER,                    -- epoch ms
         PRIMARY KEY (destination, rule, key)
       ) STRICT;
+      CREATE INDEX conversations_alert ON conversations (rule, key);
     `,
   },
 ];
