@@ -3,6 +3,7 @@ import { forDisplay } from '../../render/display.js';
 import { escapeSlackMrkdwn, singleLine } from '../../render/escape.js';
 import { alertFacts } from '../../render/facts.js';
 import { type MentionRole, mentionsOf, SLACK_MEMBER_ID } from '../../render/mentions.js';
+import { ACTION_IDS, ACTIONS_BLOCK_ID, type ButtonValue } from '../../render/slack-actions.js';
 import { truncate, truncateEscaped } from '../../render/truncate.js';
 
 /** Header block text (plain_text only). https://docs.slack.dev/reference/block-kit/blocks/header-block */
@@ -32,7 +33,20 @@ const SEVERITY_EMOJI: Record<Severity, string> = {
 export type SlackBlock =
   | { type: 'header'; text: { type: 'plain_text'; text: string; emoji: boolean } }
   | { type: 'section'; text: { type: 'mrkdwn'; text: string } }
-  | { type: 'context'; elements: { type: 'mrkdwn'; text: string }[] };
+  | { type: 'context'; elements: { type: 'mrkdwn'; text: string }[] }
+  | { type: 'actions'; block_id: string; elements: SlackButton[] };
+
+/** A Block Kit button. https://docs.slack.dev/reference/block-kit/block-elements/button-element */
+export interface SlackButton {
+  type: 'button';
+  action_id: string;
+  text: { type: 'plain_text'; text: string; emoji: boolean };
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+/** A button's value. https://docs.slack.dev/reference/block-kit/block-elements/button-element */
+export const MAX_BUTTON_VALUE_CHARS = 2000;
 
 /**
  * SlackState is what an updated original shows above the alert: resolved, silenced or acknowledged, when,
@@ -49,6 +63,8 @@ export interface SlackState {
 export interface SlackRenderOptions {
   mention?: readonly MentionRole[];
   state?: SlackState;
+  /** Add Acknowledge / Silence buttons for this destination (bot mode with a signing secret). */
+  buttonsFor?: string;
 }
 
 const STATE_EMOJI: Record<SlackState['kind'], string> = {
@@ -118,10 +134,40 @@ export function renderSlackMessage(written: Alert, options: SlackRenderOptions =
       return { type: 'mrkdwn', text: label + value };
     }),
   });
+  const actions =
+    options.buttonsFor === undefined || state ? undefined : buttons(written, options.buttonsFor);
+  if (actions) blocks.push(actions);
   const status = state ? `${state.label}: ` : '';
   const fallback = `${status}[${alert.severity}] ${title}${alert.text ? ` — ${alert.text}` : ''}`;
   // The notification is made from `text`: the mentions go first in it, so they notify.
   const lead = mentionLine ? `${mentionLine} ` : '';
   const rest = truncateEscaped(fallback, MAX_FALLBACK_TEXT_CHARS - lead.length, escapeSlackMrkdwn, UNIT);
   return { text: lead + rest, blocks };
+}
+
+/**
+ * buttons is the actions block of a firing alert. The value names the alert as written (not as shown):
+ * the interactions route matches a silence on it. No buttons when it would not fit a button's value.
+ */
+function buttons(alert: Alert, destination: string): SlackBlock | undefined {
+  if (alert.status !== 'firing') return undefined;
+  const value: ButtonValue = { d: destination, r: alert.rule, k: alert.key };
+  const json = JSON.stringify(value);
+  if (json.length > MAX_BUTTON_VALUE_CHARS) return undefined;
+  const button = (action_id: string, text: string, style?: 'primary'): SlackButton => ({
+    type: 'button',
+    action_id,
+    text: { type: 'plain_text', text, emoji: false },
+    value: json,
+    ...(style ? { style } : {}),
+  });
+  return {
+    type: 'actions',
+    block_id: ACTIONS_BLOCK_ID,
+    elements: [
+      button(ACTION_IDS.acknowledge, 'Acknowledge', 'primary'),
+      button(ACTION_IDS.silence1h, 'Silence 1h'),
+      button(ACTION_IDS.silenceTomorrow, 'Silence until tomorrow 09:00'),
+    ],
+  };
 }

@@ -1,4 +1,11 @@
-import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
+import {
+  type Block,
+  ErrorCode,
+  type KnownBlock,
+  LogLevel,
+  type Logger as SlackLogger,
+  WebClient,
+} from '@slack/web-api';
 import type { Notification } from '../../domain/alert.js';
 import type { Logger } from '../../lib/log.js';
 import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
@@ -244,7 +251,7 @@ export function createSlackDestination(
   deps: DestinationDeps,
 ): Destination {
   const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
-  const redact = createRedactor([options.token, ...urlSecrets(options.webhookUrl)]);
+  const redact = createRedactor([options.token, options.signingSecret, ...urlSecrets(options.webhookUrl)]);
   const finish = (result: SendResult): SendResult =>
     result.ok ? result : { ...result, detail: redact(result.detail) };
 
@@ -271,6 +278,8 @@ export function createSlackDestination(
     const renderOptions = (state?: SlackState): SlackRenderOptions => ({
       ...(options.mention ? { mention: options.mention } : {}),
       ...(state ? { state } : {}),
+      // Buttons only when their clicks can be verified: the interactions route needs the signing secret.
+      ...(options.signingSecret === undefined ? {} : { buttonsFor: name }),
     });
     const post = (message: SlackMessage, threadTs?: string) =>
       client.chat.postMessage({
@@ -484,4 +493,54 @@ async function uploadScreenshot(
     signal,
   );
   return { ok: true };
+}
+
+/**
+ * updateSlackMessage replaces a message a bot-mode destination posted (chat.update), for the interactions
+ * route ("Silenced for 1h by Ada"). It resolves with a problem (token, scope, message gone), never rejects.
+ */
+export async function updateSlackMessage(
+  name: string,
+  options: SlackOptions,
+  deps: DestinationDeps,
+  message: { channel: string; ts: string; text: string; blocks: unknown[] },
+): Promise<string | undefined> {
+  const mode = slackModeOf(name, options);
+  if (mode.via !== 'token') return 'an incoming webhook cannot update messages';
+  const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
+  const safeFetch = createSafeFetch(guard);
+  const redact = createRedactor([options.token, options.signingSecret]);
+  const client = new WebClient(mode.token, {
+    slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: options.timeoutMs,
+    allowAbsoluteUrls: false,
+    logger: slackLogger(deps.logger, name),
+    fetch: (url, init) =>
+      safeFetch(url, {
+        method: init?.method ?? 'POST',
+        headers: init?.headers ?? {},
+        ...(init?.body === undefined ? {} : { body: init.body }),
+        ...(init?.signal ? { signal: init.signal } : {}),
+      }),
+  });
+  const deadline = createDeadline(new AbortController().signal, options.timeoutMs);
+  try {
+    await raceAbort(
+      client.chat.update({
+        channel: message.channel,
+        ts: message.ts,
+        text: message.text,
+        blocks: message.blocks as (KnownBlock | Block)[],
+      }),
+      deadline.signal,
+    );
+    return undefined;
+  } catch (thrown) {
+    return redact(classifyWebApiThrown(thrown, 'slack chat.update', deadline).detail);
+  } finally {
+    deadline.dispose();
+    await safeFetch.close();
+  }
 }
