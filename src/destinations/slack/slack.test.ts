@@ -346,6 +346,35 @@ describe('slack destination (mentions)', () => {
   });
 });
 
+describe('slack destination (buttons)', () => {
+  const actionsOf = (blocks: SlackBlock[]) => blocks.filter((b) => b.type === 'actions');
+
+  it('a signing secret adds Acknowledge / Silence buttons to firing alerts, naming the alert', async () => {
+    await botDestination({ signingSecret: 'shh-signing-secret' }).send(makeNotification(), makeContext());
+    const [actions] = actionsOf(posted().blocks);
+    expect(actions?.type === 'actions' && actions.elements.map((e) => e.text.text)).toEqual([
+      'Acknowledge',
+      'Silence 1h',
+      'Silence until tomorrow 09:00',
+    ]);
+    const value = actions?.type === 'actions' ? actions.elements[0]?.value : undefined;
+    expect(JSON.parse(value ?? '{}')).toEqual({ d: 'team-slack', r: 'unproductive-hour', k: 'user-ada' });
+  });
+
+  it('no buttons without a signing secret, on a resolve, or on the updated original', async () => {
+    const ORIGINAL = { channel: 'C0123456789', ts: '1700000000.000007' };
+    await botDestination().send(makeNotification(), makeContext());
+    expect(actionsOf(posted().blocks)).toEqual([]);
+    slack.reset();
+    await botDestination({ signingSecret: 'shh' }).send(
+      makeNotification({ status: 'resolved' }),
+      makeContext({ conversation: ORIGINAL }),
+    );
+    expect(actionsOf(posted().blocks)).toEqual([]);
+    expect(actionsOf(posted('chat.update').blocks)).toEqual([]);
+  });
+});
+
 describe('slack destination (incoming webhook)', () => {
   it('posts the same Block Kit JSON to the webhook URL', async () => {
     const result = await webhookDestination().send(makeNotification(), makeContext());
