@@ -195,8 +195,14 @@ export async function slackInteractionRoutes(
     if (target && channel && ts && parsed.message) {
       const line = `*${escapeMrkdwn(label)}* at ${new Date(now).toISOString()}`;
       const text = `${label}: ${parsed.message.text ?? ''}`.slice(0, 3000);
-      const problem = await target.update(channel, ts, text, stateBlocks(parsed.message.blocks ?? [], line));
-      if (problem) request.log.warn({ destination: value.d, problem }, 'slack message not updated');
+      // Slack wants the answer within 3 s; the update (up to the destination's timeout) runs after it.
+      void target.update(channel, ts, text, stateBlocks(parsed.message.blocks ?? [], line)).then(
+        (problem) => {
+          if (problem) request.log.warn({ destination: value.d, problem }, 'slack message not updated');
+        },
+        (error: unknown) =>
+          request.log.warn({ destination: value.d, err: error }, 'slack message not updated'),
+      );
     }
     return reply.code(200).send();
   });

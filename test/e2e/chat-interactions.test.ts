@@ -176,6 +176,7 @@ describe('hookrelay serve: Slack buttons and POST /integrations/slack/interactio
     expect(JSON.parse(rows[0]?.matchers ?? '{}')).toEqual({ rule: 'idle-screens', key: ADA });
     expect(rows[0]?.created_by).toBe('slack:U0ADA (Ada)');
     expect(rows[0]?.ends_at).toBeGreaterThanOrEqual(before + 3_600_000);
+    await waitFor('the original to be updated', () => slack.callsTo('chat.update').length === 1);
     const update = slack.callsTo('chat.update')[0];
     expect(update?.params).toMatchObject({ channel: 'C0123456789', ts: message.ts });
     expect(String(update?.params.text)).toMatch(/^Silenced for 1h by Ada: /);
@@ -205,6 +206,10 @@ describe('hookrelay serve: Slack buttons and POST /integrations/slack/interactio
     const ack = click('hookrelay.acknowledge');
     expect(await send(ack, signed(ack))).toBe(200);
     expect(acknowledgements(server)).toEqual([{ acked_by: 'slack:U0ADA (Ada)' }]);
+    await waitFor(
+      'the original to show the acknowledgement',
+      () => slack.callsTo('chat.update').length === 3,
+    );
     expect(String(slack.callsTo('chat.update').at(-1)?.params.text)).toMatch(/^Acknowledged by Ada: /);
   });
 });
