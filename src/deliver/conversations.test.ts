@@ -5,6 +5,7 @@ import { createLogger } from '../lib/log.js';
 import { createMetrics } from '../lib/metrics.js';
 import { createDeliverer } from './deliverer.js';
 import { createEventMonitor, openTempStore, T0, type TempStore, testAlert } from './testdata/harness.js';
+import { CONVERSATION_MAX_AGE_MS } from './worker.js';
 
 /*
  * The deliverer's side of one conversation per alert (issue 13 §1, §3): a destination that threads gets
@@ -44,7 +45,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(): Promise<{
+async function setup(now: () => number = () => T0 + 10_000): Promise<{
   temp: TempStore;
   sent: Sent[];
   monitor: ReturnType<typeof createEventMonitor>;
@@ -57,7 +58,7 @@ async function setup(): Promise<{
     store: temp.store,
     destinations: new Map([['chat', threadingDestination(sent)]]),
     policies: new Map(),
-    clock: { now: () => T0 + 10_000 },
+    clock: { now },
     logger: createLogger('silent'),
     metrics: createMetrics(),
     pollMs: 20,
@@ -138,5 +139,27 @@ describe('deliverer: one conversation per alert', () => {
     await monitor.count(delivered, 3);
     expect(sent.map((s) => s.id)).toEqual(['fire', 'resolve']);
     expect(await temp.store.conversations.find(key)).toBeUndefined();
+  });
+
+  it('a firing a day after the first message starts a new conversation; a resolve still goes to the old one', async () => {
+    let now = T0 + 10_000;
+    const { temp, sent, monitor } = await setup(() => now);
+    await enqueueAlerts(temp, [{ id: 'fire', status: 'firing' }], T0);
+    await monitor.count(delivered, 1);
+    now += CONVERSATION_MAX_AGE_MS + 1;
+    await enqueueAlerts(
+      temp,
+      [
+        { id: 'next-day', status: 'firing' },
+        { id: 'resolve', status: 'resolved' },
+      ],
+      T0 + 100,
+    );
+    await monitor.count(delivered, 3);
+    expect(sent.map((s) => [s.id, s.conversation?.ts])).toEqual([
+      ['fire', undefined],
+      ['next-day', undefined],
+      ['resolve', '1.2'],
+    ]);
   });
 });

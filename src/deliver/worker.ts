@@ -39,6 +39,9 @@ export interface WorkerContext {
   emit: (event: DeliveryEvent) => void;
 }
 
+/** A firing this long after its conversation's first message starts a new one (see send). */
+export const CONVERSATION_MAX_AGE_MS = 24 * 3_600_000;
+
 /** First guess of one send's duration, until sends are measured. */
 const INITIAL_SEND_ESTIMATE_MS = 20;
 /** Weight of the newest send in the running average of send durations. */
@@ -262,7 +265,14 @@ export class DestinationWorker {
       destination.threads === true
         ? { destination: this.name, rule: notification.alert.rule, key: notification.alert.key }
         : undefined;
-    const conversation = conversationKey && (await store.conversations.find(conversationKey));
+    const found = conversationKey && (await store.conversations.find(conversationKey));
+    // A rule that never resolves (a plain match, a digest) would thread into its first message forever:
+    // a firing a day after the first message starts a new conversation instead. A resolve always goes home.
+    const stale =
+      found !== undefined &&
+      notification.alert.status === 'firing' &&
+      clock.now() - found.startedAt > CONVERSATION_MAX_AGE_MS;
+    const conversation = stale ? undefined : found;
     if (conversation) context.conversation = conversation.ref;
     const at = clock.now();
     const started = performance.now();
@@ -288,6 +298,7 @@ export class DestinationWorker {
       // Written before the delivery is recorded: after a crash in between, the notification is sent
       // again as a follow-up of the message that did go out, never as a second first message.
       if (!conversation && result.conversation) {
+        if (stale) await store.conversations.end(conversationKey);
         await store.conversations.start({ ...conversationKey, ref: result.conversation, startedAt: at });
       }
       if (notification.alert.status === 'resolved') await store.conversations.end(conversationKey);
