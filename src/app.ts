@@ -159,6 +159,7 @@ export function createApp(deps: AppDeps): App {
     forwards: forwardPolicyFromConfig(config),
     clock,
     logger,
+    metrics,
     beforeCommit: deps.beforeEvaluatorCommit,
   });
 

@@ -13,10 +13,19 @@ import type {
   NotificationView,
   StoredSilence,
 } from '../store/admin-ports.js';
-import type { AttemptRecord, DeadLetter, Store } from '../store/ports.js';
+import type { DeadLetter, Store } from '../store/ports.js';
 import { AdminErrorCode, adminError } from './errors.js';
 import { type AlertPreviews, previewsOf } from './previews.js';
-import { type DestinationSummary, redact, secretValuesOf, summarizeDestination } from './redact.js';
+import { redact, secretValuesOf, summarizeDestination } from './redact.js';
+import type {
+  AlertView,
+  DeliveryView,
+  DestinationView,
+  EventView,
+  OverviewView,
+  RuleView,
+  SilenceView,
+} from './view-types.js';
 
 /*
  * What the dashboard, the JSON API and the CLI can see and do, in one place: routes parse and format,
@@ -43,79 +52,6 @@ export interface AdminContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The directory relative paths of the rules file are read from. */
   cwd: string;
-}
-
-/** EventView is a stored item as the dashboard shows it. */
-export interface EventView extends EventSummary {
-  person?: Person;
-}
-
-/** DeliveryView is one notification of an alert: its destination, status and attempts. */
-export interface DeliveryView {
-  notificationId: string;
-  destination: string;
-  destinationType?: string;
-  status: NotificationStatus;
-  createdAt: number;
-  /** For a pending one: when it is next due. */
-  dueAt?: number;
-  attemptCount: number;
-  deliveredAt?: number;
-  deadAt?: number;
-  deadReason?: string;
-  attempts: AttemptRecord[];
-}
-
-/** AlertView is one alert with its deliveries (one per destination). */
-export interface AlertView {
-  alert: Alert;
-  createdAt: number;
-  eventSeq?: number;
-  /** Worst first: dead, pending, delivered. */
-  status: NotificationStatus;
-  deliveries: DeliveryView[];
-}
-
-/** DestinationView is a destination with its backlog and pause. */
-export interface DestinationView {
-  name: string;
-  type?: string;
-  /** False for a destination that only the outbox still knows (removed from the file). */
-  configured: boolean;
-  settings: DestinationSummary;
-  pending: number;
-  oldestPendingAt?: number;
-  dead: number;
-  paused?: { reason: string; pausedAt: number };
-}
-
-/** SilenceView is a stored silence with its state now. */
-export interface SilenceView extends StoredSilence {
-  state: 'active' | 'pending' | 'expired';
-}
-
-/** RuleView is a loaded rule with its activity. */
-export interface RuleView {
-  name: string;
-  kind: string;
-  on: string[];
-  to: string[];
-  severity: string;
-  description: string;
-  settings: Record<string, unknown>;
-  alerts: number;
-  lastAlertAt?: number;
-}
-
-/** OverviewView is the dashboard's summary. */
-export interface OverviewView {
-  now: number;
-  since: number;
-  sources: Array<{ name: string; perMinute: number[]; lastMinute: number; total: number }>;
-  rules: Array<{ name: string; perMinute: number[]; lastMinute: number; total: number }>;
-  destinations: DestinationView[];
-  deadLetters: number;
-  evaluator: { cursor: number; newestSeq: number; lagItems: number; lagSeconds: number };
 }
 
 const MINUTE_MS = 60_000;

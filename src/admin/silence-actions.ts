@@ -2,7 +2,8 @@ import type { Alert } from '../domain/alert.js';
 import { checkMatchers, compileStoredSilence } from '../evaluate/stored-silences.js';
 import type { SilenceMatchers } from '../store/admin-ports.js';
 import { AdminErrorCode, adminError } from './errors.js';
-import { type AdminContext, type AdminService, type SilenceView, silenceSubject } from './service.js';
+import { type AdminContext, type AdminService, silenceSubject } from './service.js';
+import type { SilenceView } from './view-types.js';
 
 /*
  * Creating, previewing, expiring and extending stored silences. Every change is followed by a refresh of

@@ -3,7 +3,8 @@ import type { FastifyReply } from 'fastify';
 import { coerceError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Store } from '../store/ports.js';
-import type { AdminService, EventView, OverviewView } from './service.js';
+import type { AdminService } from './service.js';
+import type { EventView, OverviewView } from './view-types.js';
 
 /*
  * GET /api/v1/stream: Server-Sent Events with new events (`event: event`), new alerts (`event: alert`)

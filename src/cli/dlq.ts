@@ -2,28 +2,31 @@ import { parseArgs } from 'node:util';
 import { suggest } from '../config/issues.js';
 import { HookrelayError } from '../lib/errors.js';
 import { defaultDatabaseUrl, openStore } from '../store/open.js';
-import type { DeadLetter, PausedDestination, Store } from '../store/ports.js';
+import type { DeadLetter, PausedDestination } from '../store/ports.js';
+import { type DlqTarget, localTarget, remoteTarget, takeUrlOption } from './dlq-target.js';
 import type { CliIo } from './io.js';
 
 /** SUBCOMMANDS holds each subcommand's synopsis and what it does, for the usage texts. */
 const SUBCOMMANDS = {
   list: {
-    synopsis: 'list [--json] [--destination D] [--limit N]',
+    synopsis: 'list [--json] [--destination D] [--limit N] [--url U]',
     does: 'dead letters, newest first (--json: one JSON object per line, every attempt)',
   },
   replay: {
-    synopsis: 'replay <id...> | --all | --destination D',
+    synopsis: 'replay <id...> | --all | --destination D [--url U]',
     does: 'send dead letters again, in their place in the queue; resumes their destinations; exit 1 when an id is not a dead letter',
   },
-  paused: { synopsis: 'paused [--json]', does: 'destinations paused as broken, and why' },
+  paused: { synopsis: 'paused [--json] [--url U]', does: 'destinations paused as broken, and why' },
   resume: {
-    synopsis: 'resume <destination>',
+    synopsis: 'resume <destination> [--url U]',
     does: 'lift a pause; its pending notifications are sent; exit 1 when it is not paused',
   },
 } as const;
 
 const FOOTER = `The database is HOOKRELAY_DB (default sqlite:./data/hookrelay.db); it must exist (run \`hookrelay serve\`
-first). A running hookrelay sees a change within a second. Exit status: 0 done, 1 failed or nothing to do,
+first). A running hookrelay sees a change within a second. With --url ADMIN_URL (or HOOKRELAY_ADMIN_URL;
+token from HOOKRELAY_ADMIN_TOKEN) every command works through a running relay's admin API instead, e.g.
+a relay in a container or on PostgreSQL elsewhere. Exit status: 0 done, 1 failed or nothing to do,
 2 bad usage.
 `;
 
@@ -67,34 +70,47 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
     io.stdout(subUsage(command as keyof typeof SUBCOMMANDS));
     return 0;
   }
-  let run: (store: Store) => Promise<number>;
+  let run: (target: DlqTarget) => Promise<number>;
+  let url: string | undefined;
   try {
-    run = parseCommand(command, rest, io);
+    const taken = takeUrlOption(rest);
+    url = taken.url;
+    run = parseCommand(command, taken.args, io);
   } catch (error) {
     if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
     io.stderr(`hookrelay dlq: ${error.message}\n\n${USAGE}`);
     return 2;
   }
 
-  let store: Store;
-  try {
-    store = await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true });
-  } catch (error) {
-    io.stderr(`hookrelay dlq: cannot open the database: ${describeError(error)}\n`);
-    return 1;
+  let target: DlqTarget;
+  // As `events`: --url or HOOKRELAY_ADMIN_URL means the admin API, never the database.
+  if (url !== undefined || io.env['HOOKRELAY_ADMIN_URL']) {
+    try {
+      target = remoteTarget(url, io.env);
+    } catch (error) {
+      io.stderr(`hookrelay dlq: ${describeError(error)}\n`);
+      return 1;
+    }
+  } else {
+    try {
+      target = localTarget(await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true }));
+    } catch (error) {
+      io.stderr(`hookrelay dlq: cannot open the database: ${describeError(error)}\n`);
+      return 1;
+    }
   }
   try {
-    return await run(store);
+    return await run(target);
   } catch (error) {
     io.stderr(`hookrelay dlq ${command}: ${describeError(error)}\n`);
     return 1;
   } finally {
-    await store.close();
+    await target.close();
   }
 }
 
 /** parseCommand checks the arguments (throwing UsageError or parseArgs' TypeError) before the store opens. */
-function parseCommand(command: string, args: string[], io: CliIo): (store: Store) => Promise<number> {
+function parseCommand(command: string, args: string[], io: CliIo): (target: DlqTarget) => Promise<number> {
   switch (command) {
     case 'list': {
       const { values, positionals } = parseArgs({
@@ -112,8 +128,8 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
       }
       const destination = nonEmptyOption('--destination', values.destination);
-      return async (store) => {
-        const letters = await store.deadLetters.listDead({ limit, ...(destination ? { destination } : {}) });
+      return async (target) => {
+        const letters = await target.listDead({ limit, ...(destination ? { destination } : {}) });
         if (letters.length === 0) {
           // Under --json stdout stays JSON Lines (here: none); the note goes to stderr.
           (values.json ? io.stderr : io.stdout)(
@@ -136,24 +152,23 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       const destination = nonEmptyOption('--destination', values.destination);
       const chosen = [positionals.length > 0, values.all, destination !== undefined].filter(Boolean).length;
       if (chosen !== 1) throw new UsageError('replay takes ids, or --all, or --destination D (exactly one)');
-      return async (store) => {
-        const now = Date.now();
-        const before = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
+      return async (target) => {
+        const before = new Set((await target.listPaused()).map((p) => p.destination));
         let replayed = 0;
         const notDead: string[] = [];
         if (positionals.length > 0) {
           // One id at a time, so the ids that were not dead letters can be named.
           for (const id of positionals) {
-            const one = await store.deadLetters.replayDead({ ids: [id], now });
+            const one = await target.replay({ ids: [id] });
             replayed += one;
             if (one === 0) notDead.push(id);
           }
         } else {
-          replayed = await store.deadLetters.replayDead(
-            values.all ? { all: true, now } : { destination, now },
+          replayed = await target.replay(
+            values.all || destination === undefined ? { all: true } : { destination },
           );
         }
-        const after = new Set((await store.deadLetters.listPausedDestinations()).map((p) => p.destination));
+        const after = new Set((await target.listPaused()).map((p) => p.destination));
         const resumed = [...before].filter((name) => !after.has(name));
         const noun = replayed === 1 ? 'dead letter' : 'dead letters';
         const also = resumed.length > 0 ? `; resumed ${resumed.join(', ')}` : '';
@@ -172,8 +187,8 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
         allowPositionals: true,
       });
       noPositionals('paused', positionals);
-      return async (store) => {
-        const paused = await store.deadLetters.listPausedDestinations();
+      return async (target) => {
+        const paused = await target.listPaused();
         if (paused.length === 0) {
           (values.json ? io.stderr : io.stdout)('no destination is paused\n');
         } else if (values.json) {
@@ -190,14 +205,14 @@ function parseCommand(command: string, args: string[], io: CliIo): (store: Store
       if (name === undefined || name === '' || extra.length > 0) {
         throw new UsageError('resume takes exactly one destination name');
       }
-      return async (store) => {
-        if (await store.deadLetters.resumeDestination(name)) {
-          const pending = (await store.outbox.pendingCounts())[name] ?? 0;
+      return async (target) => {
+        if (await target.resume(name)) {
+          const pending = await target.pending(name);
           io.stdout(`resumed ${name}; ${pending} pending notification(s) will be sent\n`);
           return 0;
         }
         // Nothing was done: a typo must not look like success.
-        const paused = (await store.deadLetters.listPausedDestinations()).map((p) => p.destination);
+        const paused = (await target.listPaused()).map((p) => p.destination);
         const close = suggest(name, paused);
         const hint =
           close !== undefined

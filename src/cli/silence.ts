@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { SilenceView } from '../admin/service.js';
+import type { SilenceView } from '../admin/view-types.js';
 import { adminTargetOf, createAdminClient, describeFailure } from './admin-client.js';
 import type { CliIo } from './io.js';
 

@@ -1,6 +1,6 @@
 import { Liquid } from 'liquidjs';
 import { hostOf, isBlockedAddress } from '../lib/safe-fetch.js';
-import { KNOWN_EVENT_FIELDS, missingField } from '../rules/fields.js';
+import { ITEM_COMMON_FIELDS, KNOWN_EVENT_FIELDS, missingField } from '../rules/fields.js';
 import { compileEventPattern, type EventPattern, globToRegExp } from '../rules/match.js';
 import { suggest } from './issues.js';
 import type { RawConfig } from './schema.js';
@@ -18,16 +18,7 @@ const TRACKPILOTS_TYPES = [...KNOWN_EVENT_FIELDS.keys()];
 /** The names a template can read at its top level: the item's fields and what the alert adds. */
 const TEMPLATE_ROOTS = [
   // The normalised item (DESIGN.md "The normalised item").
-  'source',
-  'event',
-  'id',
-  'at',
-  'receivedAt',
-  'envelopeAt',
-  'simulation',
-  'user',
-  'team',
-  'org',
+  ...ITEM_COMMON_FIELDS,
   'person',
   'app',
   'time',

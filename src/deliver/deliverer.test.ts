@@ -493,9 +493,6 @@ describe('deliverer: a message that cannot be rendered', () => {
     // written as the evaluator of an older relay could have stored it.
     const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
     const db = new Database(temp.path);
-    // The dashboard's indexes on the alert's JSON (migration 0003) refuse a row SQLite's JSON cannot read
-    // (deeper than 1,000 levels); such a row predates them, so they are dropped for this planted one.
-    db.exec('DROP INDEX notifications_alert_id; DROP INDEX notifications_rule;');
     const stored = db.prepare('SELECT alert FROM notifications WHERE id = ?').get('n1') as { alert: string };
     db.prepare('UPDATE notifications SET alert = ? WHERE id = ?').run(
       `${stored.alert.slice(0, -1)},"item":${deep}}`,

@@ -135,6 +135,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
    */
   async function releaseLeftLeases(): Promise<void> {
     if (options.releaseLeasesAtStart === false) return;
+    // A shared database (PostgreSQL) has peers whose leases are alive: ending them would send twice.
+    if (store.engine === 'postgres') return;
     const released = await store.outbox.releaseLeases();
     if (released > 0) emit({ type: 'deliver:leases-released', released });
   }

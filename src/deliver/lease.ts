@@ -115,16 +115,20 @@ export class HeldRows {
     // All at once: a store that group-commits writes them in one transaction, not one fsync each.
     await Promise.all(
       rows.map(({ notification }) =>
-        outbox.scheduleRetry(notification.id, {
-          dueAt: now,
-          attempt: {
-            at: now,
-            durationMs: 0,
-            outcome: 'retry',
-            reason: 'canceled',
-            detail: `not sent: ${why}`,
+        outbox.scheduleRetry(
+          notification.id,
+          {
+            dueAt: now,
+            attempt: {
+              at: now,
+              durationMs: 0,
+              outcome: 'retry',
+              reason: 'canceled',
+              detail: `not sent: ${why}`,
+            },
           },
-        }),
+          notification.claimToken,
+        ),
       ),
     );
   }

@@ -50,18 +50,21 @@ export async function writeDecision(
   const { outbox } = store;
   const id = sent.notification.id;
   const attempt = attemptOf(sent, decision);
+  // The claim's token: once our lease ran out and another worker (here or on another instance) claimed the
+  // row again, the store refuses this write rather than let a stale worker settle what the new one holds.
+  const token = sent.notification.claimToken;
   switch (decision.kind) {
     case 'delivered':
-      return outbox.recordDelivered(id, attempt);
+      return outbox.recordDelivered(id, attempt, token);
     case 'retry':
-      await outbox.scheduleRetry(id, { dueAt: decision.dueAt, attempt });
+      await outbox.scheduleRetry(id, { dueAt: decision.dueAt, attempt }, token);
       return true;
     case 'dead':
-      await outbox.deadLetter(id, { reason: decision.reason, attempt });
+      await outbox.deadLetter(id, { reason: decision.reason, attempt }, token);
       return true;
     case 'pause':
       await store.deadLetters.pauseDestination(destination, { reason: decision.reason, at: now });
-      await outbox.scheduleRetry(id, { dueAt: now, attempt });
+      await outbox.scheduleRetry(id, { dueAt: now, attempt }, token);
       return true;
   }
 }

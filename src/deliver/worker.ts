@@ -19,6 +19,8 @@ import { writeDecision } from './record.js';
 
 /** DelivererStore is the part of the store the deliver stage uses. */
 export interface DelivererStore {
+  /** The engine; a shared one (`postgres`) never has its leases released at start. */
+  readonly engine?: 'sqlite' | 'postgres';
   outbox: Outbox;
   /** The deliver stage pauses a broken destination and notices when someone resumed it. */
   deadLetters: Pick<DeadLetters, 'pauseDestination' | 'resumeDestination' | 'listPausedDestinations'>;

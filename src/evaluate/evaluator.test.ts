@@ -5,9 +5,11 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Item } from '../domain/item.js';
 import { createManualClock } from '../lib/clock.js';
+import { createMetrics } from '../lib/metrics.js';
 import { type CompiledRuleSet, compileRules } from '../rules/engine.js';
 import { type RuleConfig, ruleSchema } from '../rules/schema.js';
 import { ADA, appItem, GRACE, MINUTE, PEOPLE, REFERENCE_TIME } from '../rules/testdata/items.js';
+import type { CompiledRule } from '../rules/types.js';
 import type { Store } from '../store/ports.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createEvaluator, type Evaluator, type EvaluatorOptions } from './evaluator.js';
@@ -219,5 +221,45 @@ describe('evaluator', () => {
     await until(async () => (await store.outbox.pendingCounts()).out === 1);
     expect(await pending(store)).toEqual([`unproductive-share:${ADA}`]);
     expect(ticks.length).toBeGreaterThan(0);
+  });
+
+  test('an item whose evaluation throws is skipped alone: logged once with its seq and code, counted, and the items behind it are evaluated', async () => {
+    const path = freshDbPath();
+    const store = await openStore(path);
+    const good = rules(THREE_IN_AN_HOUR);
+    // The poisoned item's evaluation throws half-way, after the threshold rule has already counted it:
+    // that half-done change must not survive either.
+    const poisoned: CompiledRuleSet = {
+      ...good,
+      candidates(item) {
+        const found = good.candidates(item);
+        if (item.id !== 'poison') return found;
+        return (function* (): Generator<CompiledRule> {
+          yield* found;
+          throw new Error('evaluation blew up');
+        })() as unknown as readonly CompiledRule[];
+      },
+    };
+    const lines: Array<Record<string, unknown>> = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics();
+    const evaluator = await startEvaluator(store, poisoned, { logger: capture, metrics, batchSize: 2 });
+    await append(store, [
+      appItem({ user: ADA, t: 0 }),
+      appItem({ user: ADA, t: MINUTE }),
+      appItem({ user: ADA, t: 2 * MINUTE, id: 'poison' }),
+      appItem({ user: ADA, t: 3 * MINUTE }),
+    ]);
+    await until(async () => evaluator.cursor >= 4);
+    // Three good items in the hour: one alert, at the fourth item (the poisoned one never counted).
+    expect(await pending(store)).toEqual([`busy:${ADA}`]);
+    const failed = lines.filter((line) => line['code'] === 'HR_ERR_EVALUATE_ITEM_FAILED');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ seq: 3, level: 50 });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('hookrelay_evaluator_items_failed_total 1');
+    expect((await store.evaluator.load()).cursor).toBe(4);
+    // The item stays in the event log for an operator to look at.
+    expect((await store.events.readAfter(2, 1, { images: false }))[0]?.item.id).toBe('poison');
   });
 });

@@ -2,6 +2,7 @@ import type { StoredEvent } from '../domain/event.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError, HookrelayError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import type { Metrics } from '../lib/metrics.js';
 import {
   type CompiledRuleSet,
   type Evaluation,
@@ -22,6 +23,8 @@ export interface EvaluatorOptions {
   forwards: ForwardPolicy;
   clock: Clock;
   logger: Logger;
+  /** Where items whose evaluation failed are counted (`hookrelay_evaluator_items_failed_total`). */
+  metrics?: Pick<Metrics, 'evaluatorItemsFailed'>;
   /** Items read and committed per transaction. */
   batchSize?: number;
   /**
@@ -116,6 +119,65 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     }
   };
 
+  /**
+   * evaluateEvents evaluates `events` in order into `out` and stops at the first one whose evaluation
+   * throws, returning it: rules are pure, so such an item would throw again on every retry.
+   */
+  const evaluateEvents = (
+    events: readonly StoredEvent[],
+    now: number,
+    out: NewNotification[],
+  ): { event: StoredEvent; error: unknown } | undefined => {
+    if (!state) return undefined;
+    for (const event of events) {
+      const before = out.length;
+      try {
+        collect(evaluateItem(ruleSet, state, event.item), event, now, out);
+      } catch (error) {
+        out.length = before;
+        return { event, error };
+      }
+    }
+    return undefined;
+  };
+
+  /**
+   * evaluateBatch evaluates one batch read after the cursor and returns the notifications and the seq the
+   * cursor moves to. An item whose evaluation throws is skipped alone (head-of-line isolation): it may
+   * have changed the state half-way, so the state is reloaded from the store and only the items before
+   * it are evaluated again; the cursor then moves past it, and the items behind it come next.
+   */
+  const evaluateBatch = async (events: readonly StoredEvent[], now: number) => {
+    const notifications: NewNotification[] = [];
+    const failed = evaluateEvents(events, now, notifications);
+    if (!failed) return { notifications, to: (events[events.length - 1] as StoredEvent).seq, failed };
+    await reloadStateFromStore();
+    notifications.length = 0;
+    const again = evaluateEvents(
+      events.filter((event) => event.seq < failed.event.seq),
+      now,
+      notifications,
+    );
+    if (again) throw again.error;
+    return { notifications, to: failed.event.seq, failed };
+  };
+
+  /** reportFailedItem logs a skipped item once (after its skip has committed) and counts it. */
+  const reportFailedItem = ({ event, error }: { event: StoredEvent; error: unknown }) => {
+    options.metrics?.evaluatorItemsFailed.inc();
+    logger.error(
+      {
+        err: coerceError(error),
+        code: 'HR_ERR_EVALUATE_ITEM_FAILED',
+        seq: event.seq,
+        source: event.item.source,
+        event: event.item.event,
+        id: event.item.id,
+      },
+      'evaluating a stored item failed; it is skipped (it stays in the event log: hookrelay events show <seq>) and evaluation goes on with the items behind it',
+    );
+  };
+
   const catchUp = async () => {
     catchUpQueued = false;
     if (!running || !state) return;
@@ -123,17 +185,20 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
       const events = await store.events.readAfter(cursor, batchSize, { images: false });
       if (events.length === 0) return;
       const now = clock.now();
-      const notifications: NewNotification[] = [];
       const from = cursor;
-      for (const event of events)
-        collect(evaluateItem(ruleSet, state, event.item), event, now, notifications);
-      const last = events[events.length - 1] as StoredEvent;
+      let failed: { event: StoredEvent; error: unknown } | undefined;
       try {
-        await commit(from, last.seq, notifications);
+        const batch = await evaluateBatch(events, now);
+        failed = batch.failed;
+        await commit(from, batch.to, batch.notifications);
         failures = 0;
       } catch (error) {
         await recover(error);
         if (failures > 5) throw error;
+        continue;
+      }
+      if (failed) {
+        reportFailedItem(failed);
         continue;
       }
       if (events.length < batchSize) return;

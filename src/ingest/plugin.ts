@@ -22,6 +22,8 @@ export interface WebhookRoutesOptions {
 
 /** BUSY_RETRY_AFTER_SECONDS is the Retry-After of a 503 for a spent buffered-body budget. */
 const BUSY_RETRY_AFTER_SECONDS = 1;
+/** STORE_RETRY_AFTER_SECONDS is the Retry-After of a 503 for an append the store could not commit. */
+const STORE_RETRY_AFTER_SECONDS = 5;
 
 interface SourceParams {
   source: string;
@@ -86,7 +88,13 @@ export async function webhookRoutes(fastify: FastifyInstance, options: WebhookRo
       // itself, once per interval with a count; a stack per request filled the disk it was failing on.
       request.log.debug({ source, code: error.code }, 'event log unavailable');
       metrics.webhooksReceived.inc({ source, outcome: error.code });
-      return refuse(reply, 503, 'temporarily unavailable');
+      // Retry-After: a database that is restarting or failing over is usually back within seconds, and a
+      // load balancer or sender that honours it retries (here or on another instance) instead of giving up.
+      return refuse(
+        reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS)),
+        503,
+        'temporarily unavailable',
+      );
     }
     request.log.error({ err: error, source }, 'webhook handling failed');
     metrics.webhooksReceived.inc({ source, outcome: 'HR_ERR_INGEST_INTERNAL' });

@@ -42,6 +42,8 @@ export interface Metrics {
   httpConnectionsDropped: Counter;
   /** Requests answered by the listener itself: reason `timeout` (408), `headers_too_large` (431), `malformed` (400). */
   httpClientErrors: Counter<'reason'>;
+  /** Stored items skipped because their evaluation threw (each is logged once with its seq). */
+  evaluatorItemsFailed: Counter;
   /** observeHttp sets where the listener gauges read from on scrape; `undefined` detaches it. */
   observeHttp(source: HttpMetricsSource | undefined): void;
   /**
@@ -101,6 +103,11 @@ export function createMetrics(): Metrics {
       help: 'Time from request body received to durable commit',
       labelNames: ['source'],
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    evaluatorItemsFailed: new Counter({
+      name: 'hookrelay_evaluator_items_failed_total',
+      help: 'Stored items skipped because their evaluation threw (logged with HR_ERR_EVALUATE_ITEM_FAILED and the seq)',
       registers: [registry],
     }),
     deliveries: new Counter({

@@ -7,7 +7,8 @@ import { type EventPattern, globToRegExp } from './match.js';
  * is open-ended (`raw.*`, `activity.*`, `person.*`).
  */
 
-const COMMON = [
+/** ITEM_COMMON_FIELDS are the fields every normalised item has, whatever its event type. */
+export const ITEM_COMMON_FIELDS = [
   'source',
   'event',
   'id',
@@ -39,7 +40,7 @@ export const KNOWN_EVENT_FIELDS: ReadonlyMap<
     'desktop.app_tracking.captured',
     {
       fields: new Set([
-        ...COMMON,
+        ...ITEM_COMMON_FIELDS,
         ...APP,
         'app',
         'time',
@@ -56,7 +57,7 @@ export const KNOWN_EVENT_FIELDS: ReadonlyMap<
     'desktop.screenshot_tracking.captured',
     {
       fields: new Set([
-        ...COMMON,
+        ...ITEM_COMMON_FIELDS,
         ...APP,
         'app',
         'time',
@@ -74,7 +75,7 @@ export const KNOWN_EVENT_FIELDS: ReadonlyMap<
   [
     'desktop.activity_tracking.captured',
     {
-      fields: new Set([...COMMON, 'activity', 'workType', 'operatingSystem', 'trackingMode']),
+      fields: new Set([...ITEM_COMMON_FIELDS, 'activity', 'workType', 'operatingSystem', 'trackingMode']),
       // Two versions of this payload are published and consumers read more activity fields than
       // either documents, so anything under activity is accepted.
       prefixes: [...OPEN_PREFIXES, 'activity'],

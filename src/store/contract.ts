@@ -13,6 +13,13 @@ import type {
   Store,
 } from './ports.js';
 
+/*
+ * The store conformance suite: one `describe…Contract` per port, each called by every engine's tests with
+ * a factory for a fresh store. It is test code that ships in src/ so that each engine's folder can run
+ * it; it is long because it is a list of promises (one `it` per sentence of ports.ts), kept in one file so
+ * that the helpers below (items, notifications, attempts) are written once for every port.
+ */
+
 /** A fixed reference time (Monday 2026-01-05 09:00 UTC) so tests never depend on the wall clock. */
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const HOUR = 3_600_000;
@@ -557,6 +564,31 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
       expect(await store.outbox.pendingCounts()).toEqual({});
     });
 
+    // The fence (EvaluatorCommitInput.fence) is the one promise the engines keep differently, on purpose:
+    // SQLite has one relay process per file, so there is no other leader to fence off and it ignores the
+    // fence; an engine shared by several instances (PostgreSQL) refuses a commit whose fence does not hold.
+    it('fence: SQLite ignores it; a shared engine commits only while the lease and term hold', async () => {
+      const store = await open();
+      await store.events.append(appendOf(['a']));
+      const [first] = await readAll(store);
+      const stale = {
+        fromCursor: 0,
+        cursor: first!.seq,
+        upserts: [{ key: 'k', value: 1 }],
+        deletes: [],
+        notifications: [notificationOf('fenced')],
+        fence: { lease: 'evaluator', holder: 'nobody', term: 1 },
+      };
+      if (store.engine === 'sqlite') {
+        expect(await store.evaluator.commit(stale)).toEqual({ notificationsInserted: 1 });
+        return;
+      }
+      // No lease row at all: fenced.
+      await expect(store.evaluator.commit(stale)).rejects.toMatchObject({ code: StoreErrorCode.fenced });
+      expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      expect(await store.outbox.pendingCounts()).toEqual({});
+    });
+
     it('commits state, notifications and the cursor together, and load reads them back', async () => {
       const store = await open();
       await store.events.append(appendOf(['a', 'b', 'c']));
@@ -595,6 +627,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           eventSeq: first!.seq,
           attempts: 1,
           firstAttemptAt: T0,
+          claimToken: expect.any(String),
         },
         {
           id: 'n2',
@@ -603,8 +636,11 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           createdAt: T0,
           attempts: 1,
           firstAttemptAt: T0,
+          claimToken: expect.any(String),
         },
       ]);
+      // One claim, one token on every row it leased.
+      expect(claimed[0]?.claimToken).toBe(claimed[1]?.claimToken);
     });
 
     it('replaces upserted keys, removes deleted ones and ignores unknown deletes', async () => {
@@ -868,6 +904,42 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
     });
 
+    it('refuses a transition made with a stale claim token (the row was claimed again), changing nothing', async () => {
+      const store = await open();
+      await enqueue(store, [notificationOf('a'), notificationOf('b')]);
+      const [first] = await store.outbox.claim(claimQuery(T0, ['team-slack'], 1, MINUTE));
+      expect(first?.claimToken).toEqual(expect.any(String));
+      // The first worker stalls past its lease; another claim takes the row with a token of its own.
+      const [second] = await store.outbox.claim(claimQuery(T0 + MINUTE, ['team-slack'], 1, MINUTE));
+      expect(second?.id).toBe('a');
+      expect(second?.claimToken).not.toBe(first?.claimToken);
+      const stale = first!.claimToken;
+      expect(await store.outbox.recordDelivered('a', delivered(T0 + MINUTE + 1), stale)).toBe(false);
+      expect(
+        await store.outbox.scheduleRetry('a', { dueAt: T0, attempt: retry(T0 + MINUTE + 2) }, stale),
+      ).toBe(false);
+      expect(
+        await store.outbox.deadLetter('a', { reason: 'late', attempt: dead(T0 + MINUTE + 3) }, stale),
+      ).toBe(false);
+      // Nothing changed: still pending and leased by the second claim, no history entry from the stale one.
+      expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 2 });
+      expect(await store.outbox.claim(claimQuery(T0 + MINUTE + 4, ['team-slack']))).toEqual([]);
+      // The current holder's token is accepted.
+      expect(
+        await store.outbox.deadLetter(
+          'a',
+          { reason: 'refused', attempt: dead(T0 + MINUTE + 5) },
+          second!.claimToken,
+        ),
+      ).toBe(true);
+      const [letter] = await store.deadLetters.listDead({ limit: 10 });
+      expect(letter?.attempts).toEqual([dead(T0 + MINUTE + 5)]);
+      // A token that matches the last claim is accepted even after its lease ran out (nobody took the row).
+      const [b] = await store.outbox.claim(claimQuery(T0 + 2 * MINUTE, ['team-slack'], 1, MINUTE));
+      expect(b?.id).toBe('b');
+      expect(await store.outbox.recordDelivered('b', delivered(T0 + 5 * MINUTE), b!.claimToken)).toBe(true);
+    });
+
     it('claims nothing before it is due', async () => {
       const store = await open();
       await enqueue(store, [notificationOf('later', 'team-slack', { dueAt: T0 + MINUTE })]);
@@ -1009,8 +1081,20 @@ export function describeOutboxContract(name: string, makeStore: () => Promise<St
       ]);
     });
 
-    it('releaseLeases ends every lease on a pending row, keeping its place and its attempts', async () => {
+    // releaseLeases is only for an engine one process owns (SQLite): on a database several delivering
+    // instances share it would end leases that live peers hold, so that engine refuses it (ports.ts).
+    it('releaseLeases: a shared engine refuses it and changes nothing', async () => {
       const store = await open();
+      await enqueue(store, [notificationOf('a')]);
+      expect(ids(await store.outbox.claim(claimQuery(T0, ['team-slack'], 10, MINUTE)))).toEqual(['a']);
+      if (store.engine === 'sqlite') return;
+      await expect(store.outbox.releaseLeases()).rejects.toMatchObject({ code: StoreErrorCode.inputInvalid });
+      expect(await store.outbox.claim(claimQuery(T0 + 1, ['team-slack']))).toEqual([]);
+    });
+
+    it('releaseLeases ends every lease on a pending row, keeping its place and its attempts (SQLite only)', async () => {
+      const store = await open();
+      if (store.engine !== 'sqlite') return;
       let wakes = 0;
       store.outbox.onEnqueue(() => {
         wakes += 1;

@@ -48,6 +48,11 @@ export const StoreErrorCode = {
    * step committed twice); nothing was written. The evaluator should reload its state and cursor.
    */
   cursorConflict: 'HR_ERR_STORE_CURSOR_CONFLICT',
+  /**
+   * An evaluator commit carried a fence (lease, holder, term) that no longer holds: another instance was
+   * elected, or the lease expired. Nothing was written; this instance is not the evaluator any more.
+   */
+  fenced: 'HR_ERR_STORE_FENCED',
 } as const;
 
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];

@@ -3,6 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { StoreErrorCode, storeError } from './errors.js';
 import type { Store } from './ports.js';
+import { pgSettingsFromEnv } from './postgres/pool.js';
+import { openPostgresStore } from './postgres/postgres-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 
 /** DEFAULT_DATABASE_URL is used when `HOOKRELAY_DB` is unset: a SQLite file under the working directory. */
@@ -10,7 +12,7 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/hookrelay.db';
 
 const ACCEPTED_FORMS =
   'sqlite:./data/hookrelay.db (relative to the working directory), sqlite:/abs/path.db, sqlite:///abs/path.db, ' +
-  'sqlite::memory:, a bare file path, or postgres://…';
+  'sqlite::memory:, a bare file path, or postgres://user:pass@host:5432/db (postgresql:// too)';
 
 /** DatabaseTarget is a parsed database URL. */
 export type DatabaseTarget =
@@ -27,6 +29,8 @@ export interface OpenStoreOptions {
    * CLI's commands that look at what `serve` stored, where a new empty file would only hide a wrong path.
    */
   mustExist?: boolean;
+  /** Where the PostgreSQL engine reads HOOKRELAY_DB_POOL, …_STATEMENT_TIMEOUT_MS and …_LISTEN; process.env by default. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -85,10 +89,12 @@ function sqlitePath(path: string, cwd: string): string {
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const target = parseDatabaseUrl(url, options.cwd);
   if (target.engine === 'postgres') {
-    throw storeError(
-      StoreErrorCode.engineUnavailable,
-      `the PostgreSQL engine is not available in this version; use ${DEFAULT_DATABASE_URL} or another sqlite:… URL`,
-    );
+    // mustExist needs nothing more here: an unreachable database or one never migrated fails to open or is
+    // migrated in place (an empty schema is what `serve` would create anyway).
+    return openPostgresStore(target.url, {
+      settings: pgSettingsFromEnv(options.env ?? process.env),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
   if (options.mustExist && target.path !== ':memory:' && !existsSync(target.path)) {
     throw storeError(

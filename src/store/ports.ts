@@ -129,6 +129,22 @@ export interface EvaluatorCommitInput {
   deletes: string[];
   /** Notifications to enqueue; an id already in the outbox (or earlier in this list) is skipped. */
   notifications: NewNotification[];
+  /**
+   * The evaluator's leadership, when several instances share the database: the commit holds only while
+   * `hookrelay_leases` has an unexpired row `lease` held by `holder` with this `term`. Checked in the commit's
+   * own transaction (the row is read FOR SHARE, so an election cannot commit in between); otherwise the
+   * commit rejects with `HR_ERR_STORE_FENCED` and writes nothing. A leader that was paused past its lease
+   * cannot commit afterwards, even before it knows it lost. The SQLite engine ignores it: one relay
+   * process owns a file, so there is no other leader to fence off.
+   */
+  fence?: EvaluatorFence;
+}
+
+/** EvaluatorFence names the lease and the term an evaluator commit is conditional on. */
+export interface EvaluatorFence {
+  lease: string;
+  holder: string;
+  term: number;
 }
 
 /** EvaluatorCommitResult says what a commit did. */
@@ -193,6 +209,12 @@ export type ClaimedNotification = Notification & {
   firstAttemptAt?: number;
   eventSeq?: number;
   requestId?: string;
+  /**
+   * Stamped on the row by this claim (a fresh random value per claim). Pass it to recordDelivered,
+   * scheduleRetry or deadLetter: once the lease ran out and another claim took the row, the row carries
+   * that claim's token and a transition with this one is refused.
+   */
+  claimToken: string;
 };
 
 /** PausedDestination is a destination the deliver stage found broken (bad token, channel gone). */
@@ -263,22 +285,34 @@ export interface Outbox {
    * recordDelivered marks a pending notification delivered, clears its lease and appends `attempt`
    * (outcome `delivered`) to its history. Resolves false, changing no state, when the id is unknown or the
    * notification is no longer pending (another worker finished it after this one's lease ran out); the
-   * attempt is still appended to the history of a known id.
+   * attempt is still appended to the history of a known id. With `claimToken` (the token of the claim that
+   * leased the row), it also resolves false and changes nothing at all (no history entry either) when the
+   * row was claimed again since: the lease ran out and another claim (in this process or another) holds
+   * it, so this worker's write is stale. Without `claimToken` no such check is made.
    */
-  recordDelivered(id: string, attempt: AttemptRecord): Promise<boolean>;
+  recordDelivered(id: string, attempt: AttemptRecord, claimToken?: string): Promise<boolean>;
   /**
    * scheduleRetry makes a pending notification due again at `dueAt`, clears its lease and appends
    * `attempt` (outcome `retry` or `broken`). Resolves false, as recordDelivered does, when there was
-   * nothing pending to change. It never resets the attempt count.
+   * nothing pending to change, or when `claimToken` is stale (as recordDelivered). It never resets the
+   * attempt count.
    */
-  scheduleRetry(id: string, retry: { dueAt: number; attempt: AttemptRecord }): Promise<boolean>;
+  scheduleRetry(
+    id: string,
+    retry: { dueAt: number; attempt: AttemptRecord },
+    claimToken?: string,
+  ): Promise<boolean>;
   /**
    * deadLetter moves a pending notification to the dead letters with `reason`, clears its lease and
    * appends `attempt` (outcome `dead` or `broken`). Resolves false, as recordDelivered does, when there was
-   * nothing pending to change. Dead letters stay until replayed (DeadLetters.replayDead); pruneDelivered
-   * never removes them.
+   * nothing pending to change, or when `claimToken` is stale (as recordDelivered). Dead letters stay until
+   * replayed (DeadLetters.replayDead); pruneDelivered never removes them.
    */
-  deadLetter(id: string, dead: { reason: string; attempt: AttemptRecord }): Promise<boolean>;
+  deadLetter(
+    id: string,
+    dead: { reason: string; attempt: AttemptRecord },
+    claimToken?: string,
+  ): Promise<boolean>;
   /**
    * releaseLeases ends every lease on a pending notification, so the next claim takes those rows at once
    * (in their place in the queue; the attempt each claim counted is kept, as the send may have gone out),

@@ -2,6 +2,7 @@
  * Engine-neutral checks for evaluator and outbox inputs. Each engine calls these before it opens a
  * transaction, so a malformed argument is rejected the same way everywhere and never half-written.
  */
+import { randomUUID } from 'node:crypto';
 import type { HookrelayError } from '../lib/errors.js';
 import { StoreErrorCode, storeError } from './errors.js';
 import type {
@@ -17,6 +18,9 @@ export interface PreparedNotification {
   id: string;
   destination: string;
   alertJson: string;
+  /** The alert's id and rule, kept in their own columns for the dashboard's lookups. */
+  alertId: string | null;
+  alertRule: string | null;
   requestId: string | null;
   eventSeq: number | null;
   createdAt: number;
@@ -48,6 +52,15 @@ export interface PreparedClaim {
   leaseUntil: number;
   limit: number;
   destinations: string[];
+  /** The claim token stamped on every row this claim leases (random, one per claim). */
+  token: string;
+}
+
+/** claimToken checks the optional claim token of a transition; returns null when none was given. */
+export function claimToken(what: string, value: unknown): string | null {
+  if (value === undefined) return null;
+  if (!nonEmptyString(value)) throw invalidInput(what, 'claimToken must be a non-empty string when given');
+  return value;
 }
 
 /** PreparedReplay is a ReplayQuery with exactly one selector. */
@@ -164,6 +177,8 @@ export function prepareEvaluatorCommit(input: EvaluatorCommitInput): PreparedCom
         id: n['id'],
         destination: n['destination'],
         alertJson: json(what, `${where}.alert`, n['alert']),
+        alertId: textOrNull((n['alert'] as Record<string, unknown>)['id']),
+        alertRule: textOrNull((n['alert'] as Record<string, unknown>)['rule']),
         requestId: requestId ?? null,
         eventSeq: eventSeq === undefined ? null : safeInteger(what, `${where}.eventSeq`, eventSeq, 1),
         createdAt: epochMs(what, `${where}.createdAt`, n['createdAt']),
@@ -234,6 +249,7 @@ export function prepareClaim(query: ClaimQuery): PreparedClaim {
     leaseUntil: now + Math.max(1, Math.round(leaseMs)),
     limit,
     destinations: [...new Set(destinations)],
+    token: randomUUID(),
   };
 }
 
@@ -263,4 +279,8 @@ export function prepareReplay(query: ReplayQuery): PreparedReplay {
   }
   if (query.all !== true) throw invalidInput(what, 'all must be true when given');
   return { by: 'all', now };
+}
+
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }

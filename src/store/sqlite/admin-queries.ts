@@ -17,14 +17,14 @@ import { readWith, type SqliteContext } from './context.js';
 
 /*
  * The dashboard's queries on the SQLite engine. Filters are bound parameters; each combination of
- * filters is its own prepared statement (cached), so SQLite can pick an index per combination. The
- * expressions json_extract(alert, '$.id') and json_extract(alert, '$.rule') are written exactly as in
- * the indexes of migration 0003, which is what lets SQLite use them.
+ * filters is its own prepared statement (cached), so SQLite can pick an index per combination. An
+ * alert's id and rule are read from their own columns (migration 0004), never from the alert's JSON,
+ * which SQLite refuses when nested deeper than it parses.
  */
 
 const MINUTE_MS = 60_000;
-const ALERT_ID = "json_extract(alert, '$.id')";
-const ALERT_RULE = "json_extract(alert, '$.rule')";
+const ALERT_ID = 'alert_id';
+const ALERT_RULE = 'alert_rule';
 
 interface EventRow {
   seq: number;

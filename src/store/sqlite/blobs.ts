@@ -7,8 +7,13 @@ import { readWith, type SqliteContext } from './context.js';
  * item that carried them; they are read only when a notification attaches one.
  */
 export function createSqliteBlobs(context: SqliteContext): Blobs {
-  const imageOf = context.db.prepare<[number], { image: Buffer | null; mime: unknown }>(
-    `SELECT image, json_extract(item, '$.screenshot.image.mime') AS mime FROM events WHERE seq = ?`,
+  // SQLite's JSON refuses an item nested deeper than it parses (an older relay could store one): such a
+  // row's type is read by JavaScript's parser instead, never an error that would block its delivery.
+  const imageOf = context.db.prepare<[number], { image: Buffer | null; mime: unknown; item: string | null }>(
+    `SELECT image,
+            CASE WHEN json_valid(item) THEN json_extract(item, '$.screenshot.image.mime') END AS mime,
+            CASE WHEN json_valid(item) THEN NULL ELSE item END AS item
+       FROM events WHERE seq = ?`,
   );
   return {
     async getImage(eventSeq: number): Promise<StoredImage | undefined> {
@@ -16,8 +21,19 @@ export function createSqliteBlobs(context: SqliteContext): Blobs {
       safeInteger('getImage', 'eventSeq', eventSeq);
       const row = readWith(context, 'getImage', () => imageOf.get(eventSeq));
       if (!row?.image) return undefined;
-      const mime = typeof row.mime === 'string' && row.mime !== '' ? row.mime : 'application/octet-stream';
+      const said = row.item === null ? row.mime : mimeOf(row.item);
+      const mime = typeof said === 'string' && said !== '' ? said : 'application/octet-stream';
       return { bytes: row.image, mime };
     },
   };
+}
+
+/** mimeOf reads `screenshot.image.mime` from an item's JSON text; undefined when it is not there. */
+function mimeOf(itemJson: string): unknown {
+  try {
+    const item = JSON.parse(itemJson) as { screenshot?: { image?: { mime?: unknown } } } | null;
+    return item?.screenshot?.image?.mime;
+  } catch {
+    return undefined;
+  }
 }

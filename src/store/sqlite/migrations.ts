@@ -6,11 +6,15 @@ import { StoreErrorCode, storeError } from '../errors.js';
 export interface Migration {
   name: string;
   sql: string;
+  /** Runs after `sql`, in the same transaction: for data SQL alone cannot reach. */
+  backfill?: (db: Database.Database) => void;
 }
 
 /**
  * MIGRATIONS is the SQLite schema history, oldest first. `PRAGMA user_version` holds how many have run.
  * Append new steps; never edit or reorder a released one (databases in the field have already run it).
+ * The one exception, 0003, lost a step that could not run on every database; 0004 undoes that step where
+ * it ran, so every database ends in the same schema.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -142,16 +146,41 @@ export const MIGRATIONS: readonly Migration[] = [
       -- Bumped in every silence write, so other processes can poll one row to know they must reload.
       INSERT INTO meta (key, value) VALUES ('silences_revision', '0');
 
-      -- The dashboard's reads: alerts per minute, an alert's notifications (one per destination), and
-      -- alerts per rule. Expression indexes, so the outbox's writers are unchanged; each costs a few
-      -- microseconds per notification inserted (measured: ~12 µs per insert without, ~19 µs with both).
+      -- The dashboard's reads: alerts per minute. (As released, this step also built indexes on
+      -- json_extract(alert, '$.id') and '$.rule'. SQLite's JSON refuses an alert nested deeper than 1,000
+      -- levels, which an older relay could store, so a database holding one could not run this step, and
+      -- such a row made every later insert fail. They were taken out here, and 0004 drops them where
+      -- they exist: both paths end in the same schema.)
       CREATE INDEX notifications_created_at ON notifications (created_at);
-      CREATE INDEX notifications_alert_id ON notifications (json_extract(alert, '$.id'));
-      CREATE INDEX notifications_rule ON notifications (json_extract(alert, '$.rule'), created_at);
     `,
   },
   {
-    name: '0004_conversations',
+    name: '0004_alert_columns',
+    sql: `
+      -- An alert's notifications (one per destination) and alerts per rule, for the dashboard: plain
+      -- columns the writer fills from the alert it already holds, instead of indexes on the alert's JSON.
+      DROP INDEX IF EXISTS notifications_alert_id;
+      DROP INDEX IF EXISTS notifications_rule;
+      ALTER TABLE notifications ADD COLUMN alert_id TEXT;
+      ALTER TABLE notifications ADD COLUMN alert_rule TEXT;
+      UPDATE notifications
+        SET alert_id = json_extract(alert, '$.id'), alert_rule = json_extract(alert, '$.rule')
+        WHERE json_valid(alert);
+      CREATE INDEX notifications_alert_id ON notifications (alert_id);
+      CREATE INDEX notifications_rule ON notifications (alert_rule, created_at);
+    `,
+    backfill: backfillAlertColumns,
+  },
+  {
+    name: '0005_claim_token',
+    sql: `
+      -- Stamped by each claim: a transition made with an older token (its lease ran out and another claim
+      -- took the row) is refused. NULL for rows never claimed since this column exists.
+      ALTER TABLE notifications ADD COLUMN claim_token TEXT;
+    `,
+  },
+  {
+    name: '0006_conversations',
     sql: `
       -- One conversation per alert (rule + key) and destination: where its first message went (Slack
       -- channel + ts, Discord message id, email Message-ID), so follow-ups thread under it and it can be
@@ -170,6 +199,30 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/**
+ * backfillAlertColumns fills alert_id and alert_rule of the rows SQLite's JSON cannot read (nested deeper
+ * than it parses), with JavaScript's parser. Such rows are rare; the rest were filled by the SQL above.
+ */
+function backfillAlertColumns(db: Database.Database): void {
+  const rows = db
+    .prepare('SELECT seq, alert FROM notifications WHERE alert_id IS NULL')
+    .iterate() as IterableIterator<{ seq: number; alert: string }>;
+  const update = db.prepare('UPDATE notifications SET alert_id = ?, alert_rule = ? WHERE seq = ?');
+  const pending: Array<[string | null, string | null, number]> = [];
+  for (const row of rows) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.alert);
+    } catch {
+      continue; // Not JSON at all: nothing to look it up by; the row is still listed and delivered.
+    }
+    const alert = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : null);
+    pending.push([text(alert['id']), text(alert['rule']), row.seq]);
+  }
+  for (const values of pending) update.run(...values);
+}
 
 /** readUserVersion returns the schema version recorded in the database file (0 for a new file). */
 export function readUserVersion(db: Database.Database): number {
@@ -209,6 +262,7 @@ export function applyMigrations(
     if (!next) return false;
     try {
       db.exec(next.sql);
+      next.backfill?.(db);
     } catch (error) {
       throw storeError(
         StoreErrorCode.migrationFailed,

@@ -1,7 +1,14 @@
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { AttemptOutcome, AttemptRecord, ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
-import { epochMs, invalidInput, nonEmptyString, prepareAttempt, prepareClaim } from '../validate.js';
+import {
+  claimToken,
+  epochMs,
+  invalidInput,
+  nonEmptyString,
+  prepareAttempt,
+  prepareClaim,
+} from '../validate.js';
 import { failureError, MAX_TRANSITION_GROUP, type OutboxSubmission } from './batching.js';
 import { type Listeners, readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
 import { toNotification } from './notification-row.js';
@@ -86,7 +93,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     attempt: AttemptRecord,
     allowed: readonly AttemptOutcome[],
     to: Transition,
-    value: { dueAt?: number; reason?: string } = {},
+    value: { dueAt?: number; reason?: string; token?: string | undefined } = {},
   ): Promise<boolean> {
     context.assertOpen();
     if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
@@ -96,6 +103,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       attempt: prepareAttempt(what, attempt, allowed),
       dueAt: value.dueAt ?? null,
       reason: value.reason ?? null,
+      token: claimToken(what, value.token),
     };
     return transitionInGroup(what, write);
   }
@@ -114,25 +122,33 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
         throw writeFailure('claim', error);
       }
       if (!('claimed' in outcome)) throw unexpectedOutcome('claim');
-      return outcome.claimed.map((row) => toClaimed(row, prepared.now));
+      return outcome.claimed.map((row) => toClaimed(row, prepared.now, prepared.token));
     },
 
-    async recordDelivered(id: string, attempt: AttemptRecord): Promise<boolean> {
-      return transition('recordDelivered', id, attempt, ['delivered'], 'delivered');
+    async recordDelivered(id: string, attempt: AttemptRecord, token?: string): Promise<boolean> {
+      return transition('recordDelivered', id, attempt, ['delivered'], 'delivered', { token });
     },
 
-    async scheduleRetry(id: string, retry: { dueAt: number; attempt: AttemptRecord }): Promise<boolean> {
+    async scheduleRetry(
+      id: string,
+      retry: { dueAt: number; attempt: AttemptRecord },
+      token?: string,
+    ): Promise<boolean> {
       const what = 'scheduleRetry';
       context.assertOpen();
       const dueAt = epochMs(what, 'dueAt', retry?.dueAt);
-      return transition(what, id, retry.attempt, ['retry', 'broken'], 'retry', { dueAt });
+      return transition(what, id, retry.attempt, ['retry', 'broken'], 'retry', { dueAt, token });
     },
 
-    async deadLetter(id: string, dead: { reason: string; attempt: AttemptRecord }): Promise<boolean> {
+    async deadLetter(
+      id: string,
+      dead: { reason: string; attempt: AttemptRecord },
+      token?: string,
+    ): Promise<boolean> {
       const what = 'deadLetter';
       context.assertOpen();
       if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason });
+      return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason, token });
     },
 
     async releaseLeases(): Promise<number> {
@@ -211,11 +227,12 @@ function unexpectedOutcome(what: string): Error {
   return storeError(StoreErrorCode.writeFailed, `${what}: the writer answered with the wrong kind of result`);
 }
 
-function toClaimed(row: NotificationRow, now: number): ClaimedNotification {
+function toClaimed(row: NotificationRow, now: number, claimToken: string): ClaimedNotification {
   const claimed: ClaimedNotification = {
     ...toNotification(row),
     attempts: row.attempts + 1,
     firstAttemptAt: row.first_attempt_at ?? now,
+    claimToken,
   };
   if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
   return claimed;

@@ -780,20 +780,21 @@ describe('openStore and the database URL', () => {
     expect(message).not.toContain('hunter2-secret');
   });
 
-  it('refuses a PostgreSQL URL as unavailable, never echoing its password', async () => {
-    const url = 'postgres://hookrelay:s3cr3t-Pa55@db.internal:5432/hookrelay?sslmode=require';
+  it('hands a PostgreSQL URL to that engine: one it cannot reach fails to open, never echoing its password', async () => {
+    // Port 1 on this machine refuses at once: the engine was selected and tried to connect.
+    const url = 'postgres://hookrelay:s3cr3t-Pa55@127.0.0.1:1/hookrelay?sslmode=disable';
     let caught: unknown;
     try {
       await openStore(url);
     } catch (error) {
       caught = error;
     }
-    expect(caught).toMatchObject({ code: StoreErrorCode.engineUnavailable });
-    expect((caught as Error).message).toMatch(/PostgreSQL engine is not available.*sqlite:/);
+    expect(caught).toMatchObject({ code: StoreErrorCode.openFailed });
+    expect((caught as Error).message).toMatch(/cannot open the PostgreSQL database/);
     const everything = `${String(caught)} ${JSON.stringify(caught)} ${(caught as Error).stack}`;
     expect(everything).not.toContain('s3cr3t-Pa55');
-    await expect(openStore('postgresql://u:s3cr3t-Pa55@h/d')).rejects.toMatchObject({
-      code: StoreErrorCode.engineUnavailable,
+    await expect(openStore('postgresql://u:s3cr3t-Pa55@127.0.0.1:1/d')).rejects.toMatchObject({
+      code: StoreErrorCode.openFailed,
     });
   });
 

@@ -37,8 +37,9 @@ export const WRITE_SQL = {
   upsertState:
     'INSERT INTO rule_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   deleteState: 'DELETE FROM rule_state WHERE key = ?',
-  insertNotification: `INSERT INTO notifications (id, destination, alert, request_id, event_seq, created_at, order_key, due_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  insertNotification: `INSERT INTO notifications
+       (id, destination, alert, alert_id, alert_rule, request_id, event_seq, created_at, order_key, due_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO NOTHING`,
   isPaused: 'SELECT 1 FROM paused_destinations WHERE destination = ?',
   // The head of one destination's queue, in delivery order (served by the notifications_pending index).
@@ -47,9 +48,10 @@ export const WRITE_SQL = {
      ORDER BY created_at, order_key, seq
      LIMIT ?`,
   lease: `UPDATE notifications
-     SET lease_until = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?)
+     SET lease_until = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?),
+       claim_token = ?
      WHERE seq = ?`,
-  findById: 'SELECT seq, status FROM notifications WHERE id = ?',
+  findById: 'SELECT seq, status, claim_token FROM notifications WHERE id = ?',
   insertAttempt: `INSERT INTO notification_attempts (notification_seq, at, duration_ms, outcome, reason, detail)
      VALUES (?, ?, ?, ?, ?, ?)`,
   markDelivered: `UPDATE notifications SET status = 'delivered', delivered_at = ?, lease_until = NULL
@@ -71,11 +73,11 @@ export { NOTIFICATION_COLUMNS };
  * @property {Statement<[number]>} writeCursor
  * @property {Statement<[string, string]>} upsertState
  * @property {Statement<[string]>} deleteState
- * @property {Statement<[string, string, string, string | null, number | null, number, number, number]>} insertNotification
+ * @property {Statement<[string, string, string, string | null, string | null, string | null, number | null, number, number, number]>} insertNotification
  * @property {Statement<[string], number>} isPaused
  * @property {Statement<[string, number], NotificationRow>} headOf
- * @property {Statement<[number, number, number]>} lease
- * @property {Statement<[string], { seq: number; status: string }>} findById
+ * @property {Statement<[number, number, string, number]>} lease
+ * @property {Statement<[string], { seq: number; status: string; claim_token: string | null }>} findById
  * @property {Statement<[number, number, number, string, string | null, string | null]>} insertAttempt
  * @property {Statement<[number, number]>} markDelivered
  * @property {Statement<[number, number]>} markRetry
@@ -100,9 +102,10 @@ export function prepareWriteStatements(db) {
     isPaused: /** @type {Statement<[string], number>} */ (db.prepare(WRITE_SQL.isPaused).pluck()),
     headOf: /** @type {Statement<[string, number], NotificationRow>} */ (db.prepare(WRITE_SQL.headOf)),
     lease: db.prepare(WRITE_SQL.lease),
-    findById: /** @type {Statement<[string], { seq: number; status: string }>} */ (
-      db.prepare(WRITE_SQL.findById)
-    ),
+    findById:
+      /** @type {Statement<[string], { seq: number; status: string; claim_token: string | null }>} */ (
+        db.prepare(WRITE_SQL.findById)
+      ),
     insertAttempt: db.prepare(WRITE_SQL.insertAttempt),
     markDelivered: db.prepare(WRITE_SQL.markDelivered),
     markRetry: db.prepare(WRITE_SQL.markRetry),
@@ -158,6 +161,8 @@ export function evaluatorStep(s, step) {
       n.id,
       n.destination,
       n.alertJson,
+      n.alertId,
+      n.alertRule,
       n.requestId,
       n.eventSeq,
       n.createdAt,
@@ -186,7 +191,7 @@ export function claimRows(s, query) {
     for (const row of s.headOf.all(destination, query.limit)) {
       if (row.due_at > query.now) break;
       if (row.lease_until !== null && row.lease_until > query.now) break;
-      s.lease.run(query.leaseUntil, query.now, row.seq);
+      s.lease.run(query.leaseUntil, query.now, query.token, row.seq);
       claimed.push(row);
     }
   }
@@ -196,7 +201,8 @@ export function claimRows(s, query) {
 /**
  * applyTransition settles one pending notification (delivered, due again, or dead) and appends the attempt
  * to its history. Returns whether it changed the row: false for an unknown id or a row no longer pending,
- * whose history still gets the attempt (it says what happened).
+ * whose history still gets the attempt (it says what happened); false, writing nothing, when the write
+ * carries a claim token and the row was claimed again since (the caller's lease is stale).
  * @param {WriteStatements} s
  * @param {TransitionWrite} write
  * @returns {boolean}
@@ -205,6 +211,7 @@ export function applyTransition(s, write) {
   const { attempt } = write;
   const row = s.findById.get(write.id);
   if (!row) return false;
+  if (write.token !== null && row.claim_token !== write.token) return false;
   s.insertAttempt.run(
     row.seq,
     attempt.at,

@@ -47,6 +47,8 @@ export interface TransitionWrite {
   dueAt: number | null;
   /** For `dead`: the dead letter's reason. */
   reason: string | null;
+  /** The claim token the caller holds; null: no check (see Outbox.recordDelivered). */
+  token: string | null;
 }
 
 /** OutboxWrite is a claim or a group of transitions, checked, as a write batch carries them. */

@@ -1,0 +1,316 @@
+import type pg from 'pg';
+import { HookrelayError } from '../../lib/errors.js';
+import { StoreErrorCode, storeError } from '../errors.js';
+import type { AttemptOutcome, AttemptRecord, ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
+import type { Listeners } from '../sqlite/context.js';
+import { toNotification } from '../sqlite/notification-row.js';
+import type { NotificationRow, Transition, TransitionWrite } from '../sqlite/write-types.js';
+import {
+  claimToken,
+  epochMs,
+  invalidInput,
+  nonEmptyString,
+  type PreparedClaim,
+  prepareAttempt,
+  prepareClaim,
+} from '../validate.js';
+import { inTransaction, type PgContext, readWith } from './context.js';
+import { isDataError } from './pool.js';
+
+/** NOTIFICATION_COLUMNS is what claims and dead-letter reads select, in the order of NotificationRow. */
+export const NOTIFICATION_COLUMNS =
+  'seq, id, destination, alert, request_id, event_seq, created_at, due_at, lease_until, attempts, first_attempt_at';
+
+/** Rows deleted per pruneDelivered statement (with their attempts). */
+const PRUNE_CHUNK_ROWS = 1_000;
+
+/** Most transitions committed in one transaction. */
+const MAX_TRANSITION_GROUP = 500;
+
+/**
+ * claimRows leases, per destination that is not paused, the head of its pending queue, in one
+ * transaction. The head is read in delivery order, then locked with FOR UPDATE SKIP LOCKED: it never
+ * waits for a row another instance is claiming or settling right now. It takes rows from the head while
+ * they are locked here, due and not leased, and stops at the first that is not (locked elsewhere, not
+ * due, leased by a running claim): a row is never claimed before one ahead of it, on any instance, so the
+ * order per destination holds cluster-wide. Each claimed row gets the lease, one more attempt and this
+ * claim's token. Returns the rows as they were before the lease.
+ */
+async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<NotificationRow[]> {
+  const claimed: NotificationRow[] = [];
+  if (query.limit === 0 || query.destinations.length === 0) return claimed;
+  const paused = await client.query<{ destination: string }>(
+    'SELECT destination FROM paused_destinations WHERE destination = ANY($1::text[])',
+    [query.destinations],
+  );
+  const pausedSet = new Set(paused.rows.map((row) => row.destination));
+  for (const destination of query.destinations) {
+    if (pausedSet.has(destination)) continue;
+    const head = await client.query<{ seq: number }>(
+      `SELECT seq FROM notifications WHERE destination = $1 AND status = 'pending'
+       ORDER BY created_at, order_key, seq LIMIT $2`,
+      [destination, query.limit],
+    );
+    if (head.rows.length === 0) continue;
+    const locked = await client.query<NotificationRow>(
+      `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
+       WHERE seq = ANY($1::bigint[]) AND status = 'pending' FOR UPDATE SKIP LOCKED`,
+      [head.rows.map((row) => row.seq)],
+    );
+    const bySeq = new Map(locked.rows.map((row) => [row.seq, row]));
+    for (const { seq } of head.rows) {
+      const row = bySeq.get(seq);
+      if (!row) break;
+      if (row.due_at > query.now) break;
+      if (row.lease_until !== null && row.lease_until > query.now) break;
+      claimed.push(row);
+    }
+  }
+  if (claimed.length > 0) {
+    await client.query(
+      `UPDATE notifications
+       SET lease_until = $1, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, $2),
+           claim_token = $3
+       WHERE seq = ANY($4::bigint[])`,
+      [query.leaseUntil, query.now, query.token, claimed.map((row) => row.seq)],
+    );
+  }
+  return claimed;
+}
+
+/**
+ * applyTransition settles one pending notification and appends the attempt to its history, as the
+ * SQLite engine does (write-steps.js): false for an unknown id or a row no longer pending (the attempt is
+ * still kept), and false writing nothing when the claim token is stale.
+ */
+async function applyTransition(client: pg.ClientBase, write: TransitionWrite): Promise<boolean> {
+  const found = await client.query<{ seq: number; claim_token: string | null }>(
+    'SELECT seq, claim_token FROM notifications WHERE id = $1 FOR UPDATE',
+    [write.id],
+  );
+  const row = found.rows[0];
+  if (!row) return false;
+  if (write.token !== null && row.claim_token !== write.token) return false;
+  const { attempt } = write;
+  await client.query(
+    `INSERT INTO notification_attempts (notification_seq, at, duration_ms, outcome, reason, detail)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [row.seq, attempt.at, attempt.durationMs, attempt.outcome, attempt.reason, attempt.detail],
+  );
+  let result: pg.QueryResult;
+  if (write.to === 'delivered') {
+    result = await client.query(
+      `UPDATE notifications SET status = 'delivered', delivered_at = $1, lease_until = NULL
+       WHERE seq = $2 AND status = 'pending'`,
+      [attempt.at, row.seq],
+    );
+  } else if (write.to === 'retry') {
+    result = await client.query(
+      `UPDATE notifications SET due_at = $1, lease_until = NULL WHERE seq = $2 AND status = 'pending'`,
+      [write.dueAt ?? attempt.at, row.seq],
+    );
+  } else {
+    result = await client.query(
+      `UPDATE notifications SET status = 'dead', dead_reason = $1, dead_at = $2, lease_until = NULL
+       WHERE seq = $3 AND status = 'pending'`,
+      [write.reason ?? '', attempt.at, row.seq],
+    );
+  }
+  return (result.rowCount ?? 0) > 0;
+}
+
+type LaneEntry =
+  | { kind: 'claim'; claim: PreparedClaim; resolve(rows: NotificationRow[]): void; reject(e: unknown): void }
+  | { kind: 'transition'; write: TransitionWrite; resolve(changed: boolean): void; reject(e: unknown): void };
+
+/**
+ * createPgOutbox implements Outbox. Claims and transitions go through one lane per store, in call order:
+ * a claim runs alone, consecutive transitions share one transaction (a data error in one of them makes
+ * each run in its own, so it fails alone). So a claim called after recordDelivered(x) sees x settled, as
+ * the port promises, without the caller waiting. Across instances, row locks (SKIP LOCKED for claims) and
+ * the claim token keep them apart.
+ */
+export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox {
+  const { pool } = context;
+  const queue: LaneEntry[] = [];
+  let running = false;
+
+  const failure = (what: string, error: unknown): Error => {
+    if (error instanceof HookrelayError) return error;
+    context.health.failed(error, 1, { appends: false });
+    return storeError(
+      StoreErrorCode.writeFailed,
+      `${what} failed and wrote nothing: ${(error as Error).message}`,
+      error,
+    );
+  };
+
+  async function runTransitions(group: Array<Extract<LaneEntry, { kind: 'transition' }>>): Promise<void> {
+    try {
+      const changed = await inTransaction(pool, async (client) => {
+        const results: boolean[] = [];
+        for (const entry of group) results.push(await applyTransition(client, entry.write));
+        return results;
+      });
+      group.forEach((entry, index) => {
+        entry.resolve(changed[index] ?? false);
+      });
+      return;
+    } catch (error) {
+      if (group.length === 1 || !isDataError(error)) {
+        for (const entry of group) entry.reject(failure('the outbox transition', error));
+        return;
+      }
+    }
+    for (const entry of group) {
+      try {
+        entry.resolve(await inTransaction(pool, (client) => applyTransition(client, entry.write)));
+      } catch (error) {
+        entry.reject(failure('the outbox transition', error));
+      }
+    }
+  }
+
+  async function pump(): Promise<void> {
+    if (running) return;
+    running = true;
+    try {
+      for (let entry = queue[0]; entry !== undefined; entry = queue[0]) {
+        if (entry.kind === 'claim') {
+          queue.shift();
+          try {
+            entry.resolve(await inTransaction(pool, (client) => claimRows(client, entry.claim)));
+          } catch (error) {
+            entry.reject(failure('claim', error));
+          }
+          continue;
+        }
+        const group: Array<Extract<LaneEntry, { kind: 'transition' }>> = [];
+        while (group.length < MAX_TRANSITION_GROUP && queue[0]?.kind === 'transition') {
+          group.push(queue.shift() as Extract<LaneEntry, { kind: 'transition' }>);
+        }
+        await runTransitions(group);
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  function transition(
+    what: string,
+    id: string,
+    attempt: AttemptRecord,
+    allowed: readonly AttemptOutcome[],
+    to: Transition,
+    value: { dueAt?: number; reason?: string; token?: string | undefined } = {},
+  ): Promise<boolean> {
+    context.assertOpen();
+    if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
+    const write: TransitionWrite = {
+      id,
+      to,
+      attempt: prepareAttempt(what, attempt, allowed),
+      dueAt: value.dueAt ?? null,
+      reason: value.reason ?? null,
+      token: claimToken(what, value.token),
+    };
+    return new Promise<boolean>((resolve, reject) => {
+      queue.push({ kind: 'transition', write, resolve, reject });
+      void pump();
+    });
+  }
+
+  return {
+    async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
+      context.assertOpen();
+      const prepared = prepareClaim(query);
+      const rows = await new Promise<NotificationRow[]>((resolve, reject) => {
+        queue.push({ kind: 'claim', claim: prepared, resolve, reject });
+        void pump();
+      });
+      return rows.map((row) => {
+        const claimed: ClaimedNotification = {
+          ...toNotification(row),
+          attempts: row.attempts + 1,
+          firstAttemptAt: row.first_attempt_at ?? prepared.now,
+          claimToken: prepared.token,
+        };
+        if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
+        return claimed;
+      });
+    },
+
+    async recordDelivered(id: string, attempt: AttemptRecord, token?: string): Promise<boolean> {
+      return transition('recordDelivered', id, attempt, ['delivered'], 'delivered', { token });
+    },
+
+    async scheduleRetry(id, retry, token?: string): Promise<boolean> {
+      const what = 'scheduleRetry';
+      context.assertOpen();
+      const dueAt = epochMs(what, 'dueAt', retry?.dueAt);
+      return transition(what, id, retry.attempt, ['retry', 'broken'], 'retry', { dueAt, token });
+    },
+
+    async deadLetter(id, dead, token?: string): Promise<boolean> {
+      const what = 'deadLetter';
+      context.assertOpen();
+      if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
+      return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason, token });
+    },
+
+    async releaseLeases(): Promise<number> {
+      // Several instances deliver from one PostgreSQL database: ending every lease would end those that
+      // live peers hold, and their notifications would be sent twice (see the port). Leases run out instead.
+      context.assertOpen();
+      throw storeError(
+        StoreErrorCode.inputInvalid,
+        'releaseLeases is refused on PostgreSQL: other instances may hold live leases; they run out by themselves',
+      );
+    },
+
+    async pendingCounts(): Promise<Record<string, number>> {
+      const rows = await readWith(
+        context,
+        'pendingCounts',
+        async (db) =>
+          (
+            await db.query<{ destination: string; n: number }>(
+              `SELECT destination, count(*) AS n FROM notifications WHERE status = 'pending' GROUP BY destination`,
+            )
+          ).rows,
+      );
+      return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
+    },
+
+    onEnqueue(listener: () => void): () => void {
+      return enqueued.add(listener);
+    },
+
+    async pruneDelivered(cutoffMs: number): Promise<number> {
+      const what = 'pruneDelivered';
+      context.assertOpen();
+      const cutoff = epochMs(what, 'cutoffMs', cutoffMs);
+      let deleted = 0;
+      for (;;) {
+        context.assertOpen();
+        let changes: number;
+        try {
+          const result = await pool.query(
+            `DELETE FROM notifications WHERE seq IN (
+               SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < $1 LIMIT $2)`,
+            [cutoff, PRUNE_CHUNK_ROWS],
+          );
+          changes = result.rowCount ?? 0;
+        } catch (error) {
+          throw storeError(
+            StoreErrorCode.pruneFailed,
+            `pruning delivered notifications failed after ${deleted}: ${(error as Error).message}`,
+            error,
+          );
+        }
+        deleted += changes;
+        if (changes < PRUNE_CHUNK_ROWS) return deleted;
+      }
+    },
+  };
+}

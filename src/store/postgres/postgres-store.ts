@@ -1,0 +1,201 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { HookrelayError } from '../../lib/errors.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { StoreErrorCode, storeError } from '../errors.js';
+import type { Store } from '../ports.js';
+import { Listeners } from '../sqlite/context.js';
+import { WriteHealth } from '../write-health.js';
+import { createPgAdminReads } from './admin-reads.js';
+import type { PgContext } from './context.js';
+import { createPgConversationStore } from './conversations.js';
+import { createPgBlobs, createPgDeadLetters } from './dead-letters.js';
+import { createPgEvaluatorStore } from './evaluator-store.js';
+import { createPgEventLog } from './event-log.js';
+import { applyPgMigrations } from './migrations.js';
+import { createPgOutbox } from './outbox.js';
+import { type ConnectionOptions, createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
+import { createPgSilenceStore } from './silences.js';
+import { startWakeups } from './wakeups.js';
+
+/** PostgresStoreOptions configure `openPostgresStore`. */
+export interface PostgresStoreOptions {
+  logger?: Logger;
+  /** Pool size, statement timeout, LISTEN; DEFAULT_PG_SETTINGS for what is not given. */
+  settings?: Partial<PgSettings>;
+  /** Use this schema (it must exist) instead of the connection's default search_path; for tests. */
+  schema?: string;
+  /** The wake-up backstop's poll interval (see wakeups.ts). */
+  pollMs?: number;
+  /** application_name of the store's connections, to tell instances apart in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** PostgresStore is the PostgreSQL engine's Store, plus what only it reports. */
+export interface PostgresStore extends Store {
+  readonly engine: 'postgres';
+  /** The schema the store works in (the connection's current_schema()). */
+  readonly schema: string;
+  readonly settings: PgSettings & { schemaVersion: number };
+  /**
+   * Resolves once wake-ups from other instances flow: the backstop took its first reading and, with
+   * LISTEN on, the LISTEN connection is up (it never resolves while the database refuses it).
+   */
+  readonly wakeupsReady: Promise<void>;
+}
+
+/**
+ * openPostgresStore connects to the database `url` names (`postgres://` or `postgresql://`, libpq
+ * parameters such as `?sslmode=` honoured by node-postgres), migrates its schema (several instances
+ * starting at once are serialised by an advisory lock, see migrations.ts) and resolves with the Store. It
+ * refuses a schema newer than this build (`HR_ERR_STORE_MIGRATION_AHEAD`) and a database it cannot reach
+ * (`HR_ERR_STORE_OPEN_FAILED`, without the URL: it may carry a password).
+ */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<PostgresStore> {
+  const logger = (options.logger ?? createLogger('silent')).child({ component: 'store', engine: 'postgres' });
+  const settings: PgSettings = { ...DEFAULT_PG_SETTINGS, ...options.settings };
+  const connection = {
+    url,
+    statementTimeoutMs: settings.statementTimeoutMs,
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.applicationName === undefined ? {} : { applicationName: options.applicationName }),
+  };
+  const pool = createPool({ ...connection, size: settings.poolSize });
+  // An idle connection that breaks (the server restarted) must not crash the process: the pool drops it.
+  pool.on('error', (error) => logger.warn({ err: error }, 'an idle database connection failed'));
+  let schema: string;
+  let schemaVersion: number;
+  try {
+    const client = await pool.connect();
+    try {
+      const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+      const found = current.rows[0]?.schema;
+      if (!found)
+        throw storeError(StoreErrorCode.openFailed, 'the connection has no schema to work in (search_path)');
+      schema = found;
+      schemaVersion = await applyPgMigrations(client);
+      // Proves that this role can write (a read-only replica or role would fail later, somewhere worse).
+      await client.query(
+        `INSERT INTO meta (key, value) VALUES ('opened_at', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(Date.now())],
+      );
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    if (error instanceof HookrelayError) throw error;
+    throw storeError(
+      StoreErrorCode.openFailed,
+      `cannot open the PostgreSQL database (HOOKRELAY_DB): ${(error as Error).message}`,
+      error,
+    );
+  }
+  return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, options.pollMs);
+}
+
+/**
+ * channelOf names the schema's NOTIFY channel. A channel is an identifier (at most 63 bytes; a longer one
+ * fails pg_notify and with it the commit), so a long schema name is replaced by a digest of it.
+ */
+export function channelOf(schema: string): string {
+  const plain = `hookrelay:${schema}`;
+  if (Buffer.byteLength(plain) <= 63) return plain;
+  return `hookrelay:${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+function createStore(
+  pool: pg.Pool,
+  logger: Logger,
+  settings: PgSettings & { schemaVersion: number },
+  schema: string,
+  connection: ConnectionOptions,
+  pollMs: number | undefined,
+): PostgresStore {
+  let state: 'open' | 'closing' | 'closed' = 'open';
+  let closing: Promise<void> | undefined;
+  const appended = new Listeners(logger, 'onAppend');
+  const enqueued = new Listeners(logger, 'onEnqueue');
+  const health = new WriteHealth({ logger });
+  const instanceId = randomUUID();
+  const channel = channelOf(schema);
+  const context: PgContext = {
+    pool,
+    logger,
+    health,
+    channel,
+    notice: (kind) => `${kind}:${instanceId}`,
+    assertOpen() {
+      if (state !== 'open') throw storeError(StoreErrorCode.closed, 'the store is closed');
+    },
+  };
+  const events = createPgEventLog(context, appended);
+  const wakeups = startWakeups({
+    ...connection,
+    pool,
+    channel,
+    instanceId,
+    listen: settings.listen,
+    ...(pollMs === undefined ? {} : { pollMs }),
+    logger,
+    onAppend: () => appended.notify(),
+    onEnqueue: () => enqueued.notify(),
+  });
+
+  return {
+    engine: 'postgres',
+    schema,
+    settings,
+    wakeupsReady: wakeups.ready,
+    events,
+    evaluator: createPgEvaluatorStore(context, () => enqueued.notify()),
+    outbox: createPgOutbox(context, enqueued),
+    deadLetters: createPgDeadLetters(context, enqueued),
+    blobs: createPgBlobs(context),
+    silences: createPgSilenceStore(context),
+    conversations: createPgConversationStore(context),
+    admin: createPgAdminReads(context),
+    commitStats: () => ({
+      appendCommits: events.counters.transactions,
+      appendsCommitted: events.counters.appendsCommitted,
+    }),
+
+    async checkWritable(): Promise<boolean> {
+      if (state !== 'open') return false;
+      if (!health.ready) return false;
+      try {
+        await pool.query(
+          `INSERT INTO meta (key, value) VALUES ('writable_checked_at', $1)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          [String(Date.now())],
+        );
+        return true;
+      } catch (error) {
+        health.probeFailed(error);
+        return false;
+      }
+    },
+
+    close(): Promise<void> {
+      if (closing) return closing;
+      state = 'closing';
+      closing = (async () => {
+        try {
+          await events.drain();
+        } finally {
+          appended.clear();
+          enqueued.clear();
+          health.close();
+          await wakeups.close();
+          await pool.end().catch(() => undefined);
+          state = 'closed';
+        }
+      })();
+      return closing;
+    },
+  };
+}
