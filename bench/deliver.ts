@@ -257,6 +257,7 @@ async function measureThroughput(
       deadLetters: timed(store.deadLetters, ['listPausedDestinations'], timing),
       blobs: store.blobs,
       events: store.events,
+      conversations: store.conversations,
     };
     const deliverer = createDeliverer({
       store: deliveryStore,

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 const dir = resolve(process.argv[2] ?? '.');
 const { measureEvaluation } = await import(pathToFileURL(`${dir}/dist/bench/evaluate.js`).href);
+/** @type {{ rows: Array<{ rules: number; firings: number; stateKeys: number }> }} */
 const result = measureEvaluation({ ruleCounts: [100], count: 20_000, warmup: 5_000, rounds: 1 });
 console.log(
   JSON.stringify(result.rows.map((row) => ({ rules: row.rules, alerts: row.firings, keys: row.stateKeys }))),

@@ -7,6 +7,7 @@ import type { AdminSettings } from './admin/settings.js';
 import type { Config } from './config/load.js';
 import { createDeliverer, type Deliverer } from './deliver/deliverer.js';
 import { buildDelivery, closeDestinations, deliveryConfigOf } from './deliver/setup.js';
+import type { DestinationDeps } from './destinations/types.js';
 import { createEvaluator, type Evaluator } from './evaluate/evaluator.js';
 import { forwardPolicyFromConfig, ruleSetFromConfig } from './evaluate/from-config.js';
 import { createLeadership, type Leadership } from './evaluate/leadership.js';
@@ -19,11 +20,13 @@ import {
   type TlsCredentials,
 } from './ingest/http-server.js';
 import { webhookRoutes } from './ingest/plugin.js';
+import { type SlackInteractionTarget, slackInteractionRoutes } from './ingest/slack-interactions.js';
 import { createIngestSource, type IngestSource } from './ingest/source.js';
 import { ingestConfigOf } from './ingest/source-config.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
+import { nextTimeOfDay } from './rules/schedule.js';
 import { createLocalLeaderLease, type LeaderLease } from './store/leader-port.js';
 import type { Store } from './store/ports.js';
 import { startRetention } from './store/retention.js';
@@ -137,6 +140,18 @@ export function createApp(deps: AppDeps): App {
   server.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
+  });
+  // Slack buttons (Acknowledge / Silence): destinations with a signing secret, read from the current config.
+  server.register(slackInteractionRoutes, {
+    targets: () => slackInteractionTargets(config, destinationDeps),
+    silences: store.silences,
+    conversations: store.conversations,
+    timezoneOf: (rule) => {
+      const compiled = config.ruleSet.byName.get(rule);
+      return compiled?.during?.timezone ?? compiled?.outside?.timezone;
+    },
+    tomorrowAt9: (now, timezone) => nextTimeOfDay(nextTimeOfDay(now, [0], timezone) - 1, [9 * 60], timezone),
+    clock,
   });
   server.register(webhookRoutes, {
     getSource: (name: string) => sources.get(name),
@@ -308,4 +323,28 @@ export function createApp(deps: AppDeps): App {
       http.setSecureContext({ cert: tls.cert, key: tls.key });
     },
   };
+}
+
+/**
+ * slackInteractionTargets lists the Slack destinations whose alerts carry buttons (bot mode with a
+ * signing secret). Updating a message loads the Slack adapter module only when a button was used.
+ */
+function slackInteractionTargets(config: Config, deps: DestinationDeps): SlackInteractionTarget[] {
+  const targets: SlackInteractionTarget[] = [];
+  for (const [name, { options }] of deliveryConfigOf(config).destinations) {
+    if (options.type !== 'slack' || options.signingSecret === undefined || options.token === undefined)
+      continue;
+    targets.push({
+      name,
+      signingSecret: options.signingSecret,
+      update: async (channel, ts, text, blocks) =>
+        (await import('./destinations/slack/slack.js')).updateSlackMessage(name, options, deps, {
+          channel,
+          ts,
+          text,
+          blocks,
+        }),
+    });
+  }
+  return targets;
 }

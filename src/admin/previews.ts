@@ -49,7 +49,8 @@ export function previewsOf(alert: Alert): AlertPreviews {
   for (const block of slack.blocks) {
     if (block.type === 'header') slackPreview.header = block.text.text;
     else if (block.type === 'section') slackPreview.text = unSlack(block.text.text);
-    else slackPreview.context = block.elements.map((element) => unSlack(element.text).replace(/\*/g, ''));
+    else if (block.type === 'context')
+      slackPreview.context = block.elements.map((element) => unSlack(element.text).replace(/\*/g, ''));
   }
   const discord = renderDiscordPayload(alert);
   const embed = discord.embeds[0];

@@ -249,6 +249,7 @@ describe('deliverer: delivered', () => {
       outbox: temp.store.outbox,
       deadLetters: temp.store.deadLetters,
       blobs: temp.store.blobs,
+      conversations: temp.store.conversations,
       events: {
         getRequest: (id: string) => {
           reads.push(id);

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Destination, SendContext, SendResult } from '../destinations/index.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
+import type { ConversationKey, ConversationStore } from '../store/conversation-port.js';
 import type { Blobs, DeadLetters, EventLog, Outbox } from '../store/ports.js';
 import { decide, type Sent } from './decide.js';
 import type { DeliveryEvent } from './events.js';
@@ -25,6 +26,8 @@ export interface DelivererStore {
   deadLetters: Pick<DeadLetters, 'pauseDestination' | 'resumeDestination' | 'listPausedDestinations'>;
   blobs: Blobs;
   events: Pick<EventLog, 'getRequest'>;
+  /** The alerts' conversations, for destinations that thread (see Destination.threads). */
+  conversations: ConversationStore;
 }
 
 /** WorkerContext is what every destination's loop shares. */
@@ -37,6 +40,9 @@ export interface WorkerContext {
   random: () => number;
   emit: (event: DeliveryEvent) => void;
 }
+
+/** A firing this long after its conversation's first message starts a new one (see send). */
+export const CONVERSATION_MAX_AGE_MS = 24 * 3_600_000;
 
 /** First guess of one send's duration, until sends are measured. */
 const INITIAL_SEND_ESTIMATE_MS = 20;
@@ -255,11 +261,31 @@ export class DestinationWorker {
       const request = await store.events.getRequest(notification.requestId);
       if (request) context.requestBody = request.body;
     }
+    // A destination that threads needs the alert's conversation; the queue's order per destination means
+    // the first message was sent (and its conversation recorded) before any follow-up is claimed.
+    const conversationKey: ConversationKey | undefined =
+      destination.threads === true
+        ? { destination: this.name, rule: notification.alert.rule, key: notification.alert.key }
+        : undefined;
+    const found = conversationKey && (await store.conversations.find(conversationKey));
+    // A rule that never resolves (a plain match, a digest) would thread into its first message forever:
+    // a firing a day after the first message starts a new conversation instead. A resolve always goes home.
+    const stale =
+      found !== undefined &&
+      notification.alert.status === 'firing' &&
+      clock.now() - found.startedAt > CONVERSATION_MAX_AGE_MS;
+    const conversation = stale ? undefined : found;
+    if (conversation) context.conversation = conversation.ref;
     const at = clock.now();
     const started = performance.now();
     let result: SendResult;
     try {
-      result = await destination.send(notification, { ...context, signal: deadline.signal });
+      const acknowledged = conversation?.acknowledged;
+      result =
+        acknowledged && notification.alert.status === 'firing'
+          ? // A person acknowledged the alert: its repeats stay quiet until it resolves (the resolve is sent).
+            { ok: true, detail: `not sent: acknowledged by ${acknowledged.by}` }
+          : await destination.send(notification, { ...context, signal: deadline.signal });
     } catch (thrown) {
       // Adapters never throw for a failed delivery; this is a bug, kept as a retry so nothing is lost.
       const error = coerceError(thrown);
@@ -270,6 +296,15 @@ export class DestinationWorker {
     }
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     this.sendEstimateMs += SEND_ESTIMATE_WEIGHT * (durationMs - this.sendEstimateMs);
+    if (conversationKey && result.ok) {
+      // Written before the delivery is recorded: after a crash in between, the notification is sent
+      // again as a follow-up of the message that did go out, never as a second first message.
+      if (!conversation && result.conversation) {
+        if (stale) await store.conversations.end(conversationKey);
+        await store.conversations.start({ ...conversationKey, ref: result.conversation, startedAt: at });
+      }
+      if (notification.alert.status === 'resolved') await store.conversations.end(conversationKey);
+    }
     return { notification, at, durationMs, result };
   }
 

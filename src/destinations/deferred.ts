@@ -6,6 +6,8 @@ export interface DestinationIdentity {
   name: string;
   type: Destination['type'];
   wantsRequestBody?: boolean;
+  /** Known from the options, before the adapter loads: the deliverer asks before the first send. */
+  threads?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export function deferredDestination(
     name: identity.name,
     type: identity.type,
     ...(identity.wantsRequestBody === undefined ? {} : { wantsRequestBody: identity.wantsRequestBody }),
+    ...(identity.threads === undefined ? {} : { threads: identity.threads }),
     send(notification, context) {
       if (adapter !== undefined) return adapter.send(notification, context);
       return ready.then(() =>

@@ -97,6 +97,15 @@ describe('createDestination', () => {
       ['w', 'webhook'],
       ['l', 'log'],
     ]);
+    // Known before the adapter loads: the deliverer asks for conversations only for these.
+    expect(built.map((d) => d.threads === true)).toEqual([true, true, true, false, false]);
+    const hook = createDestination(
+      'h',
+      { type: 'slack', webhookUrl: 'https://hooks.slack.com/services/T/B/x', timeoutMs: 1000 },
+      deps,
+    );
+    expect(hook.threads).not.toBe(true);
+    built.push(hook);
     expect(await built[3]?.send(makeNotification(), makeContext())).toEqual({ ok: true });
     await Promise.all(built.map((d) => d.close()));
   });

@@ -5,6 +5,9 @@
  */
 import type { Notification } from '../domain/alert.js';
 import type { Logger } from '../lib/log.js';
+import type { ConversationRef } from '../store/conversation-port.js';
+
+export type { ConversationRef };
 
 /** SendContext is what the deliver stage passes with each attempt. */
 export interface SendContext {
@@ -16,6 +19,11 @@ export interface SendContext {
   requestBody?: Buffer;
   /** 1 for the first attempt; the notification id stays the same on every attempt. */
   attempt: number;
+  /**
+   * For a destination with `threads`: the alert's (rule + key) conversation here, when its first message
+   * was delivered. The send is then a follow-up: it goes in that message's thread, and a resolve updates it.
+   */
+  conversation?: ConversationRef;
 }
 
 /**
@@ -43,6 +51,8 @@ export type FailureReason =
 export interface SendSuccess {
   ok: true;
   detail?: string;
+  /** The first message of a conversation (a send without `context.conversation`): where it went. */
+  conversation?: ConversationRef;
 }
 
 /**
@@ -71,6 +81,11 @@ export interface Destination {
    * stored request only then, not once per send.
    */
   readonly wantsRequestBody?: boolean;
+  /**
+   * True when the destination keeps one conversation per alert (threads, in-place updates): the deliverer
+   * then passes `context.conversation` and records the `conversation` a first send returns.
+   */
+  readonly threads?: boolean;
   /** send delivers one notification once. It never retries and never throws for a failed delivery. */
   send(notification: Notification, context: SendContext): Promise<SendResult>;
   /** close releases connections and pools. The destination is unusable afterwards. */

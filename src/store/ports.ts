@@ -1,6 +1,7 @@
 import type { Alert, Notification } from '../domain/alert.js';
 import type { AppendInput, ReceivedRequest, StoredEvent } from '../domain/event.js';
 import type { AdminReads, SilenceStore } from './admin-ports.js';
+import type { ConversationStore } from './conversation-port.js';
 
 /** AppendResult is what one append did. `stored + duplicates` always equals the number of items given. */
 export interface AppendResult {
@@ -404,6 +405,8 @@ export interface Store {
   readonly blobs: Blobs;
   /** Silences created at run time (dashboard, API, CLI); see admin-ports.ts. */
   readonly silences: SilenceStore;
+  /** One conversation per alert and destination (threads and in-place updates); see conversation-port.ts. */
+  readonly conversations: ConversationStore;
   /** The admin listener's read queries; see admin-ports.ts. */
   readonly admin: AdminReads;
   /** commitStats returns the counters so far; it never touches the database. */

@@ -14,6 +14,13 @@ export interface DiscordExecution {
   files: { field: string; filename: string; bytes: Buffer; type: string }[];
 }
 
+/** DiscordEdit is one edit-webhook-message request (`PATCH …/messages/<id>`) as the fake saw it. */
+export interface DiscordEdit {
+  messageId: string;
+  query: URLSearchParams;
+  payload: Record<string, unknown>;
+}
+
 /** FakeDiscord is a local stand-in for Discord's execute-webhook endpoint (API v10). */
 export interface FakeDiscord {
   /** REST base for `api`: `http://127.0.0.1:<port>/api`. */
@@ -23,8 +30,12 @@ export interface FakeDiscord {
   readonly webhookId: string;
   readonly webhookToken: string;
   readonly executions: DiscordExecution[];
+  /** Edits of messages the webhook sent (`PATCH /webhooks/<id>/<token>/messages/<message id>`). */
+  readonly edits: DiscordEdit[];
   /** Queue answers for the next executions; unscripted ones get 200 with a message object. */
   script(...responses: ScriptedResponse[]): void;
+  /** Queue answers for the next edits; unscripted ones get 200 with the edited message. */
+  scriptEdit(...responses: ScriptedResponse[]): void;
   /** Forget recorded executions and unused scripted answers. */
   reset(): void;
   close(): Promise<void>;
@@ -62,12 +73,16 @@ export function discordError(status: number, code: number, message: string): Scr
 
 /** Snowflake-shaped id so @discordjs/rest buckets requests as it does in production. */
 const WEBHOOK_ID = '112233445566778899';
+/** The channel the fake webhook posts to. */
+export const CHANNEL_ID = '223344556677889900';
 const WEBHOOK_TOKEN = `fakeDiscordWebhookToken_${'x'.repeat(44)}`;
 
 /** startFakeDiscord starts a FakeDiscord on 127.0.0.1:0. */
 export async function startFakeDiscord(): Promise<FakeDiscord> {
   const executions: DiscordExecution[] = [];
+  const edits: DiscordEdit[] = [];
   const queue: ScriptedResponse[] = [];
+  const editQueue: ScriptedResponse[] = [];
   const responder = createResponder();
   let messageCounter = 0;
 
@@ -77,6 +92,27 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     req.on('end', () => {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://fake');
+        const edit = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)\/messages\/(\d+)$/.exec(url.pathname);
+        if (req.method === 'PATCH' && edit) {
+          const { payload } = await parseBody(
+            Buffer.concat(chunks),
+            String(req.headers['content-type'] ?? ''),
+          );
+          edits.push({ messageId: edit[3] ?? '', query: url.searchParams, payload });
+          responder.respond(
+            res,
+            editQueue.shift() ?? {
+              status: 200,
+              body: {
+                id: edit[3],
+                type: 0,
+                channel_id: url.searchParams.get('thread_id') ?? CHANNEL_ID,
+                ...payload,
+              },
+            },
+          );
+          return;
+        }
         const match = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)$/.exec(url.pathname);
         if (req.method !== 'POST' || !match) {
           writeResponse(res, { status: 404, body: { message: '404: Not Found', code: 0 } });
@@ -106,7 +142,12 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
           body: {
             id: String(1_200_000_000_000_000_000n + BigInt(messageCounter)),
             type: 0,
-            channel_id: '223344556677889900',
+            // A forum post (thread_name) is a new thread; thread_id posts into that thread.
+            channel_id:
+              url.searchParams.get('thread_id') ??
+              (typeof payload.thread_name === 'string'
+                ? String(3_300_000_000_000_000_000n + BigInt(messageCounter))
+                : CHANNEL_ID),
             webhook_id: WEBHOOK_ID,
             content: payload.content ?? '',
             embeds: payload.embeds ?? [],
@@ -126,10 +167,14 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     webhookId: WEBHOOK_ID,
     webhookToken: WEBHOOK_TOKEN,
     executions,
+    edits,
     script: (...responses) => queue.push(...responses),
+    scriptEdit: (...responses) => editQueue.push(...responses),
     reset: () => {
       executions.length = 0;
+      edits.length = 0;
       queue.length = 0;
+      editQueue.length = 0;
     },
     close: async () => {
       responder.dropPending();

@@ -24,9 +24,13 @@ export interface FakeSlack {
   readonly calls: SlackCall[];
   /** callsTo lists the calls of one method, with `blocks` and other JSON-encoded form fields decoded. */
   callsTo(method: string): SlackCall[];
+  /** topLevelPosts lists the chat.postMessage calls that started a message (no `thread_ts`). */
+  topLevelPosts(): SlackCall[];
+  /** threadReplies lists the chat.postMessage calls posted in the thread of `ts`. */
+  threadReplies(ts: string): SlackCall[];
   /** Queue answers for the next calls of `method` (a Web API method, `webhook` or `upload`). */
   script(method: string, ...responses: ScriptedResponse[]): void;
-  /** Forget recorded calls and unused scripted answers. */
+  /** Forget recorded calls and unused scripted answers, and number message ts from 1 again. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -57,6 +61,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
             message: { text: params.text },
           },
         };
+      case 'chat.update':
+        // Slack answers with the channel and ts of the message it updated.
+        return { body: { ok: true, channel: params.channel, ts: params.ts, text: params.text } };
       case 'files.getUploadURLExternal':
         fileCounter += 1;
         return {
@@ -105,6 +112,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       calls
         .filter((call) => call.method === method)
         .map((call) => ({ ...call, params: decodeJsonFields(call.params) })),
+    topLevelPosts: () =>
+      calls.filter((call) => call.method === 'chat.postMessage' && call.params.thread_ts === undefined),
+    threadReplies: (ts) =>
+      calls.filter((call) => call.method === 'chat.postMessage' && call.params.thread_ts === ts),
     script: (method, ...responses) => {
       const queue = scripts.get(method) ?? [];
       queue.push(...responses);
@@ -113,6 +124,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     reset: () => {
       calls.length = 0;
       scripts.clear();
+      // Each test's first message is ts …000001 again.
+      tsCounter = 0;
     },
     close: async () => {
       responder.dropPending();

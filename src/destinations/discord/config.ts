@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HookrelayError } from '../../lib/errors.js';
+import { type MentionRole, mentionConfigSchema } from '../../render/mentions.js';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { durationMs, httpUrl } from '../duration.js';
 
@@ -14,6 +15,10 @@ export interface DiscordOptions {
   timeoutMs: number;
   /** Allow loopback/private targets (tests, self-hosted Discord-compatible servers). */
   allowPrivateNetworks?: boolean;
+  /** Whom an alert mentions: the alert's person and/or manager, by their `discord` id in `people:`. */
+  mention?: MentionRole[];
+  /** The webhook posts to a forum channel: each alert starts a post (`thread_name`), follow-ups go in it. */
+  forum?: boolean;
 }
 
 /** DiscordWebhookTarget is a webhook URL taken apart: where the REST client points and what it posts to. */
@@ -63,6 +68,11 @@ export const discordConfigSchema = z.strictObject({
   username: z.string().min(1).max(80).optional(),
   avatarUrl: httpUrl.optional(),
   timeout: durationMs.prefault(DEFAULT_DISCORD_TIMEOUT).describe('Per-attempt timeout.'),
+  mention: mentionConfigSchema.optional(),
+  forum: z
+    .boolean()
+    .optional()
+    .describe('The webhook posts to a forum channel: one post per alert, its follow-ups inside it.'),
   allowPrivateNetworks: z
     .boolean()
     .default(false)

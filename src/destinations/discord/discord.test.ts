@@ -77,7 +77,7 @@ describe('discord destination', () => {
       makeNotification({ severity: 'critical', simulation: true }),
       makeContext(),
     );
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     const [execution] = discord.executions;
     expect(execution?.webhookId).toBe(discord.webhookId);
     expect(execution?.token).toBe(discord.webhookToken);
@@ -189,7 +189,7 @@ describe('discord destination', () => {
       makeNotification({ attachScreenshot: true }),
       makeContext({ image: { bytes: PNG_1X1, mime: 'image/png' } }),
     );
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     const execution = discord.executions[0];
     expect(execution?.headers['content-type']).toMatch(/^multipart\/form-data/);
     expect(execution?.files).toHaveLength(1);
@@ -319,6 +319,90 @@ describe('discord destination', () => {
     expect(result).toMatchObject({ ok: false, outcome: 'broken', reason: 'refused' });
     expect(discord.executions).toHaveLength(0);
     expectNoSecret(result);
+  });
+});
+
+describe('discord destination (one conversation per alert)', () => {
+  it('a first message starts the conversation with its saved id (wait=true)', async () => {
+    const result = await destination().send(makeNotification(), makeContext());
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.stringMatching(/^12\d+$/) } });
+  });
+
+  it('a resolve edits the original (PATCH …/messages/<id>), then posts the follow-up', async () => {
+    const original = { messageId: '1200000000000000042' };
+    const result = await destination().send(
+      makeNotification({ status: 'resolved' }),
+      makeContext({ conversation: original }),
+    );
+    expect(result).toEqual({ ok: true });
+    expect(discord.edits).toHaveLength(1);
+    const [edit] = discord.edits;
+    expect(edit?.messageId).toBe(original.messageId);
+    expect(String(edit?.payload.content)).toMatch(/^Resolved at \d{4}-/);
+    expect(edit?.payload.allowed_mentions).toEqual({ parse: [] });
+    expect(discord.executions).toHaveLength(1);
+    expect(discord.executions[0]?.query.get('thread_id')).toBeNull();
+  });
+
+  it('a failed edit retries and posts nothing yet', async () => {
+    discord.scriptEdit({ status: 500, body: 'upstream trouble' });
+    const result = await destination().send(
+      makeNotification({ status: 'resolved' }),
+      makeContext({ conversation: { messageId: '1200000000000000042' } }),
+    );
+    expect(result).toMatchObject({ ok: false, outcome: 'retry', reason: 'serverError' });
+    expect(discord.executions).toHaveLength(0);
+  });
+
+  it('forum channels: the first message starts a post (thread_name); follow-ups go in it (thread_id)', async () => {
+    const d = destination({ forum: true });
+    const started = await d.send(makeNotification(), makeContext());
+    expect(discord.executions[0]?.payload.thread_name).toBe('Unproductive hour: Ada Lovelace');
+    const conversation = started.ok ? started.conversation : undefined;
+    expect(conversation?.threadId).toMatch(/^33\d+$/);
+    await d.send(makeNotification({ status: 'resolved' }), makeContext(conversation ? { conversation } : {}));
+    expect(discord.edits[0]?.query.get('thread_id')).toBe(conversation?.threadId);
+    const followUp = discord.executions[1];
+    expect(followUp?.query.get('thread_id')).toBe(conversation?.threadId);
+    expect(followUp?.payload.thread_name).toBeUndefined();
+  });
+});
+
+describe('discord destination (mentions)', () => {
+  const ada = { id: 'u-ada', name: 'Ada Lovelace', discord: '123456789012345678', manager: 'u-grace' };
+  const grace = { id: 'u-grace', name: 'Grace Hopper', discord: '223456789012345678' };
+
+  it('mention: person pings exactly the directory id: <@id> in content, allowed_mentions.users', async () => {
+    await destination({ mention: ['person'] }).send(
+      makeNotification({ person: ada, manager: grace }),
+      makeContext(),
+    );
+    const payload = discord.executions[0]?.payload;
+    expect(String(payload?.content).startsWith('<@123456789012345678> ')).toBe(true);
+    expect(payload?.allowed_mentions).toEqual({ parse: [], users: ['123456789012345678'] });
+    expect(JSON.stringify(payload?.embeds)).not.toContain('<@123456789012345678>');
+  });
+
+  it('mention: [person, manager]; a person without a usable id is named, not mentioned', async () => {
+    await destination({ mention: ['person', 'manager'] }).send(
+      makeNotification({ person: { ...ada, discord: '@everyone' }, manager: grace }),
+      makeContext(),
+    );
+    const payload = discord.executions[0]?.payload;
+    expect(String(payload?.content).startsWith('Ada Lovelace <@223456789012345678> ')).toBe(true);
+    expect(payload?.allowed_mentions).toEqual({ parse: [], users: ['223456789012345678'] });
+  });
+
+  it('payload text with <@id>, @everyone or @here never pings', async () => {
+    await destination({ mention: ['person'] }).send(
+      makeNotification({ person: ada, title: INJECTION.discordEveryone, text: INJECTION.discordEveryone }),
+      makeContext(),
+    );
+    const payload = discord.executions[0]?.payload;
+    expect(payload?.allowed_mentions).toEqual({ parse: [], users: ['123456789012345678'] });
+    const content = String(payload?.content);
+    expect(content.match(/(?<!\\)<@[!&]?\d+>/g)).toEqual(['<@123456789012345678>']);
+    expect(content).not.toMatch(/@(everyone|here)/);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type SafeFetch,
   type SafeFetchInit,
 } from '../../lib/safe-fetch.js';
+import { singleLine } from '../../render/escape.js';
 import { screenshotFilename } from '../../render/screenshot.js';
 import { truncate } from '../../render/truncate.js';
 import {
@@ -29,7 +30,7 @@ import {
 } from '../shared.js';
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
 import { type DiscordOptions, discordTargetOf } from './config.js';
-import { MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
+import { MAX_THREAD_NAME_CHARS, MAX_USERNAME_CHARS, renderDiscordPayload } from './render.js';
 
 /** Discord's REST base. https://discord.com/developers/docs/reference#api-reference-base-url */
 export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
@@ -42,6 +43,11 @@ export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
 const UNKNOWN_WEBHOOK = 10015;
 const INVALID_WEBHOOK_TOKEN = 50027;
 const MISSING_PERMISSIONS = 50013;
+/** Editing a message that was deleted. */
+const UNKNOWN_MESSAGE = 10008;
+
+/** The part of the saved message (`wait=true`) a conversation keeps. */
+const savedMessageSchema = z.object({ id: z.string().min(1), channel_id: z.string().min(1) });
 
 /** The longest excerpt of Discord's own error message put into a detail. */
 const MAX_ERROR_MESSAGE_CHARS = 300;
@@ -158,15 +164,15 @@ export function createDiscordDestination(
   });
   const what = `discord webhook ${safeHost(options.webhookUrl)}`;
   const redact = createRedactor([options.webhookUrl, target.token]);
-  const query = new URLSearchParams({
-    wait: 'true',
-    ...(target.threadId ? { thread_id: target.threadId } : {}),
-  });
+  /** The query of an execution: wait=true always, and the thread it goes to, when there is one. */
+  const queryFor = (threadId: string | undefined) =>
+    new URLSearchParams({ wait: 'true', ...(threadId ? { thread_id: threadId } : {}) });
+  const renderOptions = options.mention ? { mention: options.mention } : {};
 
   async function send(notification: Notification, context: SendContext): Promise<SendResult> {
     const image = context.image;
     const imageName = image ? screenshotFilename(image.mime, 'png') : undefined;
-    const rendered = render(what, () => renderDiscordPayload(notification.alert, imageName));
+    const rendered = render(what, () => renderDiscordPayload(notification.alert, imageName, renderOptions));
     if (!rendered.ok) return rendered.failure;
     const payload = rendered.value;
     if (options.username !== undefined) payload.username = truncate(options.username, MAX_USERNAME_CHARS);
@@ -176,18 +182,42 @@ export function createDiscordDestination(
       payload.attachments = [{ id: 0, filename: imageName, description: 'Screenshot attached to the alert' }];
       files.push({ name: imageName, data: image.bytes, contentType: image.mime, key: 'files[0]' });
     }
+    const original = context.conversation?.messageId === undefined ? undefined : context.conversation;
+    // A forum channel needs a thread for every message: the first one starts the alert's post.
+    if (options.forum && !original) {
+      payload.thread_name = truncate(
+        singleLine(notification.alert.title).trim() || notification.alert.rule,
+        MAX_THREAD_NAME_CHARS,
+      );
+    }
+    const threadId = original ? (original.threadId ?? target.threadId) : target.threadId;
     // One deadline for the whole attempt: the REST client's own timeout ends when the headers arrive,
     // and with wait=true the body (the saved message) is read after that.
     const deadline = createDeadline(context.signal, options.timeoutMs);
+    let note: string | undefined;
     try {
-      await rest.post(Routes.webhook(target.id, target.token), {
+      if (original?.messageId !== undefined && notification.alert.status === 'resolved') {
+        // Edited first: an edit is idempotent, so a failed post after it is retried harmlessly.
+        const edited = await editOriginal(notification, original.messageId, original.threadId, deadline);
+        if (!edited.ok) return edited;
+        note = edited.detail;
+      }
+      const posted = await rest.post(Routes.webhook(target.id, target.token), {
         auth: false,
-        query,
+        query: queryFor(threadId),
         body: payload,
         ...(files.length > 0 ? { files } : {}),
         signal: deadline.signal,
       });
-      return { ok: true };
+      const result: SendResult = note === undefined ? { ok: true } : { ok: true, detail: note };
+      if (original) return result;
+      const message = savedMessageSchema.safeParse(posted);
+      if (!message.success) return result;
+      const inThread = options.forum ? message.data.channel_id : target.threadId;
+      return {
+        ...result,
+        conversation: { messageId: message.data.id, ...(inThread ? { threadId: inThread } : {}) },
+      };
     } catch (thrown) {
       const failure = classifyDiscordThrown(thrown, what, deadline);
       return { ...failure, detail: redact(failure.detail) };
@@ -196,9 +226,42 @@ export function createDiscordDestination(
     }
   }
 
+  /** editOriginal edits the alert's first message to show it resolved (PATCH …/messages/<id>). */
+  async function editOriginal(
+    notification: Notification,
+    messageId: string,
+    threadId: string | undefined,
+    deadline: Deadline,
+  ): Promise<SendResult> {
+    const at = notification.alert.at;
+    const rendered = render(`${what} (edit)`, () =>
+      renderDiscordPayload(notification.alert, undefined, { state: { label: 'Resolved', at } }),
+    );
+    if (!rendered.ok) return rendered.failure;
+    const { content, embeds } = rendered.value;
+    try {
+      await rest.patch(Routes.webhookMessage(target.id, target.token, messageId), {
+        auth: false,
+        ...(threadId ? { query: new URLSearchParams({ thread_id: threadId }) } : {}),
+        // An edit never pings: nothing is allowed.
+        body: { content, embeds, allowed_mentions: { parse: [] } },
+        signal: deadline.signal,
+      });
+      return { ok: true };
+    } catch (thrown) {
+      const failure = classifyDiscordThrown(thrown, `${what} (edit)`, deadline);
+      // The original was deleted: the follow-up still says it resolved.
+      if (thrown instanceof DiscordAPIError && thrown.code === UNKNOWN_MESSAGE) {
+        return { ok: true, detail: redact(`original message not updated: ${failure.detail}`) };
+      }
+      return { ...failure, detail: redact(failure.detail) };
+    }
+  }
+
   return {
     name,
     type: 'discord',
+    threads: true,
     send,
     close: async () => {
       rest.clearHashSweeper();

@@ -11,11 +11,16 @@ export const discordKind = defineDestinationKind({
   options: discordOptionsFromConfig,
   create(name, options, deps) {
     discordTargetOf(name, options);
-    return deferredDestination({ name, type: 'discord' }, async () =>
+    return deferredDestination({ name, type: 'discord', threads: true }, async () =>
       (await import('./discord.js')).createDiscordDestination(name, options, deps),
     );
   },
-  preview: (_config, alert) => JSON.stringify(renderDiscordPayload(alert), null, 2),
+  preview: (config, alert) =>
+    JSON.stringify(
+      renderDiscordPayload(alert, undefined, config.mention ? { mention: config.mention } : {}),
+      null,
+      2,
+    ),
   retry: CHAT_RETRY,
   // Webhook buckets are announced in X-RateLimit-* headers, and the adapter reports an exhausted bucket
   // as a retry with its wait; this bucket only keeps a storm from hitting those limits first.

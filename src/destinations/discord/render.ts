@@ -2,6 +2,7 @@ import type { Alert, Severity } from '../../domain/alert.js';
 import { forDisplay } from '../../render/display.js';
 import { escapeDiscordMarkdown, singleLine } from '../../render/escape.js';
 import { alertFacts } from '../../render/facts.js';
+import { DISCORD_USER_ID, type MentionRole, mentionsOf } from '../../render/mentions.js';
 import { measure, truncateEscaped } from '../../render/truncate.js';
 
 // Limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits and
@@ -55,11 +56,26 @@ export interface DiscordEmbed {
 export interface DiscordPayload {
   content: string;
   embeds: DiscordEmbed[];
-  /** Always `{ parse: [] }`: nothing in an alert may ping anyone. */
-  allowed_mentions: { parse: never[] };
+  /**
+   * Always `parse: []`: nothing in an alert's text may ping anyone. `users` lists the directory ids of
+   * the destination's `mention:`, the only pings allowed.
+   */
+  allowed_mentions: { parse: never[]; users?: string[] };
+  /** Forum channels: the title of the post (thread) the message starts. */
+  thread_name?: string;
   username?: string;
   avatar_url?: string;
   attachments?: { id: number; filename: string; description?: string }[];
+}
+
+/** Forum post titles. https://discord.com/developers/docs/resources/channel#start-thread-in-forum-or-media-channel */
+export const MAX_THREAD_NAME_CHARS = 100;
+
+/** DiscordRenderOptions: whom the message mentions, and the state an edited original shows. */
+export interface DiscordRenderOptions {
+  mention?: readonly MentionRole[];
+  /** An edited original: e.g. `{ label: 'Resolved', at }`. */
+  state?: { label: string; at: number };
 }
 
 /**
@@ -68,7 +84,11 @@ export interface DiscordPayload {
  * mention-neutralised, every piece is cut to its limit, and the description is cut further so the embed
  * total stays within 6000. `imageName` references an attached file (`attachment://…`).
  */
-export function renderDiscordPayload(written: Alert, imageName?: string): DiscordPayload {
+export function renderDiscordPayload(
+  written: Alert,
+  imageName?: string,
+  options: DiscordRenderOptions = {},
+): DiscordPayload {
   const alert = forDisplay(written);
   const esc = escapeDiscordMarkdown;
   const title = truncateEscaped(singleLine(alert.title).trim() || alert.rule, MAX_EMBED_TITLE_CHARS, esc);
@@ -95,8 +115,27 @@ export function renderDiscordPayload(written: Alert, imageName?: string): Discor
     ...(description ? { description } : {}),
     ...(imageName ? { image: { url: `attachment://${imageName}` } } : {}),
   };
-  const content = truncateEscaped(`[${alert.severity}] ${singleLine(alert.title)}`, MAX_CONTENT_CHARS, esc);
-  return { content, embeds: [embed], allowed_mentions: { parse: [] } };
+  // Mentions notify only from `content` (never from an embed), and only the ids allowed_mentions lists.
+  const mentions = mentionsOf(alert, options.mention, 'discord', DISCORD_USER_ID);
+  const users = mentions.flatMap((m) => (m.id === undefined ? [] : [m.id]));
+  const lead = mentions
+    .map((m) => (m.id === undefined ? esc(singleLine(m.name)) : `<@${m.id}>`))
+    .join(' ')
+    .slice(0, MAX_CONTENT_CHARS / 2);
+  const state = options.state
+    ? `${options.state.label} at ${new Date(options.state.at).toISOString()}: `
+    : '';
+  const line = truncateEscaped(
+    `${state}[${alert.severity}] ${singleLine(alert.title)}`,
+    MAX_CONTENT_CHARS - lead.length - 1,
+    esc,
+  );
+  const content = lead ? `${lead} ${line}` : line;
+  return {
+    content,
+    embeds: [embed],
+    allowed_mentions: users.length > 0 ? { parse: [], users } : { parse: [] },
+  };
 }
 
 /** embedTotal is the count Discord checks against MAX_EMBED_TOTAL_CHARS (exported for tests). */

@@ -59,10 +59,26 @@ function expectNoSecret(result: SendResult): void {
 }
 
 describe('email destination', () => {
+  it('starts a conversation with its Message-ID; a follow-up replies to it (In-Reply-To, References)', async () => {
+    const first = makeNotification();
+    const d = destination();
+    const started = await d.send(first, makeContext());
+    const original = `<${first.id}@example.com>`;
+    expect(started).toEqual({ ok: true, conversation: { messageId: original } });
+    expect(smtp.messages[0]?.headers.get('in-reply-to')).toBeUndefined();
+    const resolve = makeNotification({ status: 'resolved' }, { id: 'ntf_01HZXAMPLE0000000000000002' });
+    const followUp = await d.send(resolve, makeContext({ conversation: { messageId: original } }));
+    expect(followUp).toEqual({ ok: true });
+    const reply = smtp.messages[1];
+    expect(reply?.headers.get('message-id')).toBe(`<${resolve.id}@example.com>`);
+    expect(reply?.headers.get('in-reply-to')).toBe(original);
+    expect(reply?.headers.get('references')).toBe(original);
+  });
+
   it('sends text and HTML alternatives with a stable Message-ID', async () => {
     const notification = makeNotification();
     const result = await destination({ cc: ['ops@example.com'] }).send(notification, makeContext());
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     const [mail] = smtp.messages;
     expect(mail?.envelope).toEqual({
       from: 'alerts@example.com',
@@ -85,7 +101,9 @@ describe('email destination', () => {
       person: { id: 'u-ada', name: 'Ada Lovelace', email: 'ada@example.com', manager: 'u-grace' },
       manager: { id: 'u-grace', name: 'Grace Hopper', email: 'grace@example.com' },
     });
-    expect(await destination({ toPeople: ['person', 'manager'] }).send(notification, makeContext())).toEqual({
+    expect(
+      await destination({ toPeople: ['person', 'manager'] }).send(notification, makeContext()),
+    ).toMatchObject({
       ok: true,
     });
     expect(smtp.messages[0]?.envelope.to).toEqual([
@@ -97,7 +115,7 @@ describe('email destination', () => {
     const withoutManager = makeNotification({ person: { id: 'u-alan', name: 'Alan Turing' } });
     expect(
       await destination({ toPeople: ['person', 'manager'] }).send(withoutManager, makeContext()),
-    ).toEqual({ ok: true });
+    ).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     expect(smtp.messages[1]?.envelope.to).toEqual(['lead@example.com']);
   });
 
@@ -153,7 +171,7 @@ describe('email destination', () => {
       makeNotification({ attachScreenshot: true }),
       makeContext({ image: { bytes: PNG_1X1, mime: 'image/png' } }),
     );
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     const mail = smtp.messages[0];
     expect(mail?.headers.get('content-type')).toMatch(/^multipart\/mixed/);
     expect(mail?.attachments).toHaveLength(1);
@@ -233,7 +251,7 @@ describe('email destination', () => {
     url.username = 'relay';
     url.password = PASSWORD;
     const result = await destination({ smtpUrl: url.toString() }).send(makeNotification(), makeContext());
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { messageId: expect.any(String) } });
     expect(authSmtp.messages).toHaveLength(1);
   });
 

@@ -143,6 +143,9 @@ export function createEmailDestination(
     const content = rendered.value;
     const image = context.image;
     const deadline = createDeadline(context.signal, options.timeoutMs);
+    const messageId = `<${notification.id}@${domain}>`;
+    // A follow-up names the alert's first message, so mail clients thread the conversation under it.
+    const original = context.conversation?.messageId;
     try {
       const info = (await transport.sendMail({
         from: options.from,
@@ -151,7 +154,8 @@ export function createEmailDestination(
         subject: content.subject,
         text: content.text,
         html: content.html,
-        messageId: `<${notification.id}@${domain}>`,
+        messageId,
+        ...(original === undefined ? {} : { inReplyTo: original, references: [original] }),
         headers: { 'X-Hookrelay-Alert-Id': notification.alert.id },
         ...(image
           ? {
@@ -166,7 +170,8 @@ export function createEmailDestination(
           : {}),
         signal: deadline.signal,
       })) as MailInfo;
-      return partialDetail(info);
+      const result = partialDetail(info);
+      return original === undefined && result.ok ? { ...result, conversation: { messageId } } : result;
     } catch (thrown) {
       const failure = classifyMailError(thrown, deadline.timedOut());
       return { ...failure, detail: redact(failure.detail) };
@@ -178,6 +183,7 @@ export function createEmailDestination(
   return {
     name,
     type: 'email',
+    threads: true,
     send,
     close: async () => {
       transport.close();

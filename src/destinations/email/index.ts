@@ -13,7 +13,7 @@ export const emailKind = defineDestinationKind({
   schema: emailConfigSchema,
   options: emailOptionsFromConfig,
   create: (name, options, deps) =>
-    deferredDestination({ name, type: 'email' }, async () =>
+    deferredDestination({ name, type: 'email', threads: true }, async () =>
       (await import('./email.js')).createEmailDestination(name, options, deps),
     ),
   preview(config, alert) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HookrelayError } from '../../lib/errors.js';
+import { type MentionRole, mentionConfigSchema } from '../../render/mentions.js';
 import { deliveryConfigShape } from '../delivery-config.js';
 import { type ConfigIssueParams, durationMs, httpUrlOf } from '../duration.js';
 
@@ -18,6 +19,10 @@ export interface SlackOptions {
   timeoutMs: number;
   /** Allow loopback/private targets for `apiUrl`, `webhookUrl` and upload URLs (tests, on-prem proxies). */
   allowPrivateNetworks?: boolean;
+  /** Whom an alert mentions: the alert's person and/or manager, by their `slack` id in `people:`. */
+  mention?: MentionRole[];
+  /** The Slack app's signing secret: alerts get Acknowledge / Silence buttons, verified with it. */
+  signingSecret?: string;
 }
 
 /** DEFAULT_SLACK_TIMEOUT bounds one Web API call or webhook post (the SDK's own default is no timeout). */
@@ -47,6 +52,14 @@ export const slackConfigSchema = z
       .optional()
       .describe('Emoji such as :rotating_light:'),
     timeout: durationMs.prefault(DEFAULT_SLACK_TIMEOUT).describe('Per-attempt timeout.'),
+    mention: mentionConfigSchema.optional(),
+    signingSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        `Slack app signing secret (with token): adds Acknowledge / Silence buttons. Use "\${SLACK_SIGNING_SECRET}".`,
+      ),
     allowPrivateNetworks: z
       .boolean()
       .default(false)
@@ -72,6 +85,11 @@ export const slackConfigSchema = z
     } else if (slack.token !== undefined && slack.channel === undefined) {
       const hint = 'a bot token needs a channel id such as C0123456789';
       plain('missing required key "channel"', hint, 'HR_ERR_CONFIG_MISSING_KEY');
+    } else if (slack.signingSecret !== undefined && slack.token === undefined) {
+      plain(
+        'signingSecret needs token and channel',
+        'buttons and interactions need the Web API (an incoming webhook cannot update its messages)',
+      );
     } else if (slack.channel !== undefined && slack.token === undefined) {
       plain(
         'missing required key "token"',

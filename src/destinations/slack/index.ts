@@ -10,12 +10,14 @@ export const slackKind = defineDestinationKind({
   schema: slackConfigSchema,
   options: slackOptionsFromConfig,
   create(name, options, deps) {
-    slackModeOf(name, options);
-    return deferredDestination({ name, type: 'slack' }, async () =>
+    // Only the Web API can thread and update; an incoming webhook can only post new messages.
+    const threads = slackModeOf(name, options).via === 'token';
+    return deferredDestination({ name, type: 'slack', threads }, async () =>
       (await import('./slack.js')).createSlackDestination(name, options, deps),
     );
   },
-  preview: (_config, alert) => JSON.stringify(renderSlackMessage(alert), null, 2),
+  preview: (config, alert) =>
+    JSON.stringify(renderSlackMessage(alert, config.mention ? { mention: config.mention } : {}), null, 2),
   retry: CHAT_RETRY,
   // chat.postMessage allows "one message per second per channel" (bursts not guaranteed), and so do
   // incoming webhooks; each destination posts to one channel. https://docs.slack.dev/apis/web-api/rate-limits

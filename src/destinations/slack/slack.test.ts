@@ -86,7 +86,7 @@ describe('slack destination (Web API)', () => {
       makeNotification({ simulation: true }),
       makeContext(),
     );
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { channel: 'C0123456789', ts: expect.any(String) } });
     const call = slack.callsTo('chat.postMessage')[0];
     expect(call?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     const { params, blocks } = posted();
@@ -213,7 +213,7 @@ describe('slack destination (Web API)', () => {
       makeNotification({ attachScreenshot: true }),
       makeContext({ image: { bytes: PNG_1X1, mime: 'image/png' } }),
     );
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, conversation: { channel: 'C0123456789', ts: '1700000000.000042' } });
     const message = slack.callsTo('chat.postMessage')[0];
     expect(slack.callsTo('files.getUploadURLExternal')[0]?.params).toMatchObject({
       filename: 'screenshot.png',
@@ -242,10 +242,144 @@ describe('slack destination (Web API)', () => {
   });
 });
 
+describe('slack destination (one conversation per alert)', () => {
+  const ORIGINAL = { channel: 'C0123456789', ts: '1700000000.000007' };
+
+  it('posts a repeat in the thread of the first message and leaves the original as it is', async () => {
+    const result = await botDestination().send(makeNotification(), makeContext({ conversation: ORIGINAL }));
+    expect(result).toEqual({ ok: true });
+    expect(slack.topLevelPosts()).toHaveLength(0);
+    expect(slack.threadReplies(ORIGINAL.ts)).toHaveLength(1);
+    expect(slack.callsTo('chat.update')).toHaveLength(0);
+  });
+
+  it('updates the original to resolved (with the time), then replies in its thread', async () => {
+    const resolved = makeNotification({ status: 'resolved' });
+    const result = await botDestination().send(resolved, makeContext({ conversation: ORIGINAL }));
+    expect(result).toEqual({ ok: true });
+    const [update] = slack.callsTo('chat.update');
+    expect(update?.params).toMatchObject({ channel: ORIGINAL.channel, ts: ORIGINAL.ts });
+    expect(String(update?.params.text)).toMatch(/^Resolved: /);
+    const blocks = (update?.params.blocks ?? []) as SlackBlock[];
+    expect(blocks[0]).toMatchObject({
+      type: 'header',
+      text: { text: expect.stringMatching(/^:white_check_mark: /) },
+    });
+    expect(mrkdwnTexts(blocks)).toContain(`*Resolved* at ${new Date(resolved.alert.at).toISOString()}`);
+    expect(slack.threadReplies(ORIGINAL.ts)).toHaveLength(1);
+    expect(slack.topLevelPosts()).toHaveLength(0);
+    // The update goes first: it is idempotent, so a failed reply retried updates again, harmlessly.
+    expect(slack.calls.map((c) => c.method)).toEqual(['chat.update', 'chat.postMessage']);
+  });
+
+  it('a failed update is a retry and posts no reply (the retry updates, then replies)', async () => {
+    slack.script('chat.update', { body: { ok: false, error: 'ratelimited' } });
+    const d = botDestination();
+    const resolved = makeNotification({ status: 'resolved' });
+    const first = await d.send(resolved, makeContext({ conversation: ORIGINAL }));
+    expect(first).toMatchObject({ ok: false, outcome: 'retry', reason: 'rateLimited' });
+    expect(slack.threadReplies(ORIGINAL.ts)).toHaveLength(0);
+    expect(await d.send(resolved, makeContext({ conversation: ORIGINAL, attempt: 2 }))).toEqual({ ok: true });
+    expect(slack.callsTo('chat.update')).toHaveLength(2);
+    expect(slack.threadReplies(ORIGINAL.ts)).toHaveLength(1);
+  });
+
+  it('an original that was deleted is noted; the reply still goes out', async () => {
+    slack.script('chat.update', { body: { ok: false, error: 'message_not_found' } });
+    const result = await botDestination().send(
+      makeNotification({ status: 'resolved' }),
+      makeContext({ conversation: ORIGINAL }),
+    );
+    expect(result).toEqual({ ok: true, detail: expect.stringContaining('message_not_found') });
+    expect(slack.threadReplies(ORIGINAL.ts)).toHaveLength(1);
+  });
+
+  it('incoming-webhook mode cannot thread: it does not ask for conversations and posts a new message', async () => {
+    const d = webhookDestination();
+    expect(d.threads).not.toBe(true);
+    expect(botDestination().threads).toBe(true);
+  });
+});
+
+describe('slack destination (mentions)', () => {
+  const ada = { id: 'u-ada', name: 'Ada Lovelace', slack: 'U012ABCDEF', manager: 'u-grace' };
+  const grace = { id: 'u-grace', name: 'Grace Hopper', slack: 'U0GRACE01' };
+
+  it('mention: person pings exactly the directory id, in the text that notifies and in the blocks', async () => {
+    await botDestination({ mention: ['person'] }).send(
+      makeNotification({ person: ada, manager: grace }),
+      makeContext(),
+    );
+    const { params, blocks } = posted();
+    const text = String(params.text);
+    expect(text.startsWith('<@U012ABCDEF> ')).toBe(true);
+    expect(text.match(/<[@!#][^>]*>/g)).toEqual(['<@U012ABCDEF>']);
+    expect(mrkdwnTexts(blocks)).toContain('<@U012ABCDEF>');
+    expect(JSON.stringify(blocks)).not.toContain('U0GRACE01');
+  });
+
+  it('mention: [person, manager] pings both; a person without a usable id is named, not mentioned', async () => {
+    await botDestination({ mention: ['person', 'manager'] }).send(
+      makeNotification({ person: { ...ada, slack: '<!channel>' }, manager: grace }),
+      makeContext(),
+    );
+    const text = String(posted().params.text);
+    expect(text.startsWith('Ada Lovelace <@U0GRACE01> ')).toBe(true);
+    expect(text.match(/<[@!#][^>]*>/g)).toEqual(['<@U0GRACE01>']);
+  });
+
+  it('payload text with <@U999>, <!channel> or @everyone never pings, with or without mentions', async () => {
+    await botDestination({ mention: ['person'] }).send(
+      makeNotification({
+        person: ada,
+        title: 'Quiet <@U999> <!channel> @everyone',
+        text: `${INJECTION.slackChannel} @here`,
+      }),
+      makeContext(),
+    );
+    const { params, blocks } = posted();
+    const everything = `${String(params.text)} ${mrkdwnTexts(blocks).join(' ')}`;
+    expect(everything.match(/<[@!#][^>]*>/g)).toEqual(['<@U012ABCDEF>', '<@U012ABCDEF>']);
+    expect(everything).toContain('&lt;@U999&gt;');
+    expect(params.link_names).toBeUndefined();
+    expect(params.parse).toBeUndefined();
+  });
+});
+
+describe('slack destination (buttons)', () => {
+  const actionsOf = (blocks: SlackBlock[]) => blocks.filter((b) => b.type === 'actions');
+
+  it('a signing secret adds Acknowledge / Silence buttons to firing alerts, naming the alert', async () => {
+    await botDestination({ signingSecret: 'shh-signing-secret' }).send(makeNotification(), makeContext());
+    const [actions] = actionsOf(posted().blocks);
+    expect(actions?.type === 'actions' && actions.elements.map((e) => e.text.text)).toEqual([
+      'Acknowledge',
+      'Silence 1h',
+      'Silence until tomorrow 09:00',
+    ]);
+    const value = actions?.type === 'actions' ? actions.elements[0]?.value : undefined;
+    expect(JSON.parse(value ?? '{}')).toEqual({ d: 'team-slack', r: 'unproductive-hour', k: 'user-ada' });
+  });
+
+  it('no buttons without a signing secret, on a resolve, or on the updated original', async () => {
+    const ORIGINAL = { channel: 'C0123456789', ts: '1700000000.000007' };
+    await botDestination().send(makeNotification(), makeContext());
+    expect(actionsOf(posted().blocks)).toEqual([]);
+    slack.reset();
+    await botDestination({ signingSecret: 'shh' }).send(
+      makeNotification({ status: 'resolved' }),
+      makeContext({ conversation: ORIGINAL }),
+    );
+    expect(actionsOf(posted().blocks)).toEqual([]);
+    expect(actionsOf(posted('chat.update').blocks)).toEqual([]);
+  });
+});
+
 describe('slack destination (incoming webhook)', () => {
   it('posts the same Block Kit JSON to the webhook URL', async () => {
     const result = await webhookDestination().send(makeNotification(), makeContext());
     expect(result).toEqual({ ok: true });
+    expect(result.ok && result.conversation).toBeFalsy();
     const call = slack.callsTo('webhook')[0];
     expect(call?.headers['content-type']).toBe('application/json');
     expect(call?.params).toMatchObject({ unfurl_links: false, unfurl_media: false });

@@ -1,4 +1,11 @@
-import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
+import {
+  type Block,
+  ErrorCode,
+  type KnownBlock,
+  LogLevel,
+  type Logger as SlackLogger,
+  WebClient,
+} from '@slack/web-api';
 import type { Notification } from '../../domain/alert.js';
 import type { Logger } from '../../lib/log.js';
 import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
@@ -23,7 +30,7 @@ import {
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
 import type { SlackOptions } from './config.js';
 import { slackModeOf } from './config.js';
-import { renderSlackMessage, type SlackMessage } from './render.js';
+import { renderSlackMessage, type SlackMessage, type SlackRenderOptions, type SlackState } from './render.js';
 
 /** Slack's Web API base; `apiUrl` overrides it. https://docs.slack.dev/apis/web-api/ */
 export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
@@ -109,6 +116,14 @@ export function classifySlackError(error: string, what: string, retryAfterMs?: n
   }
   if (MESSAGE_ERRORS.has(error)) return fail('dead', 'payloadRejected', detail);
   return fail('dead', 'clientError', `${detail} (unrecognised Slack error)`);
+}
+
+/** chat.update errors that mean the original cannot be edited any more (deleted, too old, not ours). */
+const GONE_ORIGINAL_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
+
+function isGoneOriginal(thrown: unknown): boolean {
+  const err = thrown as SlackSdkError | undefined;
+  return err?.code === ErrorCode.PlatformError && GONE_ORIGINAL_ERRORS.has(String(err.data?.error));
 }
 
 /** The fields of SDK errors we read; SDK errors are plain objects at runtime, so each is checked. */
@@ -236,7 +251,7 @@ export function createSlackDestination(
   deps: DestinationDeps,
 ): Destination {
   const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
-  const redact = createRedactor([options.token, ...urlSecrets(options.webhookUrl)]);
+  const redact = createRedactor([options.token, options.signingSecret, ...urlSecrets(options.webhookUrl)]);
   const finish = (result: SendResult): SendResult =>
     result.ok ? result : { ...result, detail: redact(result.detail) };
 
@@ -260,19 +275,86 @@ export function createSlackDestination(
         }),
     });
     const what = 'slack chat.postMessage';
+    const renderOptions = (state?: SlackState): SlackRenderOptions => ({
+      ...(options.mention ? { mention: options.mention } : {}),
+      ...(state ? { state } : {}),
+      // Buttons only when their clicks can be verified: the interactions route needs the signing secret.
+      ...(options.signingSecret === undefined ? {} : { buttonsFor: name }),
+    });
+    const post = (message: SlackMessage, threadTs?: string) =>
+      client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+        ...(options.username === undefined ? {} : { username: options.username }),
+        ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
+      });
 
     const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
-      const rendered = render(what, () => renderSlackMessage(notification.alert));
+      const rendered = render(what, () => renderSlackMessage(notification.alert, renderOptions()));
       if (!rendered.ok) return rendered.failure;
       const message = rendered.value;
       // One deadline for the whole attempt, the screenshot upload included: raceAbort ends our wait at
       // it, and the SDK's own timeout (the same length) ends its request.
       const deadline = createDeadline(context.signal, options.timeoutMs);
       try {
+        const original = context.conversation;
+        if (original?.channel !== undefined && original.ts !== undefined) {
+          return await followUp(
+            message,
+            notification,
+            { channel: original.channel, ts: original.ts },
+            deadline,
+          );
+        }
         return await postWithScreenshot(message, notification, context, deadline);
       } finally {
         deadline.dispose();
       }
+    };
+
+    /**
+     * followUp posts in the thread of the alert's first message; a resolve first updates that message to
+     * show it. The update comes first because it is idempotent: when the reply then fails, the retry
+     * updates again and posts the reply once it goes through.
+     */
+    const followUp = async (
+      message: SlackMessage,
+      notification: Notification,
+      original: { channel: string; ts: string },
+      deadline: Deadline,
+    ): Promise<SendResult> => {
+      let note: string | undefined;
+      if (notification.alert.status === 'resolved') {
+        const state: SlackState = { kind: 'resolved', label: 'Resolved', at: notification.alert.at };
+        const updated = render('slack chat.update', () => renderSlackMessage(notification.alert, { state }));
+        if (!updated.ok) return updated.failure;
+        try {
+          await raceAbort(
+            client.chat.update({
+              channel: original.channel,
+              ts: original.ts,
+              text: updated.value.text,
+              blocks: updated.value.blocks,
+            }),
+            deadline.signal,
+          );
+        } catch (thrown) {
+          const failure = classifyWebApiThrown(thrown, 'slack chat.update', deadline);
+          // The original is gone or may no longer be edited: the reply still says it resolved.
+          if (!isGoneOriginal(thrown)) return finish(failure);
+          note = `original message not updated: ${failure.detail}`;
+        }
+      }
+      try {
+        await raceAbort(post(message, original.ts), deadline.signal);
+      } catch (thrown) {
+        return finish(classifyWebApiThrown(thrown, `${what} (thread reply)`, deadline));
+      }
+      return note === undefined ? { ok: true } : { ok: true, detail: redact(note) };
     };
 
     const postWithScreenshot = async (
@@ -283,31 +365,28 @@ export function createSlackDestination(
     ): Promise<SendResult> => {
       let posted: { channel?: string; ts?: string };
       try {
-        posted = await raceAbort(
-          client.chat.postMessage({
-            channel,
-            text: message.text,
-            blocks: message.blocks,
-            unfurl_links: false,
-            unfurl_media: false,
-            ...(options.username === undefined ? {} : { username: options.username }),
-            ...(options.iconEmoji === undefined ? {} : { icon_emoji: options.iconEmoji }),
-          }),
-          deadline.signal,
-        );
+        posted = await raceAbort(post(message), deadline.signal);
       } catch (thrown) {
         return finish(classifyWebApiThrown(thrown, what, deadline));
       }
-      if (!context.image) return { ok: true };
+      // Where the message went: follow-ups of this alert go in its thread and update it.
+      const conversation =
+        posted.ts === undefined ? undefined : { channel: posted.channel ?? channel, ts: posted.ts };
+      const started = conversation ? { conversation } : {};
+      if (!context.image) return { ok: true, ...started };
       // The message is out; a failed upload must not make the queue post it again, so it is a note.
       const upload = await uploadScreenshot(client, posted, context, notification, deadline.signal).catch(
         (thrown: unknown) => classifyWebApiThrown(thrown, 'slack file upload', deadline),
       );
       return upload.ok
-        ? upload
-        : { ok: true, detail: redact(`message posted; screenshot not attached: ${upload.detail}`) };
+        ? { ...upload, ...started }
+        : {
+            ok: true,
+            detail: redact(`message posted; screenshot not attached: ${upload.detail}`),
+            ...started,
+          };
     };
-    return { name, type: 'slack', send, close: () => safeFetch.close() };
+    return { name, type: 'slack', threads: true, send, close: () => safeFetch.close() };
   }
 
   const webhookUrl = mode.webhookUrl;
@@ -317,7 +396,12 @@ export function createSlackDestination(
 
   const send = async (notification: Notification, context: SendContext): Promise<SendResult> => {
     const rendered = render(what, () =>
-      JSON.stringify(webhookBody(renderSlackMessage(notification.alert), options)),
+      JSON.stringify(
+        webhookBody(
+          renderSlackMessage(notification.alert, options.mention ? { mention: options.mention } : {}),
+          options,
+        ),
+      ),
     );
     if (!rendered.ok) return rendered.failure;
     const deadline = createDeadline(context.signal, options.timeoutMs);
@@ -409,4 +493,54 @@ async function uploadScreenshot(
     signal,
   );
   return { ok: true };
+}
+
+/**
+ * updateSlackMessage replaces a message a bot-mode destination posted (chat.update), for the interactions
+ * route ("Silenced for 1h by Ada"). It resolves with a problem (token, scope, message gone), never rejects.
+ */
+export async function updateSlackMessage(
+  name: string,
+  options: SlackOptions,
+  deps: DestinationDeps,
+  message: { channel: string; ts: string; text: string; blocks: unknown[] },
+): Promise<string | undefined> {
+  const mode = slackModeOf(name, options);
+  if (mode.via !== 'token') return 'an incoming webhook cannot update messages';
+  const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
+  const safeFetch = createSafeFetch(guard);
+  const redact = createRedactor([options.token, options.signingSecret]);
+  const client = new WebClient(mode.token, {
+    slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: options.timeoutMs,
+    allowAbsoluteUrls: false,
+    logger: slackLogger(deps.logger, name),
+    fetch: (url, init) =>
+      safeFetch(url, {
+        method: init?.method ?? 'POST',
+        headers: init?.headers ?? {},
+        ...(init?.body === undefined ? {} : { body: init.body }),
+        ...(init?.signal ? { signal: init.signal } : {}),
+      }),
+  });
+  const deadline = createDeadline(new AbortController().signal, options.timeoutMs);
+  try {
+    await raceAbort(
+      client.chat.update({
+        channel: message.channel,
+        ts: message.ts,
+        text: message.text,
+        blocks: message.blocks as (KnownBlock | Block)[],
+      }),
+      deadline.signal,
+    );
+    return undefined;
+  } catch (thrown) {
+    return redact(classifyWebApiThrown(thrown, 'slack chat.update', deadline).detail);
+  } finally {
+    deadline.dispose();
+    await safeFetch.close();
+  }
 }

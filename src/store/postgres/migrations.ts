@@ -126,6 +126,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE TABLE hookrelay_leases (name text PRIMARY KEY, holder text NOT NULL, term bigint NOT NULL, expires_at timestamptz NOT NULL);
     `,
   },
+  {
+    name: '0002_conversations',
+    sql: `
+      -- One conversation per alert (rule + key) and destination (as sqlite/migrations.ts 0006).
+      CREATE TABLE conversations (
+        destination text NOT NULL,
+        rule        text NOT NULL,
+        key         text NOT NULL,
+        ref         text NOT NULL,
+        started_at  bigint NOT NULL,
+        acked_by    text,
+        acked_at    bigint,
+        PRIMARY KEY (destination, rule, key)
+      );
+      CREATE INDEX conversations_alert ON conversations (rule, key);
+    `,
+  },
 ];
 
 /** The table that records the schema version (PostgreSQL has no user_version). */

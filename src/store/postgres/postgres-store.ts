@@ -8,6 +8,7 @@ import { Listeners } from '../sqlite/context.js';
 import { WriteHealth } from '../write-health.js';
 import { createPgAdminReads } from './admin-reads.js';
 import type { PgContext } from './context.js';
+import { createPgConversationStore } from './conversations.js';
 import { createPgBlobs, createPgDeadLetters } from './dead-letters.js';
 import { createPgEvaluatorStore } from './evaluator-store.js';
 import { createPgEventLog } from './event-log.js';
@@ -156,6 +157,7 @@ function createStore(
     deadLetters: createPgDeadLetters(context, enqueued),
     blobs: createPgBlobs(context),
     silences: createPgSilenceStore(context),
+    conversations: createPgConversationStore(context),
     admin: createPgAdminReads(context),
     commitStats: () => ({
       appendCommits: events.counters.transactions,

@@ -6,6 +6,7 @@ import {
   describeEventQueryContract,
   describeOutboxContract,
 } from '../contract.js';
+import { conversationContract } from '../conversation-contract.js';
 import { openPostgresStore } from './postgres-store.js';
 import { TEST_PG_URL, TestSchemas } from './test-schema.js';
 
@@ -21,3 +22,4 @@ describeEvaluatorContract('postgres', makeStore);
 describeOutboxContract('postgres', makeStore);
 describeSilenceContract('postgres', makeStore);
 describeAdminReadsContract('postgres', makeStore);
+conversationContract('postgres', makeStore);

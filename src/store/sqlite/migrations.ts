@@ -179,6 +179,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE notifications ADD COLUMN claim_token TEXT;
     `,
   },
+  {
+    name: '0006_conversations',
+    sql: `
+      -- One conversation per alert (rule + key) and destination: where its first message went (Slack
+      -- channel + ts, Discord message id, email Message-ID), so follow-ups thread under it and it can be
+      -- updated in place. Deleted when the alert resolves; the next firing starts a new one.
+      CREATE TABLE conversations (
+        destination TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        ref         TEXT NOT NULL,              -- JSON object of short strings
+        started_at  INTEGER NOT NULL,           -- epoch ms
+        acked_by    TEXT,                       -- who acknowledged the alert (repeats stop until it resolves)
+        acked_at    INTEGER,                    -- epoch ms
+        PRIMARY KEY (destination, rule, key)
+      ) STRICT;
+      CREATE INDEX conversations_alert ON conversations (rule, key);
+    `,
+  },
 ];
 
 /**

@@ -12,6 +12,7 @@ import { type BatchCounters, createWriteBatcher } from './batching.js';
 import { createSqliteBlobs } from './blobs.js';
 import { checkFile, configureConnection, fileIdentity } from './connection.js';
 import { Listeners, type SqliteContext } from './context.js';
+import { createSqliteConversationStore } from './conversations.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteEvaluatorStore } from './evaluator-store.js';
 import { createSqliteEventLog } from './event-log.js';
@@ -224,6 +225,7 @@ function createSqliteStore(
     deadLetters: createSqliteDeadLetters(context, enqueued),
     blobs: createSqliteBlobs(context),
     silences: createSqliteSilenceStore(context),
+    conversations: createSqliteConversationStore(context),
     admin: createSqliteAdminReads(context),
     stats: () => ({ ...batcher.counters, writerRestarts: writer.restarts }),
     commitStats: () => ({
