@@ -1,68 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { NewSilence, SilenceQuery, SilenceStore, StoredSilence } from '../admin-ports.js';
+import type { SilenceQuery, SilenceStore } from '../admin-ports.js';
+import { SILENCE_COLUMNS as COLUMNS, prepareSilence, type SilenceRow, toSilence } from '../silence-rows.js';
 import { epochMs, invalidInput, safeInteger } from '../validate.js';
 import { type PgContext, readWith, writeWith } from './context.js';
-
-interface SilenceRow {
-  id: string;
-  matchers: string;
-  starts_at: number | null;
-  ends_at: number;
-  comment: string;
-  created_by: string;
-  created_at: number;
-  expired_at: number | null;
-}
-
-const COLUMNS = 'id, matchers, starts_at, ends_at, comment, created_by, created_at, expired_at';
-/** The same limits as the SQLite engine (sqlite/silences.ts): labels, not documents. */
-const MAX_TEXT_CHARS = 1_000;
-const MAX_MATCHERS_CHARS = 10_000;
-
-function toSilence(row: SilenceRow): StoredSilence {
-  return {
-    id: row.id,
-    matchers: JSON.parse(row.matchers) as StoredSilence['matchers'],
-    ...(row.starts_at !== null ? { startsAt: row.starts_at } : {}),
-    endsAt: row.ends_at,
-    comment: row.comment,
-    createdBy: row.created_by,
-    createdAt: row.created_at,
-    ...(row.expired_at !== null ? { expiredAt: row.expired_at } : {}),
-  };
-}
-
-function text(what: string, name: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalidInput(what, `${name} must be a string`);
-  if (value.length > MAX_TEXT_CHARS) throw invalidInput(what, `${name} is longer than ${MAX_TEXT_CHARS}`);
-  return value;
-}
-
-function prepareSilence(silence: NewSilence): SilenceRow {
-  const what = 'silences.create';
-  const matchers = silence.matchers as unknown;
-  if (typeof matchers !== 'object' || matchers === null || Array.isArray(matchers)) {
-    throw invalidInput(what, 'matchers must be a JSON object');
-  }
-  const json = JSON.stringify(matchers);
-  if (json.length > MAX_MATCHERS_CHARS) {
-    throw invalidInput(what, `matchers are longer than ${MAX_MATCHERS_CHARS} characters as JSON`);
-  }
-  const startsAt = silence.startsAt === undefined ? null : epochMs(what, 'startsAt', silence.startsAt);
-  const endsAt = epochMs(what, 'endsAt', silence.endsAt);
-  if (startsAt !== null && endsAt <= startsAt) throw invalidInput(what, 'endsAt must be after startsAt');
-  return {
-    id: randomUUID(),
-    matchers: json,
-    starts_at: startsAt,
-    ends_at: endsAt,
-    comment: text(what, 'comment', silence.comment),
-    created_by: text(what, 'createdBy', silence.createdBy),
-    created_at: epochMs(what, 'createdAt', silence.createdAt),
-    expired_at: null,
-  };
-}
 
 const BUMP = `UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'silences_revision'`;
 
