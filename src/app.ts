@@ -146,6 +146,7 @@ export function createApp(deps: AppDeps): App {
     targets: () => slackInteractionTargets(config, destinationDeps),
     silences: store.silences,
     conversations: store.conversations,
+    nonces: store.nonces,
     timezoneOf: (rule) => {
       const compiled = config.ruleSet.byName.get(rule);
       return compiled?.during?.timezone ?? compiled?.outside?.timezone;

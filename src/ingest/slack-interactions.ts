@@ -3,15 +3,18 @@
  * Slack alerts. Slack signs every request with the app's signing secret: `v0=` + hex HMAC-SHA256 of
  * `v0:{X-Slack-Request-Timestamp}:{raw body}` (https://docs.slack.dev/authentication/verifying-requests-from-slack).
  * A request is accepted only with a signature of a destination's `signingSecret` (constant time), a
- * timestamp within 5 minutes, and a signature not seen before in that window. Anything else is a 401 and
+ * timestamp within 5 minutes, and a signature not seen before in that window by any instance sharing the
+ * database (kept in the store's nonces). Anything else is a 401 and
  * changes nothing. Who clicked is read only from the signed body.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../lib/clock.js';
 import { ACTION_IDS, ACTIONS_BLOCK_ID } from '../render/slack-actions.js';
 import type { SilenceStore } from '../store/admin-ports.js';
 import type { ConversationStore } from '../store/conversation-port.js';
+import type { NonceStore } from '../store/nonce-port.js';
 import { hmacDigest, matchHmac } from './verify/hmac.js';
 
 /** The path Slack's "Interactivity Request URL" points at. */
@@ -35,6 +38,8 @@ export interface SlackInteractionsOptions {
   targets: () => readonly SlackInteractionTarget[];
   silences: Pick<SilenceStore, 'create'>;
   conversations: Pick<ConversationStore, 'acknowledge'>;
+  /** Where used signatures are kept for the replay window (shared by every instance on the database). */
+  nonces: NonceStore;
   /** The timezone of the rule's schedule (`during`/`outside`), for "until tomorrow 09:00"; UTC otherwise. */
   timezoneOf: (rule: string) => string | undefined;
   /** untilTomorrowMorning returns tomorrow 09:00 in `timezone` after `now` (epoch ms). */
@@ -64,25 +69,6 @@ const blockActionsSchema = z.object({
 });
 
 type Refusal = 'unsigned' | 'stale' | 'bad signature' | 'replayed';
-
-/**
- * ReplayGuard remembers the signatures accepted within the replay window: the same signed request twice is
- * refused the second time. Entries older than the window are dropped as new ones come.
- */
-class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-
-  /** admit records `signature` (valid until `until`) and returns false when it was already seen. */
-  admit(signature: string, now: number, until: number): boolean {
-    for (const [key, expires] of this.seen) {
-      if (expires > now) break;
-      this.seen.delete(key);
-    }
-    if (this.seen.has(signature)) return false;
-    this.seen.set(signature, until);
-    return true;
-  }
-}
 
 /**
  * verify checks the signature against every target's secret (each one compared in constant time) and
@@ -132,7 +118,6 @@ export async function slackInteractionRoutes(
   fastify: FastifyInstance,
   options: SlackInteractionsOptions,
 ): Promise<void> {
-  const replays = new ReplayGuard();
   // The signature covers the raw bytes: every content type is read as a Buffer and verified first.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
@@ -153,7 +138,17 @@ export async function slackInteractionRoutes(
     if (Math.abs(now - sentAt) > REPLAY_WINDOW_MS) return refuse('stale');
     const signedBy = verify(options.targets(), timestamp, signature, body);
     if (signedBy.length === 0) return refuse('bad signature');
-    if (!replays.admit(signature, now, sentAt + REPLAY_WINDOW_MS)) return refuse('replayed');
+    // The signature is used once, by any instance sharing the database (a replay to another instance
+    // behind the load balancer is refused too); its digest is kept until the window has passed.
+    const nonce = `slack:${createHash('sha256').update(signature).digest('hex')}`;
+    let fresh: boolean;
+    try {
+      fresh = await options.nonces.claim(nonce, sentAt + REPLAY_WINDOW_MS, now);
+    } catch (error) {
+      request.log.error({ err: error }, 'slack interaction not handled: the store refused its nonce');
+      return reply.code(503).header('retry-after', '5').send({ error: 'unavailable' });
+    }
+    if (!fresh) return refuse('replayed');
 
     const parsed = parsePayload(body);
     if (!parsed) return reply.code(400).send({ error: 'bad request' });

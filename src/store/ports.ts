@@ -2,6 +2,7 @@ import type { Alert, Notification } from '../domain/alert.js';
 import type { AppendInput, ReceivedRequest, StoredEvent } from '../domain/event.js';
 import type { AdminReads, SilenceStore } from './admin-ports.js';
 import type { ConversationStore } from './conversation-port.js';
+import type { NonceStore } from './nonce-port.js';
 
 /** AppendResult is what one append did. `stored + duplicates` always equals the number of items given. */
 export interface AppendResult {
@@ -407,6 +408,8 @@ export interface Store {
   readonly silences: SilenceStore;
   /** One conversation per alert and destination (threads and in-place updates); see conversation-port.ts. */
   readonly conversations: ConversationStore;
+  /** Values usable once within a window, across every process sharing the database (Slack interaction signatures). */
+  readonly nonces: NonceStore;
   /** The admin listener's read queries; see admin-ports.ts. */
   readonly admin: AdminReads;
   /** commitStats returns the counters so far; it never touches the database. */

@@ -187,6 +187,16 @@ describe('hookrelay serve: Slack buttons and POST /integrations/slack/interactio
     // The same signed request again is a replay.
     expect(await send(body, headers)).toBe(401);
     expect(silences(server)).toHaveLength(1);
+    // And still after a restart: the used signature is kept in the database (what lets every instance
+    // sharing a PostgreSQL database refuse it too), not in the process's memory.
+    await server.stop();
+    server = await startServer({
+      rulesYaml: rulesYaml(slack),
+      dir: server.dir,
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET },
+    });
+    expect(await send(body, headers)).toBe(401);
+    expect(silences(server)).toHaveLength(1);
   });
 
   test('until tomorrow 09:00 is in the rule schedule timezone; Acknowledge marks the alert', async () => {

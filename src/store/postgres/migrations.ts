@@ -143,6 +143,16 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX conversations_alert ON conversations (rule, key);
     `,
   },
+  {
+    name: '0003_nonces',
+    sql: `
+      -- Values usable once within a window (as sqlite/migrations.ts 0007).
+      CREATE TABLE nonces (
+        nonce      text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The table that records the schema version (PostgreSQL has no user_version). */

@@ -58,6 +58,18 @@ function notificationOf(id: string): NewNotification {
 const delivered = (at: number) => ({ at, durationMs: 5, outcome: 'delivered' as const });
 
 describe('PostgreSQL engine: several instances on one database', () => {
+  it('refuses a nonce on one instance that another instance claimed (a Slack click replayed elsewhere)', async () => {
+    const schema = await schemas.create();
+    const [a, b] = [await open(schema), await open(schema)];
+    const claims = await Promise.all([
+      a.nonces.claim('sig-1', T0 + 300_000, T0),
+      b.nonces.claim('sig-1', T0 + 300_000, T0),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await b.nonces.claim('sig-1', T0 + 300_000, T0 + 1_000)).toBe(false);
+    expect(await a.nonces.claim('sig-2', T0 + 300_000, T0 + 1_000)).toBe(true);
+  });
+
   it('stores an item once when two instances append it at the same moment', async () => {
     const schema = await schemas.create();
     const [a, b] = [await open(schema), await open(schema)];

@@ -13,6 +13,7 @@ import { createPgBlobs, createPgDeadLetters } from './dead-letters.js';
 import { createPgEvaluatorStore } from './evaluator-store.js';
 import { createPgEventLog } from './event-log.js';
 import { applyPgMigrations } from './migrations.js';
+import { createPgNonceStore } from './nonces.js';
 import { createPgOutbox } from './outbox.js';
 import { type ConnectionOptions, createPool, DEFAULT_PG_SETTINGS, type PgSettings } from './pool.js';
 import { createPgSilenceStore } from './silences.js';
@@ -158,6 +159,7 @@ function createStore(
     blobs: createPgBlobs(context),
     silences: createPgSilenceStore(context),
     conversations: createPgConversationStore(context),
+    nonces: createPgNonceStore(context),
     admin: createPgAdminReads(context),
     commitStats: () => ({
       appendCommits: events.counters.transactions,

@@ -7,6 +7,7 @@ import {
   describeOutboxContract,
 } from '../contract.js';
 import { conversationContract } from '../conversation-contract.js';
+import { nonceContract } from '../nonce-contract.js';
 import { openPostgresStore } from './postgres-store.js';
 import { TEST_PG_URL, TestSchemas } from './test-schema.js';
 
@@ -23,3 +24,4 @@ describeOutboxContract('postgres', makeStore);
 describeSilenceContract('postgres', makeStore);
 describeAdminReadsContract('postgres', makeStore);
 conversationContract('postgres', makeStore);
+nonceContract('postgres', makeStore);

@@ -198,6 +198,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX conversations_alert ON conversations (rule, key);
     `,
   },
+  {
+    name: '0007_nonces',
+    sql: `
+      -- Values usable once within a window (Slack interaction signatures), so a replay is refused by every
+      -- process sharing the database. Pruned as claims come.
+      CREATE TABLE nonces (
+        nonce      TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL             -- epoch ms
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

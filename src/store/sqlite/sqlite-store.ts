@@ -17,6 +17,7 @@ import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteEvaluatorStore } from './evaluator-store.js';
 import { createSqliteEventLog } from './event-log.js';
 import { applyMigrations, assertNotAhead } from './migrations.js';
+import { createSqliteNonceStore } from './nonces.js';
 import { createSqliteOutbox } from './outbox.js';
 import { createSqliteSilenceStore } from './silences.js';
 import type { ConnectionSettings, FileIdentity, FileLoss } from './write-types.js';
@@ -226,6 +227,7 @@ function createSqliteStore(
     blobs: createSqliteBlobs(context),
     silences: createSqliteSilenceStore(context),
     conversations: createSqliteConversationStore(context),
+    nonces: createSqliteNonceStore(context),
     admin: createSqliteAdminReads(context),
     stats: () => ({ ...batcher.counters, writerRestarts: writer.restarts }),
     commitStats: () => ({
