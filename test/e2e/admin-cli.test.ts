@@ -152,9 +152,9 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       );
     });
 
-    test.runIf(engine === 'sqlite')(
-      'HOOKRELAY_ADMIN_URL works; a wrong token, a dead URL and the webhook port fail clearly (exit 1)',
-      async () => {
+    // The CLI's errors do not depend on the engine: checked once, against the SQLite relay.
+    if (engine === 'sqlite')
+      test('HOOKRELAY_ADMIN_URL works; a wrong token, a dead URL and the webhook port fail clearly (exit 1)', async () => {
         const viaEnv = await cli(['silence', 'list', '--all'], { HOOKRELAY_ADMIN_URL: server.adminUrl });
         expect(viaEnv.code).toBe(0);
         const events = await cli(['events', '--json', '--limit', '2', '--url', server.adminUrl]);
@@ -202,7 +202,6 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         ]);
         expect(badMatcher.code).toBe(1);
         expect(badMatcher.stderr).toContain('HR_ERR_ADMIN_BAD_REQUEST');
-      },
-    );
+      });
   });
 }
