@@ -116,6 +116,13 @@ describe('reload', () => {
       return loaded.config;
     };
     const store = await openSqliteStore(join(dir, 'retention.db'));
+    // Counts the pruning runs, so the test waits for them instead of sleeping.
+    let runs = 0;
+    const pruneEvents = store.events.pruneOlderThan.bind(store.events);
+    store.events.pruneOlderThan = (cutoffMs) => {
+      runs += 1;
+      return pruneEvents(cutoffMs);
+    };
     app = createApp({
       config: await load('7d'),
       store,
@@ -134,8 +141,9 @@ describe('reload', () => {
 
     // Two days later: kept under 7 days, pruned once the file says 1 day.
     now += 2 * 86_400_000;
-    // Several pruning runs' worth of time: what is asserted is that none of them removed the event.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Three pruning runs after the clock moved (counted, not slept for): none of them removed the event.
+    const after = runs;
+    await waitFor('three pruning runs', async () => runs >= after + 3);
     expect(await store.events.list({ limit: 10 })).toHaveLength(1);
     await app.reload(await load('1d'));
     await waitFor(
