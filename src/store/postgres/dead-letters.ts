@@ -1,6 +1,6 @@
 import type pg from 'pg';
+import { type AttemptRow, toAttempt } from '../admin-rows.js';
 import type {
-  AttemptOutcome,
   AttemptRecord,
   Blobs,
   DeadLetter,
@@ -20,23 +20,6 @@ import { NOTIFICATION_COLUMNS } from './outbox.js';
 interface DeadRow extends NotificationRow {
   dead_reason: string;
   dead_at: number;
-}
-
-interface AttemptRow {
-  notification_seq: number;
-  at: number;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  reason: string | null;
-  detail: string | null;
-}
-
-/** toAttempt reads an attempt row back as the AttemptRecord it was written from. */
-export function toAttempt(row: Omit<AttemptRow, 'notification_seq'>): AttemptRecord {
-  const attempt: AttemptRecord = { at: row.at, durationMs: row.duration_ms, outcome: row.outcome };
-  if (row.reason !== null) attempt.reason = row.reason;
-  if (row.detail !== null) attempt.detail = row.detail;
-  return attempt;
 }
 
 /** attemptsOf returns every attempt of the given notifications, oldest first, by notification seq. */

@@ -1,3 +1,4 @@
+import { type AttemptRow as StoredAttemptRow, toAttempt } from '../admin-rows.js';
 import type {
   AttemptOutcome,
   AttemptRecord,
@@ -25,13 +26,7 @@ interface DeadRow extends NotificationRow {
   dead_at: number;
 }
 
-interface AttemptRow {
-  at: number;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  reason: string | null;
-  detail: string | null;
-}
+type AttemptRow = Omit<StoredAttemptRow, 'notification_seq'>;
 
 interface PausedRow {
   destination: string;
@@ -171,11 +166,4 @@ export function createSqliteDeadLetters(context: SqliteContext, enqueued: Listen
       return replayed;
     },
   };
-}
-
-function toAttempt(row: AttemptRow): AttemptRecord {
-  const attempt: AttemptRecord = { at: row.at, durationMs: row.duration_ms, outcome: row.outcome };
-  if (row.reason !== null) attempt.reason = row.reason;
-  if (row.detail !== null) attempt.detail = row.detail;
-  return attempt;
 }
