@@ -21,6 +21,7 @@ import {
 import type { AttemptRecord } from '../ports.js';
 import { epochMs, safeInteger } from '../validate.js';
 import { readWith, type SqliteContext } from './context.js';
+import { typeGlob } from './event-queries.js';
 
 /*
  * The dashboard's queries on the SQLite engine. Filters are bound parameters; each combination of
@@ -32,14 +33,6 @@ import { readWith, type SqliteContext } from './context.js';
 const MINUTE_MS = 60_000;
 const ALERT_ID = 'alert_id';
 const ALERT_RULE = 'alert_rule';
-
-/**
- * typeGlob turns an event-type filter into a GLOB pattern where only `*` is special (as in a rule's
- * `on:`): `?` and `[` are matched literally by wrapping them in a class.
- */
-function typeGlob(pattern: string): string {
-  return pattern.replace(/[?[]/g, (char) => `[${char}]`);
-}
 
 /** whereOf writes checked filters as `?` clauses, with their values in order. */
 function whereOf(filters: Filter[]): { where: string; params: Array<string | number> } {
