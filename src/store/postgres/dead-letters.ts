@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { type AttemptRow, toAttempt } from '../admin-rows.js';
+import type { Listeners } from '../lifecycle.js';
 import type {
   AttemptRecord,
   Blobs,
@@ -10,7 +11,6 @@ import type {
   ReplayQuery,
   StoredImage,
 } from '../ports.js';
-import type { Listeners } from '../sqlite/context.js';
 import { toNotification } from '../sqlite/notification-row.js';
 import type { NotificationRow } from '../sqlite/write-types.js';
 import { epochMs, invalidInput, nonEmptyString, prepareReplay, safeInteger } from '../validate.js';

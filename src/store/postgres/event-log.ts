@@ -13,9 +13,9 @@ import {
   toStoredEvent,
 } from '../event-rows.js';
 import { type BatchLimits, Failed, GroupCommit } from '../group-commit.js';
+import type { Listeners } from '../lifecycle.js';
 import type { AppendResult, EventLog, ListQuery } from '../ports.js';
 import { PRUNE_CHUNK_ROWS, pruneEventLog } from '../pruning.js';
-import type { Listeners } from '../sqlite/context.js';
 import { prepareAppend } from '../sqlite/prepare-append.js';
 import type { PreparedAppend } from '../sqlite/write-types.js';
 import { inTransaction, type PgContext, readWith } from './context.js';

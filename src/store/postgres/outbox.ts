@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import type { Listeners } from '../lifecycle.js';
 import { toClaimed, transitionMethods } from '../outbox-transitions.js';
 import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
 import { PRUNE_CHUNK_ROWS, pruneDeliveredInChunks } from '../pruning.js';
-import type { Listeners } from '../sqlite/context.js';
 import type { NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
 import { type PreparedClaim, prepareClaim } from '../validate.js';
 import { inTransaction, type PgContext, readWith } from './context.js';

@@ -1,13 +1,6 @@
 import { type AttemptRow as StoredAttemptRow, toAttempt } from '../admin-rows.js';
-import type {
-  AttemptOutcome,
-  AttemptRecord,
-  DeadLetter,
-  DeadLetters,
-  DeadQuery,
-  PausedDestination,
-  ReplayQuery,
-} from '../ports.js';
+import type { Listeners } from '../lifecycle.js';
+import type { DeadLetter, DeadLetters, DeadQuery, PausedDestination, ReplayQuery } from '../ports.js';
 import {
   epochMs,
   invalidInput,
@@ -16,7 +9,7 @@ import {
   prepareReplay,
   safeInteger,
 } from '../validate.js';
-import { type Listeners, readWith, type SqliteContext, writeWith } from './context.js';
+import { readWith, type SqliteContext, writeWith } from './context.js';
 import { toNotification } from './notification-row.js';
 import { NOTIFICATION_COLUMNS } from './write-steps.js';
 import type { NotificationRow } from './write-types.js';

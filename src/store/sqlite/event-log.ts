@@ -7,9 +7,10 @@ import {
   toReceivedRequest,
   toStoredEvent,
 } from '../event-rows.js';
+import type { Listeners } from '../lifecycle.js';
 import type { AppendResult, EventLog, ListQuery } from '../ports.js';
 import { PRUNE_CHUNK_ROWS, pruneEventLog } from '../pruning.js';
-import { type Listeners, readWith, type SqliteContext, yieldToLoop } from './context.js';
+import { readWith, type SqliteContext, yieldToLoop } from './context.js';
 import { createEventQueries } from './event-queries.js';
 import { prepareAppend } from './prepare-append.js';
 

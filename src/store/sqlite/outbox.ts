@@ -1,11 +1,12 @@
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import type { Listeners } from '../lifecycle.js';
 import { toClaimed, transitionMethods } from '../outbox-transitions.js';
 import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
 import { PRUNE_CHUNK_ROWS, pruneDeliveredInChunks } from '../pruning.js';
 import { prepareClaim } from '../validate.js';
 import { failureError, MAX_TRANSITION_GROUP, type OutboxSubmission } from './batching.js';
-import { type Listeners, readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
+import { readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
 import type { OutboxWriteOutcome, TransitionWrite } from './write-types.js';
 
 /**
