@@ -2,9 +2,9 @@ import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { Listeners } from '../lifecycle.js';
-import { toClaimed, transitionMethods } from '../outbox-transitions.js';
+import { sharedOutboxMethods, toClaimed } from '../outbox-shared.js';
 import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
-import { PRUNE_CHUNK_ROWS, pruneDeliveredInChunks } from '../pruning.js';
+import { PRUNE_CHUNK_ROWS } from '../pruning.js';
 import type { NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
 import { type PreparedClaim, prepareClaim } from '../validate.js';
 import { inTransaction, type PgContext, readWith } from './context.js';
@@ -186,14 +186,26 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
     }
   }
 
-  const transitions = transitionMethods(
-    () => context.assertOpen(),
-    (_what, write) =>
+  const shared = sharedOutboxMethods({
+    assertOpen: () => context.assertOpen(),
+    enqueued,
+    apply: (_what, write) =>
       new Promise<boolean>((resolve, reject) => {
         queue.push({ kind: 'transition', write, resolve, reject });
         void pump();
       }),
-  );
+    prune: {
+      deleteDelivered: async (cutoff) =>
+        (
+          await pool.query(
+            `DELETE FROM notifications WHERE seq IN (
+               SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < $1 LIMIT $2)`,
+            [cutoff, PRUNE_CHUNK_ROWS],
+          )
+        ).rowCount ?? 0,
+      between: async () => undefined,
+    },
+  });
 
   return {
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
@@ -206,7 +218,7 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
       return rows.map((row) => toClaimed(row, prepared.now, prepared.token));
     },
 
-    ...transitions,
+    ...shared,
 
     async releaseLeases(): Promise<number> {
       // Several instances deliver from one PostgreSQL database: ending every lease would end those that
@@ -230,25 +242,6 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
           ).rows,
       );
       return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
-    },
-
-    onEnqueue(listener: () => void): () => void {
-      return enqueued.add(listener);
-    },
-
-    async pruneDelivered(cutoffMs: number): Promise<number> {
-      return pruneDeliveredInChunks(cutoffMs, {
-        assertOpen: () => context.assertOpen(),
-        deleteDelivered: async (cutoff) =>
-          (
-            await pool.query(
-              `DELETE FROM notifications WHERE seq IN (
-                 SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < $1 LIMIT $2)`,
-              [cutoff, PRUNE_CHUNK_ROWS],
-            )
-          ).rowCount ?? 0,
-        between: async () => undefined,
-      });
     },
   };
 }

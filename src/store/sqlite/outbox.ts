@@ -1,9 +1,9 @@
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { Listeners } from '../lifecycle.js';
-import { toClaimed, transitionMethods } from '../outbox-transitions.js';
+import { sharedOutboxMethods, toClaimed } from '../outbox-shared.js';
 import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
-import { PRUNE_CHUNK_ROWS, pruneDeliveredInChunks } from '../pruning.js';
+import { PRUNE_CHUNK_ROWS } from '../pruning.js';
 import { prepareClaim } from '../validate.js';
 import { failureError, MAX_TRANSITION_GROUP, type OutboxSubmission } from './batching.js';
 import { readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
@@ -79,7 +79,16 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     return changed;
   }
 
-  const transitions = transitionMethods(() => context.assertOpen(), transitionInGroup);
+  const shared = sharedOutboxMethods({
+    assertOpen: () => context.assertOpen(),
+    enqueued,
+    apply: transitionInGroup,
+    prune: {
+      deleteDelivered: (cutoff) => context.batcher.exclusive(() => pruneTx.immediate(cutoff)),
+      // Let appends and evaluator commits run between chunks.
+      between: yieldToLoop,
+    },
+  });
 
   return {
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
@@ -98,7 +107,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       return outcome.claimed.map((row) => toClaimed(row, prepared.now, prepared.token));
     },
 
-    ...transitions,
+    ...shared,
 
     async releaseLeases(): Promise<number> {
       const released = await writeWith(context, 'releaseLeases', releaseTx);
@@ -109,19 +118,6 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     async pendingCounts(): Promise<Record<string, number>> {
       const rows = readWith(context, 'pendingCounts', () => countPending.all());
       return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
-    },
-
-    onEnqueue(listener: () => void): () => void {
-      return enqueued.add(listener);
-    },
-
-    async pruneDelivered(cutoffMs: number): Promise<number> {
-      return pruneDeliveredInChunks(cutoffMs, {
-        assertOpen: () => context.assertOpen(),
-        deleteDelivered: (cutoff) => context.batcher.exclusive(() => pruneTx.immediate(cutoff)),
-        // Let appends and evaluator commits run between chunks.
-        between: yieldToLoop,
-      });
     },
   };
 }

@@ -1,21 +1,36 @@
+import type { Listeners } from './lifecycle.js';
 import type { AttemptOutcome, AttemptRecord, ClaimedNotification, Outbox } from './ports.js';
+import { type DeliveredPruneSteps, pruneDeliveredInChunks } from './pruning.js';
 import { toNotification } from './sqlite/notification-row.js';
 import type { NotificationRow, Transition, TransitionWrite } from './sqlite/write-types.js';
 import { claimToken, epochMs, invalidInput, nonEmptyString, prepareAttempt } from './validate.js';
 
 /*
- * The outbox's three transitions (recordDelivered, scheduleRetry, deadLetter) and a claimed row read
- * back, for both engines: the checks each transition passes before it is written. An engine gives only
- * how a checked transition is applied (SQLite: a group in the writer thread; PostgreSQL: a lane).
+ * What both engines' outboxes do the same way: the three transitions (recordDelivered, scheduleRetry,
+ * deadLetter) with the checks each passes before it is written, onEnqueue, the delivered-prune loop, and
+ * a claimed row read back. An engine gives only how a checked transition is applied (SQLite: a group in
+ * the writer thread; PostgreSQL: a lane) and the statement that deletes one prune chunk.
  */
 
-export type TransitionMethods = Pick<Outbox, 'recordDelivered' | 'scheduleRetry' | 'deadLetter'>;
+export type SharedOutboxMethods = Pick<
+  Outbox,
+  'recordDelivered' | 'scheduleRetry' | 'deadLetter' | 'onEnqueue' | 'pruneDelivered'
+>;
 
-/** transitionMethods checks each transition and hands it to `apply`; `assertOpen` refuses a closed store. */
-export function transitionMethods(
-  assertOpen: () => void,
-  apply: (what: string, write: TransitionWrite) => Promise<boolean>,
-): TransitionMethods {
+export interface OutboxParts {
+  /** assertOpen refuses a closed store. */
+  assertOpen(): void;
+  /** The onEnqueue listeners. */
+  enqueued: Listeners;
+  /** apply writes one checked transition; true when it changed the row. */
+  apply(what: string, write: TransitionWrite): Promise<boolean>;
+  /** The engine's prune steps (see pruning.ts). */
+  prune: Omit<DeliveredPruneSteps, 'assertOpen'>;
+}
+
+/** sharedOutboxMethods builds the engine-neutral Outbox methods on an engine's parts. */
+export function sharedOutboxMethods(parts: OutboxParts): SharedOutboxMethods {
+  const { assertOpen, apply } = parts;
   function transition(
     what: string,
     id: string,
@@ -62,6 +77,14 @@ export function transitionMethods(
       assertOpen();
       if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
       return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason, token });
+    },
+
+    onEnqueue(listener: () => void): () => void {
+      return parts.enqueued.add(listener);
+    },
+
+    async pruneDelivered(cutoffMs: number): Promise<number> {
+      return pruneDeliveredInChunks(cutoffMs, { assertOpen, ...parts.prune });
     },
   };
 }
