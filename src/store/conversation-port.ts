@@ -132,3 +132,43 @@ export function readConversation(row: PreparedConversation): Conversation {
       : {}),
   };
 }
+
+/** ConversationRow is a conversation as both engines store it. */
+export interface ConversationRow {
+  destination: string;
+  rule: string;
+  key: string;
+  ref: string;
+  started_at: number;
+  acked_by: string | null;
+  acked_at: number | null;
+}
+
+export const CONVERSATION_COLUMNS = 'destination, rule, key, ref, started_at, acked_by, acked_at';
+
+/** fromConversationRow reads a row back (PostgreSQL's bigint may arrive as a string: Number() either way). */
+export function fromConversationRow(row: ConversationRow): PreparedConversation {
+  return {
+    destination: row.destination,
+    rule: row.rule,
+    key: row.key,
+    refJson: row.ref,
+    startedAt: Number(row.started_at),
+    ackedBy: row.acked_by,
+    ackedAt: row.acked_at === null ? null : Number(row.acked_at),
+  };
+}
+
+/** prepareAcknowledge checks ConversationStore.acknowledge's arguments; it never reads the database. */
+export function prepareAcknowledge(
+  alert: { rule: string; key: string },
+  by: string,
+  at: number,
+): { rule: string; key: string; by: string; at: number } {
+  const what = 'conversations.acknowledge';
+  const k = prepareConversationKey(what, { destination: '-', ...alert });
+  if (typeof by !== 'string' || by === '' || by.length > 1_000) {
+    throw invalidInput(what, 'by must be a non-empty string of at most 1000 characters');
+  }
+  return { rule: k.rule, key: k.key, by, at: epochMs(what, 'at', at) };
+}

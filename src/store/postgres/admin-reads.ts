@@ -1,100 +1,43 @@
-import type { Alert } from '../../domain/alert.js';
-import type { Item } from '../../domain/item.js';
-import type {
-  AdminReads,
-  DestinationBacklog,
-  EventPageQuery,
-  EventSummary,
-  MinuteCount,
-  NotificationQuery,
-  NotificationStatus,
-  NotificationView,
-} from '../admin-ports.js';
-import { epochMs, invalidInput, safeInteger } from '../validate.js';
+import type { AdminReads, EventPageQuery, MinuteCount, NotificationQuery } from '../admin-ports.js';
+import {
+  EVALUATOR_PROGRESS_SQL,
+  EVENT_SUMMARY_COLUMNS,
+  type EventRow,
+  eventFilters,
+  type Filter,
+  NOTIFICATION_VIEW_COLUMNS,
+  type NotificationViewRow,
+  notificationFilters,
+  type ProgressRow,
+  toBacklog,
+  toEvaluatorProgress,
+  toEvent,
+  toEventWithBody,
+  toNotificationView,
+} from '../admin-rows.js';
+import { epochMs, safeInteger } from '../validate.js';
 import { type PgContext, readWith } from './context.js';
 import { attemptsOf } from './dead-letters.js';
 import { likePattern } from './event-log.js';
 
 /*
  * The dashboard's queries on the PostgreSQL engine: the same queries as sqlite/admin-queries.ts, with
- * `$n` parameters and jsonb in place of json_extract.
+ * `$n` parameters and jsonb in place of json_extract. Rows, filter checks and mapping: admin-rows.ts.
  */
 
 const MINUTE_MS = 60_000;
 const ALERT_ID = "(alert::jsonb ->> 'id')";
 const ALERT_RULE = "(alert::jsonb ->> 'rule')";
 
-interface EventRow {
-  seq: number;
-  request_id: string;
-  dedupe_key: string;
-  received_at: number;
-  item: string;
-  has_image: boolean;
-  body?: Buffer | null;
-}
-
-interface NotificationRow {
-  seq: number;
-  id: string;
-  destination: string;
-  alert: string;
-  status: NotificationStatus;
-  created_at: number;
-  due_at: number;
-  attempts: number;
-  delivered_at: number | null;
-  dead_at: number | null;
-  dead_reason: string | null;
-  event_seq: number | null;
-}
-
-const EVENT_COLUMNS = 'seq, request_id, dedupe_key, received_at, item, (image IS NOT NULL) AS has_image';
-const NOTIFICATION_COLUMNS =
-  'seq, id, destination, alert, status, created_at, due_at, attempts, delivered_at, dead_at, dead_reason, event_seq';
-
-function toEvent(row: EventRow): EventSummary {
-  return {
-    seq: row.seq,
-    requestId: row.request_id,
-    dedupeKey: row.dedupe_key,
-    receivedAt: row.received_at,
-    hasImage: row.has_image === true,
-    item: JSON.parse(row.item) as Item,
-  };
-}
-
-function toNotification(row: NotificationRow): NotificationView {
-  const view: NotificationView = {
-    seq: row.seq,
-    id: row.id,
-    destination: row.destination,
-    alert: JSON.parse(row.alert) as Alert,
-    status: row.status,
-    createdAt: row.created_at,
-    dueAt: row.due_at,
-    attemptCount: row.attempts,
-  };
-  if (row.delivered_at !== null) view.deliveredAt = row.delivered_at;
-  if (row.dead_at !== null) view.deadAt = row.dead_at;
-  if (row.dead_reason !== null) view.deadReason = row.dead_reason;
-  if (row.event_seq !== null) view.eventSeq = row.event_seq;
-  return view;
-}
-
-function optionalString(what: string, name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalidInput(what, `${name} must be a string`);
-  return value;
-}
-
 /** Filters collects WHERE clauses with their `$n` parameters. */
 class Filters {
   readonly where: string[] = [];
   readonly params: Array<string | number> = [];
-  add(clause: (param: string) => string, value: string | number): void {
-    this.params.push(value);
-    this.where.push(clause(`$${this.params.length}`));
+  constructor(filters: Filter[]) {
+    for (const { clause, value } of filters) {
+      this.params.push(value);
+      this.where.push(clause(`$${this.params.length}`));
+    }
   }
   sql(): string {
     return this.where.length > 0 ? ` WHERE ${this.where.join(' AND ')}` : '';
@@ -111,27 +54,13 @@ export function createPgAdminReads(context: PgContext): AdminReads {
     async listEvents(query: EventPageQuery) {
       const what = 'admin.listEvents';
       const limit = safeInteger(what, 'limit', query.limit, 0);
-      const f = new Filters();
-      if (query.beforeSeq !== undefined)
-        f.add((p) => `seq < ${p}`, safeInteger(what, 'beforeSeq', query.beforeSeq));
-      if (query.afterSeq !== undefined)
-        f.add((p) => `seq > ${p}`, safeInteger(what, 'afterSeq', query.afterSeq));
-      const source = optionalString(what, 'source', query.source);
-      if (source !== undefined) f.add((p) => `source = ${p}`, source);
-      const type = optionalString(what, 'type', query.type);
-      if (type !== undefined) {
-        if (type.includes('*')) f.add((p) => `type LIKE ${p} ESCAPE '\\'`, likePattern(type));
-        else f.add((p) => `type = ${p}`, type);
-      }
-      const user = optionalString(what, 'user', query.user);
-      if (user !== undefined) f.add((p) => `user_id = ${p}`, user);
-      if (query.receivedFrom !== undefined) {
-        f.add((p) => `received_at >= ${p}`, epochMs(what, 'receivedFrom', query.receivedFrom));
-      }
-      if (query.receivedTo !== undefined) {
-        f.add((p) => `received_at < ${p}`, epochMs(what, 'receivedTo', query.receivedTo));
-      }
-      const sql = `SELECT ${EVENT_COLUMNS} FROM events${f.sql()} ORDER BY seq DESC LIMIT ${f.next(limit)}`;
+      const f = new Filters(
+        eventFilters(what, query, (type) => ({
+          clause: (p) => `type LIKE ${p} ESCAPE '\\'`,
+          value: likePattern(type),
+        })),
+      );
+      const sql = `SELECT ${EVENT_SUMMARY_COLUMNS} FROM events${f.sql()} ORDER BY seq DESC LIMIT ${f.next(limit)}`;
       const rows = await readWith(
         context,
         what,
@@ -158,38 +87,16 @@ export function createPgAdminReads(context: PgContext): AdminReads {
       );
       const row = rows[0];
       if (row === undefined) return undefined;
-      const event = toEvent(row);
-      return row.body === null || row.body === undefined ? event : { ...event, body: row.body };
+      return toEventWithBody(row);
     },
 
     async listNotifications(query: NotificationQuery) {
       const what = 'admin.listNotifications';
       const limit = safeInteger(what, 'limit', query.limit, 0);
-      const f = new Filters();
-      if (query.alertId !== undefined) f.add((p) => `${ALERT_ID} = ${p}`, String(query.alertId));
-      if (query.eventSeq !== undefined) {
-        f.add((p) => `event_seq = ${p}`, safeInteger(what, 'eventSeq', query.eventSeq));
-      }
-      const rule = optionalString(what, 'rule', query.rule);
-      if (rule !== undefined) f.add((p) => `${ALERT_RULE} = ${p}`, rule);
-      const destination = optionalString(what, 'destination', query.destination);
-      if (destination !== undefined) f.add((p) => `destination = ${p}`, destination);
-      if (query.status !== undefined) {
-        if (!['pending', 'delivered', 'dead'].includes(query.status)) {
-          throw invalidInput(what, 'status must be pending, delivered or dead');
-        }
-        f.add((p) => `status = ${p}`, query.status);
-      }
-      if (query.beforeSeq !== undefined)
-        f.add((p) => `seq < ${p}`, safeInteger(what, 'beforeSeq', query.beforeSeq));
-      if (query.afterSeq !== undefined)
-        f.add((p) => `seq > ${p}`, safeInteger(what, 'afterSeq', query.afterSeq));
-      if (query.createdFrom !== undefined) {
-        f.add((p) => `created_at >= ${p}`, epochMs(what, 'createdFrom', query.createdFrom));
-      }
-      const sql = `SELECT ${NOTIFICATION_COLUMNS} FROM notifications${f.sql()} ORDER BY seq DESC LIMIT ${f.next(limit)}`;
+      const f = new Filters(notificationFilters(what, query, { id: ALERT_ID, rule: ALERT_RULE }));
+      const sql = `SELECT ${NOTIFICATION_VIEW_COLUMNS} FROM notifications${f.sql()} ORDER BY seq DESC LIMIT ${f.next(limit)}`;
       return readWith(context, what, async (db) => {
-        const views = (await db.query<NotificationRow>(sql, f.params)).rows.map(toNotification);
+        const views = (await db.query<NotificationViewRow>(sql, f.params)).rows.map(toNotificationView);
         if (query.withAttempts) {
           const history = await attemptsOf(
             db,
@@ -204,13 +111,13 @@ export function createPgAdminReads(context: PgContext): AdminReads {
     async getNotification(id) {
       const what = 'admin.getNotification';
       return readWith(context, what, async (db) => {
-        const rows = await db.query<NotificationRow>(
-          `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1`,
+        const rows = await db.query<NotificationViewRow>(
+          `SELECT ${NOTIFICATION_VIEW_COLUMNS} FROM notifications WHERE id = $1`,
           [String(id)],
         );
         const row = rows.rows[0];
         if (row === undefined) return undefined;
-        const view = toNotification(row);
+        const view = toNotificationView(row);
         view.attempts = (await attemptsOf(db, [view.seq])).get(view.seq) ?? [];
         return view;
       });
@@ -247,37 +154,12 @@ export function createPgAdminReads(context: PgContext): AdminReads {
             `SELECT destination, count(*) AS dead FROM notifications WHERE status = 'dead' GROUP BY destination`,
           )
         ).rows;
-        const backlog = new Map<string, DestinationBacklog>();
-        for (const row of pending) {
-          backlog.set(row.destination, {
-            destination: row.destination,
-            pending: row.pending,
-            oldestPendingAt: row.oldest,
-            dead: 0,
-          });
-        }
-        for (const row of dead) {
-          const entry = backlog.get(row.destination);
-          if (entry) entry.dead = row.dead;
-          else backlog.set(row.destination, { destination: row.destination, pending: 0, dead: row.dead });
-        }
-        const progress = (
-          await db.query<{ cursor: number; newest: number; oldest: number | null }>(
-            `SELECT c.seq AS cursor, coalesce((SELECT max(seq) FROM events), 0) AS newest,
-                    (SELECT received_at FROM events WHERE seq > c.seq ORDER BY seq LIMIT 1) AS oldest
-             FROM evaluator_cursor c WHERE c.id = 1`,
-          )
-        ).rows[0];
-        const evaluator = {
-          cursor: progress?.cursor ?? 0,
-          newestSeq: progress?.newest ?? 0,
-          ...(progress?.oldest != null ? { oldestPendingAt: progress.oldest } : {}),
-        };
+        const progress = (await db.query<ProgressRow>(EVALUATOR_PROGRESS_SQL)).rows[0];
         return {
           eventsPerMinute,
           alertsPerMinute,
-          backlog: [...backlog.values()].sort((a, b) => a.destination.localeCompare(b.destination)),
-          evaluator,
+          backlog: toBacklog(pending, dead),
+          evaluator: toEvaluatorProgress(progress),
         };
       });
     },

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { StoreErrorCode, storeError } from '../errors.js';
+import { readFailure, writeFailure } from '../lifecycle.js';
 import type { WriteHealth } from '../write-health.js';
 
 /** PgContext is what the PostgreSQL port implementations share with the store that owns the pool. */
@@ -77,13 +76,7 @@ export async function writeWith<T>(
   try {
     return await inTransaction(context.pool, run);
   } catch (error) {
-    if (error instanceof HookrelayError) throw error;
-    context.health.failed(error, 1, { appends: false });
-    throw storeError(
-      StoreErrorCode.writeFailed,
-      `${what} failed and wrote nothing: ${(error as Error).message}`,
-      error,
-    );
+    throw writeFailure(what, error, context.health);
   }
 }
 
@@ -97,7 +90,6 @@ export async function readWith<T>(
   try {
     return await run(context.pool);
   } catch (error) {
-    if (error instanceof HookrelayError) throw error;
-    throw storeError(StoreErrorCode.readFailed, `${what} failed: ${(error as Error).message}`, error);
+    throw readFailure(what, error);
   }
 }

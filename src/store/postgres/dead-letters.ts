@@ -1,6 +1,16 @@
 import type pg from 'pg';
+import { type AttemptRow, toAttempt } from '../admin-rows.js';
+import {
+  checkDestination,
+  type DeadRow,
+  type PausedRow,
+  prepareDeadQuery,
+  preparePause,
+  toDeadLetter,
+  toPausedDestination,
+} from '../dead-letter-rows.js';
+import type { Listeners } from '../lifecycle.js';
 import type {
-  AttemptOutcome,
   AttemptRecord,
   Blobs,
   DeadLetter,
@@ -10,34 +20,9 @@ import type {
   ReplayQuery,
   StoredImage,
 } from '../ports.js';
-import type { Listeners } from '../sqlite/context.js';
-import { toNotification } from '../sqlite/notification-row.js';
-import type { NotificationRow } from '../sqlite/write-types.js';
-import { epochMs, invalidInput, nonEmptyString, prepareReplay, safeInteger } from '../validate.js';
+import { prepareReplay, safeInteger } from '../validate.js';
 import { inTransactionAs, type PgContext, readWith, writeWith } from './context.js';
 import { NOTIFICATION_COLUMNS } from './outbox.js';
-
-interface DeadRow extends NotificationRow {
-  dead_reason: string;
-  dead_at: number;
-}
-
-interface AttemptRow {
-  notification_seq: number;
-  at: number;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  reason: string | null;
-  detail: string | null;
-}
-
-/** toAttempt reads an attempt row back as the AttemptRecord it was written from. */
-export function toAttempt(row: Omit<AttemptRow, 'notification_seq'>): AttemptRecord {
-  const attempt: AttemptRecord = { at: row.at, durationMs: row.duration_ms, outcome: row.outcome };
-  if (row.reason !== null) attempt.reason = row.reason;
-  if (row.detail !== null) attempt.detail = row.detail;
-  return attempt;
-}
 
 /** attemptsOf returns every attempt of the given notifications, oldest first, by notification seq. */
 export async function attemptsOf(
@@ -73,16 +58,13 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
   };
   return {
     async pauseDestination(destination, paused) {
-      const what = 'pauseDestination';
       context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
-      if (!nonEmptyString(paused?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      const at = epochMs(what, 'at', paused.at);
-      await writeWith(context, what, (client) =>
+      const p = preparePause(destination, paused);
+      await writeWith(context, 'pauseDestination', (client) =>
         client.query(
           `INSERT INTO paused_destinations (destination, reason, paused_at) VALUES ($1, $2, $3)
            ON CONFLICT (destination) DO UPDATE SET reason = excluded.reason, paused_at = excluded.paused_at`,
-          [destination, paused.reason, at],
+          [p.destination, p.reason, p.at],
         ),
       );
     },
@@ -90,7 +72,7 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
     async resumeDestination(destination) {
       const what = 'resumeDestination';
       context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
+      checkDestination(what, destination);
       const resumed = await writeWith(context, what, async (client) => {
         const result = await client.query('DELETE FROM paused_destinations WHERE destination = $1', [
           destination,
@@ -109,31 +91,24 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
         'listPausedDestinations',
         async (db) =>
           (
-            await db.query<{ destination: string; reason: string; paused_at: number }>(
+            await db.query<PausedRow>(
               'SELECT destination, reason, paused_at FROM paused_destinations ORDER BY destination COLLATE "C"',
             )
           ).rows,
       );
-      return rows.map((row) => ({
-        destination: row.destination,
-        reason: row.reason,
-        pausedAt: row.paused_at,
-      }));
+      return rows.map(toPausedDestination);
     },
 
     async listDead(query: DeadQuery): Promise<DeadLetter[]> {
       const what = 'listDead';
       context.assertOpen();
-      const limit = safeInteger(what, 'limit', query?.limit, 0);
-      if (query.destination !== undefined && !nonEmptyString(query.destination)) {
-        throw invalidInput(what, 'destination must be a non-empty string when set');
-      }
+      const { limit, destination } = prepareDeadQuery(query);
       const columns = `${NOTIFICATION_COLUMNS}, dead_reason, dead_at`;
       return readWith(context, what, (pool) =>
         // One snapshot, so every dead letter comes with the attempts of the same commit.
         inTransactionAs(pool, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
           const rows =
-            query.destination === undefined
+            destination === undefined
               ? await client.query<DeadRow>(
                   `SELECT ${columns} FROM notifications WHERE status = 'dead' ORDER BY dead_at DESC, seq DESC LIMIT $1`,
                   [limit],
@@ -141,22 +116,13 @@ export function createPgDeadLetters(context: PgContext, enqueued: Listeners): De
               : await client.query<DeadRow>(
                   `SELECT ${columns} FROM notifications WHERE status = 'dead' AND destination = $1
                    ORDER BY dead_at DESC, seq DESC LIMIT $2`,
-                  [query.destination, limit],
+                  [destination, limit],
                 );
           const history = await attemptsOf(
             client,
             rows.rows.map((row) => row.seq),
           );
-          return rows.rows.map((row) => {
-            const letter: DeadLetter = {
-              notification: toNotification(row),
-              reason: row.dead_reason,
-              deadAt: row.dead_at,
-              attempts: history.get(row.seq) ?? [],
-            };
-            if (row.event_seq !== null) letter.eventSeq = row.event_seq;
-            return letter;
-          });
+          return rows.rows.map((row) => toDeadLetter(row, history.get(row.seq) ?? []));
         }),
       );
     },

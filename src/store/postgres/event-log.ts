@@ -1,29 +1,28 @@
 import type pg from 'pg';
 import type { AppendInput, ReceivedRequest, StoredEvent } from '../../domain/event.js';
-import type { Item } from '../../domain/item.js';
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import {
+  assertCount,
+  assertReadAfter,
+  assertSeq,
+  type EventRow,
+  listWhere,
+  type RequestRow,
+  toReceivedRequest,
+  toStoredEvent,
+} from '../event-rows.js';
 import { type BatchLimits, Failed, GroupCommit } from '../group-commit.js';
+import type { Listeners } from '../lifecycle.js';
 import type { AppendResult, EventLog, ListQuery } from '../ports.js';
-import type { Listeners } from '../sqlite/context.js';
+import { PRUNE_CHUNK_ROWS, pruneEventLog } from '../pruning.js';
 import { prepareAppend } from '../sqlite/prepare-append.js';
 import type { PreparedAppend } from '../sqlite/write-types.js';
 import { inTransaction, type PgContext, readWith } from './context.js';
 import { isDataError } from './pool.js';
 
-/** Rows deleted per prune transaction, as in the SQLite engine: appends are never held up for long. */
-const PRUNE_CHUNK_ROWS = 1_000;
-
 /** One batch is one INSERT of unnested arrays: its size bounds the statement's memory, not its text. */
 const BATCH_LIMITS: BatchLimits = { maxEntries: 1_000, maxRows: 10_000, maxBytes: 32 * 1024 * 1024 };
-
-interface EventRow {
-  seq: number;
-  request_id: string;
-  dedupe_key: string;
-  item: string;
-  image?: Buffer | null;
-}
 
 /** AppendCounters are what commitStats reports. */
 export interface AppendCounters {
@@ -198,13 +197,7 @@ export function createPgEventLog(
     },
 
     async readAfter(afterSeq: number, limit: number, options: { images?: boolean } = {}) {
-      if (!Number.isSafeInteger(afterSeq)) {
-        throw storeError(
-          StoreErrorCode.inputInvalid,
-          `readAfter afterSeq must be an integer, got ${afterSeq}`,
-        );
-      }
-      assertCount('readAfter limit', limit);
+      assertReadAfter(afterSeq, limit);
       const image = options.images === false ? 'NULL::bytea AS image' : 'image';
       const rows = await readWith(
         context,
@@ -226,53 +219,25 @@ export function createPgEventLog(
         'getRequest',
         async (db) =>
           (
-            await db.query<{ id: string; source: string; event: string; received_at: number; body: Buffer }>(
+            await db.query<RequestRow>(
               'SELECT id, source, event, received_at, body FROM requests WHERE id = $1',
               [id],
             )
           ).rows,
       );
       const row = rows[0];
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        source: row.source,
-        event: row.event,
-        receivedAt: row.received_at,
-        body: row.body,
-      };
+      return row === undefined ? undefined : toReceivedRequest(row);
     },
 
     async pruneOlderThan(cutoffMs: number): Promise<number> {
-      if (!Number.isFinite(cutoffMs)) {
-        throw storeError(
-          StoreErrorCode.inputInvalid,
-          `pruneOlderThan cutoffMs must be a finite number, got ${cutoffMs}`,
-        );
-      }
-      const cutoff = Math.round(cutoffMs);
-      let deleted = 0;
-      const chunk = async (sql: string): Promise<number> => {
-        context.assertOpen();
-        try {
-          return (await pool.query(sql, [cutoff, PRUNE_CHUNK_ROWS])).rowCount ?? 0;
-        } catch (error) {
-          throw storeError(
-            StoreErrorCode.pruneFailed,
-            `pruning the event log failed after ${deleted} item(s): ${(error as Error).message}`,
-            error,
-          );
-        }
-      };
-      for (;;) {
-        const changes = await chunk(PRUNE_EVENTS);
-        deleted += changes;
-        if (changes < PRUNE_CHUNK_ROWS) break;
-      }
-      while ((await chunk(PRUNE_REQUESTS)) === PRUNE_CHUNK_ROWS) {
-        // next chunk
-      }
-      return deleted;
+      const chunk = async (sql: string, cutoff: number) =>
+        (await pool.query(sql, [Math.round(cutoff), PRUNE_CHUNK_ROWS])).rowCount ?? 0;
+      return pruneEventLog(cutoffMs, {
+        assertOpen: () => context.assertOpen(),
+        deleteEvents: (cutoff) => chunk(PRUNE_EVENTS, cutoff),
+        deleteRequests: (cutoff) => chunk(PRUNE_REQUESTS, cutoff),
+        between: async () => undefined,
+      });
     },
 
     onAppend(listener: () => void): () => void {
@@ -307,63 +272,19 @@ export function likePattern(pattern: string): string {
 }
 
 function listSql(query: ListQuery, columns: string) {
-  assertSeq('list beforeSeq', query.beforeSeq);
-  assertSeq('list afterSeq', query.afterSeq);
-  if (query.receivedSince !== undefined && !Number.isFinite(query.receivedSince)) {
-    throw storeError(
-      StoreErrorCode.inputInvalid,
-      `list receivedSince must be a finite number, got ${query.receivedSince}`,
-    );
-  }
-  const where: string[] = [];
   const params: unknown[] = [];
-  const add = (clause: (n: string) => string, value: unknown) => {
+  const bind = (value: unknown) => {
     params.push(value);
-    where.push(clause(`$${params.length}`));
+    return `$${params.length}`;
   };
-  if (query.source !== undefined) add((n) => `source = ${n}`, query.source);
-  const types = query.type === undefined ? [] : typeof query.type === 'string' ? [query.type] : query.type;
-  if (types.length > 0 && !types.includes('*')) {
-    const ors = types.map((type) => {
-      params.push(type.includes('*') ? likePattern(type) : type);
-      const n = `$${params.length}`;
-      return type.includes('*') ? `type LIKE ${n} ESCAPE '\\'` : `type = ${n}`;
-    });
-    where.push(`(${ors.join(' OR ')})`);
-  }
-  if (query.user !== undefined) add((n) => `user_id = ${n}`, query.user);
-  if (query.receivedSince !== undefined) add((n) => `received_at >= ${n}`, Math.ceil(query.receivedSince));
-  if (query.beforeSeq !== undefined) add((n) => `seq < ${n}`, query.beforeSeq);
-  if (query.afterSeq !== undefined) add((n) => `seq > ${n}`, query.afterSeq);
-  const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
-  const ascending = query.afterSeq !== undefined && query.beforeSeq === undefined;
-  params.push(query.limit);
+  const { filter, ascending } = listWhere(
+    query,
+    bind,
+    (type) => `type LIKE ${bind(likePattern(type))} ESCAPE '\\'`,
+  );
   return {
-    sql: `SELECT ${columns} FROM events${filter} ORDER BY seq ${ascending ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
+    sql: `SELECT ${columns} FROM events${filter} ORDER BY seq ${ascending ? 'ASC' : 'DESC'} LIMIT ${bind(query.limit)}`,
     params,
     ascending,
   };
-}
-
-function assertSeq(what: string, value: number | undefined): void {
-  if (value !== undefined && !Number.isSafeInteger(value)) {
-    throw storeError(StoreErrorCode.inputInvalid, `${what} must be an integer, got ${value}`);
-  }
-}
-
-function assertCount(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw storeError(StoreErrorCode.inputInvalid, `${what} must be a non-negative integer, got ${value}`);
-  }
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  const event: StoredEvent = {
-    seq: row.seq,
-    requestId: row.request_id,
-    dedupeKey: row.dedupe_key,
-    item: JSON.parse(row.item) as Item,
-  };
-  if (row.image !== undefined && row.image !== null) event.image = row.image;
-  return event;
 }

@@ -1,28 +1,18 @@
 import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
-import type { AttemptOutcome, AttemptRecord, ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
-import type { Listeners } from '../sqlite/context.js';
-import { toNotification } from '../sqlite/notification-row.js';
-import type { NotificationRow, Transition, TransitionWrite } from '../sqlite/write-types.js';
-import {
-  claimToken,
-  epochMs,
-  invalidInput,
-  nonEmptyString,
-  type PreparedClaim,
-  prepareAttempt,
-  prepareClaim,
-} from '../validate.js';
+import type { Listeners } from '../lifecycle.js';
+import { sharedOutboxMethods, toClaimed } from '../outbox-shared.js';
+import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
+import { PRUNE_CHUNK_ROWS } from '../pruning.js';
+import type { NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
+import { type PreparedClaim, prepareClaim } from '../validate.js';
 import { inTransaction, type PgContext, readWith } from './context.js';
 import { isDataError } from './pool.js';
 
 /** NOTIFICATION_COLUMNS is what claims and dead-letter reads select, in the order of NotificationRow. */
 export const NOTIFICATION_COLUMNS =
   'seq, id, destination, alert, request_id, event_seq, created_at, due_at, lease_until, attempts, first_attempt_at';
-
-/** Rows deleted per pruneDelivered statement (with their attempts). */
-const PRUNE_CHUNK_ROWS = 1_000;
 
 /** Most transitions committed in one transaction. */
 const MAX_TRANSITION_GROUP = 500;
@@ -196,29 +186,26 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
     }
   }
 
-  function transition(
-    what: string,
-    id: string,
-    attempt: AttemptRecord,
-    allowed: readonly AttemptOutcome[],
-    to: Transition,
-    value: { dueAt?: number; reason?: string; token?: string | undefined } = {},
-  ): Promise<boolean> {
-    context.assertOpen();
-    if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
-    const write: TransitionWrite = {
-      id,
-      to,
-      attempt: prepareAttempt(what, attempt, allowed),
-      dueAt: value.dueAt ?? null,
-      reason: value.reason ?? null,
-      token: claimToken(what, value.token),
-    };
-    return new Promise<boolean>((resolve, reject) => {
-      queue.push({ kind: 'transition', write, resolve, reject });
-      void pump();
-    });
-  }
+  const shared = sharedOutboxMethods({
+    assertOpen: () => context.assertOpen(),
+    enqueued,
+    apply: (_what, write) =>
+      new Promise<boolean>((resolve, reject) => {
+        queue.push({ kind: 'transition', write, resolve, reject });
+        void pump();
+      }),
+    prune: {
+      deleteDelivered: async (cutoff) =>
+        (
+          await pool.query(
+            `DELETE FROM notifications WHERE seq IN (
+               SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < $1 LIMIT $2)`,
+            [cutoff, PRUNE_CHUNK_ROWS],
+          )
+        ).rowCount ?? 0,
+      between: async () => undefined,
+    },
+  });
 
   return {
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
@@ -228,35 +215,10 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
         queue.push({ kind: 'claim', claim: prepared, resolve, reject });
         void pump();
       });
-      return rows.map((row) => {
-        const claimed: ClaimedNotification = {
-          ...toNotification(row),
-          attempts: row.attempts + 1,
-          firstAttemptAt: row.first_attempt_at ?? prepared.now,
-          claimToken: prepared.token,
-        };
-        if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
-        return claimed;
-      });
+      return rows.map((row) => toClaimed(row, prepared.now, prepared.token));
     },
 
-    async recordDelivered(id: string, attempt: AttemptRecord, token?: string): Promise<boolean> {
-      return transition('recordDelivered', id, attempt, ['delivered'], 'delivered', { token });
-    },
-
-    async scheduleRetry(id, retry, token?: string): Promise<boolean> {
-      const what = 'scheduleRetry';
-      context.assertOpen();
-      const dueAt = epochMs(what, 'dueAt', retry?.dueAt);
-      return transition(what, id, retry.attempt, ['retry', 'broken'], 'retry', { dueAt, token });
-    },
-
-    async deadLetter(id, dead, token?: string): Promise<boolean> {
-      const what = 'deadLetter';
-      context.assertOpen();
-      if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason, token });
-    },
+    ...shared,
 
     async releaseLeases(): Promise<number> {
       // Several instances deliver from one PostgreSQL database: ending every lease would end those that
@@ -280,37 +242,6 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
           ).rows,
       );
       return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
-    },
-
-    onEnqueue(listener: () => void): () => void {
-      return enqueued.add(listener);
-    },
-
-    async pruneDelivered(cutoffMs: number): Promise<number> {
-      const what = 'pruneDelivered';
-      context.assertOpen();
-      const cutoff = epochMs(what, 'cutoffMs', cutoffMs);
-      let deleted = 0;
-      for (;;) {
-        context.assertOpen();
-        let changes: number;
-        try {
-          const result = await pool.query(
-            `DELETE FROM notifications WHERE seq IN (
-               SELECT seq FROM notifications WHERE status = 'delivered' AND delivered_at < $1 LIMIT $2)`,
-            [cutoff, PRUNE_CHUNK_ROWS],
-          );
-          changes = result.rowCount ?? 0;
-        } catch (error) {
-          throw storeError(
-            StoreErrorCode.pruneFailed,
-            `pruning delivered notifications failed after ${deleted}: ${(error as Error).message}`,
-            error,
-          );
-        }
-        deleted += changes;
-        if (changes < PRUNE_CHUNK_ROWS) return deleted;
-      }
     },
   };
 }

@@ -3,9 +3,8 @@ import type pg from 'pg';
 import { HookrelayError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import { createStoreLifecycle } from '../lifecycle.js';
 import type { Store } from '../ports.js';
-import { Listeners } from '../sqlite/context.js';
-import { WriteHealth } from '../write-health.js';
 import { createPgAdminReads } from './admin-reads.js';
 import type { PgContext } from './context.js';
 import { createPgConversationStore } from './conversations.js';
@@ -117,11 +116,8 @@ function createStore(
   connection: ConnectionOptions,
   pollMs: number | undefined,
 ): PostgresStore {
-  let state: 'open' | 'closing' | 'closed' = 'open';
-  let closing: Promise<void> | undefined;
-  const appended = new Listeners(logger, 'onAppend');
-  const enqueued = new Listeners(logger, 'onEnqueue');
-  const health = new WriteHealth({ logger });
+  const lifecycle = createStoreLifecycle(logger);
+  const { appended, enqueued, health } = lifecycle;
   const instanceId = randomUUID();
   const channel = channelOf(schema);
   const context: PgContext = {
@@ -130,9 +126,7 @@ function createStore(
     health,
     channel,
     notice: (kind) => `${kind}:${instanceId}`,
-    assertOpen() {
-      if (state !== 'open') throw storeError(StoreErrorCode.closed, 'the store is closed');
-    },
+    assertOpen: () => lifecycle.assertOpen(),
   };
   const events = createPgEventLog(context, appended);
   const wakeups = startWakeups({
@@ -167,7 +161,7 @@ function createStore(
     }),
 
     async checkWritable(): Promise<boolean> {
-      if (state !== 'open') return false;
+      if (!lifecycle.isOpen()) return false;
       if (!health.ready) return false;
       try {
         await pool.query(
@@ -183,21 +177,13 @@ function createStore(
     },
 
     close(): Promise<void> {
-      if (closing) return closing;
-      state = 'closing';
-      closing = (async () => {
-        try {
-          await events.drain();
-        } finally {
-          appended.clear();
-          enqueued.clear();
-          health.close();
+      return lifecycle.close({
+        drain: () => events.drain(),
+        release: async () => {
           await wakeups.close();
           await pool.end().catch(() => undefined);
-          state = 'closed';
-        }
-      })();
-      return closing;
+        },
+      });
     },
   };
 }

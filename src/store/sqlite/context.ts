@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
-import { HookrelayError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { StoreErrorCode, storeError } from '../errors.js';
+import { readFailure, writeFailure } from '../lifecycle.js';
 import type { WriteHealth } from '../write-health.js';
 import type { WriteBatcher } from './batching.js';
 import { rollbackIfOpen } from './write-steps.js';
@@ -37,8 +36,7 @@ export function readWith<T>(context: SqliteContext, what: string, run: () => T):
   try {
     return run();
   } catch (error) {
-    if (error instanceof HookrelayError) throw error;
-    throw storeError(StoreErrorCode.readFailed, `${what} failed: ${(error as Error).message}`, error);
+    throw readFailure(what, error);
   }
 }
 
@@ -63,51 +61,7 @@ export async function writeWith<A extends unknown[], T>(
     rollbackIfOpen(db, (rollbackError) =>
       logger.error({ err: rollbackError }, `rollback after a failed ${what} failed`),
     );
-    if (error instanceof HookrelayError) throw error;
-    context.health.failed(error, 1, { appends: false });
-    throw storeError(
-      StoreErrorCode.writeFailed,
-      `${what} failed and wrote nothing: ${(error as Error).message}`,
-      error,
-    );
-  }
-}
-
-/**
- * Listeners is a set of wake-up callbacks (onAppend, onEnqueue). `notify` calls each one; a listener that
- * throws is logged and never stops the others or the write that triggered it.
- */
-export class Listeners {
-  private readonly entries = new Set<{ listener: () => void }>();
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly name: string,
-  ) {}
-
-  /** add registers `listener` (the same function twice is called twice) and returns its unsubscribe. */
-  add(listener: () => void): () => void {
-    const entry = { listener };
-    this.entries.add(entry);
-    return () => {
-      this.entries.delete(entry);
-    };
-  }
-
-  /** notify calls every listener registered now, in registration order. It never throws. */
-  notify(): void {
-    for (const entry of [...this.entries]) {
-      try {
-        entry.listener();
-      } catch (error) {
-        this.logger.error({ err: error }, `an ${this.name} listener threw; ignored`);
-      }
-    }
-  }
-
-  /** clear removes every listener (on close). */
-  clear(): void {
-    this.entries.clear();
+    throw writeFailure(what, error, context.health);
   }
 }
 

@@ -1,34 +1,15 @@
 import {
+  CONVERSATION_COLUMNS,
+  type ConversationRow,
   type ConversationStore,
+  fromConversationRow,
   type PreparedConversation,
+  prepareAcknowledge,
   prepareConversation,
   prepareConversationKey,
   readConversation,
 } from '../conversation-port.js';
-import { epochMs, invalidInput } from '../validate.js';
 import { readWith, type SqliteContext, writeWith } from './context.js';
-
-interface ConversationRow {
-  destination: string;
-  rule: string;
-  key: string;
-  ref: string;
-  started_at: number;
-  acked_by: string | null;
-  acked_at: number | null;
-}
-
-function fromRow(row: ConversationRow): PreparedConversation {
-  return {
-    destination: row.destination,
-    rule: row.rule,
-    key: row.key,
-    refJson: row.ref,
-    startedAt: row.started_at,
-    ackedBy: row.acked_by,
-    ackedAt: row.acked_at,
-  };
-}
 
 /**
  * createSqliteConversationStore implements ConversationStore on the store's main connection. Writes are
@@ -37,7 +18,7 @@ function fromRow(row: ConversationRow): PreparedConversation {
 export function createSqliteConversationStore(context: SqliteContext): ConversationStore {
   const { db } = context;
   const select = db.prepare<[string, string, string], ConversationRow>(
-    `SELECT destination, rule, key, ref, started_at, acked_by, acked_at FROM conversations
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversations
      WHERE destination = ? AND rule = ? AND key = ?`,
   );
   // The first message wins: a retried first send (or a second process) never moves the conversation.
@@ -67,20 +48,16 @@ export function createSqliteConversationStore(context: SqliteContext): Conversat
     async find(input) {
       const k = prepareConversationKey('conversations.find', input);
       const row = readWith(context, 'conversations.find', () => select.get(k.destination, k.rule, k.key));
-      return row && readConversation(fromRow(row));
+      return row && readConversation(fromConversationRow(row));
     },
     async start(conversation) {
       const prepared = prepareConversation(conversation);
       const row = await writeWith(context, 'conversations.start', startTx, prepared);
-      return readConversation(row ? fromRow(row) : prepared);
+      return readConversation(row ? fromConversationRow(row) : prepared);
     },
     async acknowledge(alert, by, at) {
-      const what = 'conversations.acknowledge';
-      const k = prepareConversationKey(what, { destination: '-', ...alert });
-      if (typeof by !== 'string' || by === '' || by.length > 1_000) {
-        throw invalidInput(what, 'by must be a non-empty string of at most 1000 characters');
-      }
-      return writeWith(context, what, ackTx, by, epochMs(what, 'at', at), k.rule, k.key);
+      const a = prepareAcknowledge(alert, by, at);
+      return writeWith(context, 'conversations.acknowledge', ackTx, a.by, a.at, a.rule, a.key);
     },
     async end(input) {
       const k = prepareConversationKey('conversations.end', input);

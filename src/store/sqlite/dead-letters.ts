@@ -1,43 +1,20 @@
-import type {
-  AttemptOutcome,
-  AttemptRecord,
-  DeadLetter,
-  DeadLetters,
-  DeadQuery,
-  PausedDestination,
-  ReplayQuery,
-} from '../ports.js';
+import { type AttemptRow as StoredAttemptRow, toAttempt } from '../admin-rows.js';
 import {
-  epochMs,
-  invalidInput,
-  nonEmptyString,
-  type PreparedReplay,
-  prepareReplay,
-  safeInteger,
-} from '../validate.js';
-import { type Listeners, readWith, type SqliteContext, writeWith } from './context.js';
-import { toNotification } from './notification-row.js';
+  checkDestination,
+  type DeadRow,
+  type PausedRow,
+  prepareDeadQuery,
+  preparePause,
+  toDeadLetter,
+  toPausedDestination,
+} from '../dead-letter-rows.js';
+import type { Listeners } from '../lifecycle.js';
+import type { DeadLetter, DeadLetters, DeadQuery, PausedDestination, ReplayQuery } from '../ports.js';
+import { type PreparedReplay, prepareReplay } from '../validate.js';
+import { readWith, type SqliteContext, writeWith } from './context.js';
 import { NOTIFICATION_COLUMNS } from './write-steps.js';
-import type { NotificationRow } from './write-types.js';
 
-interface DeadRow extends NotificationRow {
-  dead_reason: string;
-  dead_at: number;
-}
-
-interface AttemptRow {
-  at: number;
-  duration_ms: number;
-  outcome: AttemptOutcome;
-  reason: string | null;
-  detail: string | null;
-}
-
-interface PausedRow {
-  destination: string;
-  reason: string;
-  paused_at: number;
-}
+type AttemptRow = Omit<StoredAttemptRow, 'notification_seq'>;
 
 /**
  * createSqliteDeadLetters implements DeadLetters. Every write is one IMMEDIATE transaction on the store's
@@ -114,54 +91,35 @@ export function createSqliteDeadLetters(context: SqliteContext, enqueued: Listen
       query.destination === undefined
         ? listDeadAll.all(query.limit)
         : listDeadOf.all(query.destination, query.limit);
-    return rows.map((row) => {
-      const letter: DeadLetter = {
-        notification: toNotification(row),
-        reason: row.dead_reason,
-        deadAt: row.dead_at,
-        attempts: attemptsOf.all(row.seq).map(toAttempt),
-      };
-      if (row.event_seq !== null) letter.eventSeq = row.event_seq;
-      return letter;
-    });
+    return rows.map((row) => toDeadLetter(row, attemptsOf.all(row.seq).map(toAttempt)));
   });
 
   return {
     async pauseDestination(destination: string, paused: { reason: string; at: number }): Promise<void> {
-      const what = 'pauseDestination';
       context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
-      if (!nonEmptyString(paused?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      const at = epochMs(what, 'at', paused.at);
-      await writeWith(context, what, pauseTx, destination, paused.reason, at);
+      const p = preparePause(destination, paused);
+      await writeWith(context, 'pauseDestination', pauseTx, p.destination, p.reason, p.at);
     },
 
     async resumeDestination(destination: string): Promise<boolean> {
       const what = 'resumeDestination';
       context.assertOpen();
-      if (!nonEmptyString(destination)) throw invalidInput(what, 'destination must be a non-empty string');
+      checkDestination(what, destination);
       const resumed = await writeWith(context, what, resumeTx, destination);
       if (resumed) enqueued.notify();
       return resumed;
     },
 
     async listPausedDestinations(): Promise<PausedDestination[]> {
-      return readWith(context, 'listPausedDestinations', () => listPaused.all()).map((row) => ({
-        destination: row.destination,
-        reason: row.reason,
-        pausedAt: row.paused_at,
-      }));
+      return readWith(context, 'listPausedDestinations', () => listPaused.all()).map(toPausedDestination);
     },
 
     async listDead(query: DeadQuery): Promise<DeadLetter[]> {
       const what = 'listDead';
       context.assertOpen();
-      safeInteger(what, 'limit', query?.limit, 0);
-      if (query.destination !== undefined && !nonEmptyString(query.destination)) {
-        throw invalidInput(what, 'destination must be a non-empty string when set');
-      }
+      const checked = prepareDeadQuery(query);
       // A read transaction, so every dead letter comes with the attempts of the same snapshot.
-      return readWith(context, what, () => deadTx.deferred(query));
+      return readWith(context, what, () => deadTx.deferred(checked));
     },
 
     async replayDead(query: ReplayQuery): Promise<number> {
@@ -171,11 +129,4 @@ export function createSqliteDeadLetters(context: SqliteContext, enqueued: Listen
       return replayed;
     },
   };
-}
-
-function toAttempt(row: AttemptRow): AttemptRecord {
-  const attempt: AttemptRecord = { at: row.at, durationMs: row.duration_ms, outcome: row.outcome };
-  if (row.reason !== null) attempt.reason = row.reason;
-  if (row.detail !== null) attempt.detail = row.detail;
-  return attempt;
 }

@@ -1,30 +1,18 @@
-import type Database from 'better-sqlite3';
 import type { AppendInput, ReceivedRequest, StoredEvent } from '../../domain/event.js';
-import type { Item } from '../../domain/item.js';
-import { StoreErrorCode, storeError } from '../errors.js';
+import {
+  assertCount,
+  assertReadAfter,
+  type EventRow,
+  type RequestRow,
+  toReceivedRequest,
+  toStoredEvent,
+} from '../event-rows.js';
+import type { Listeners } from '../lifecycle.js';
 import type { AppendResult, EventLog, ListQuery } from '../ports.js';
-import { type Listeners, readWith, type SqliteContext, yieldToLoop } from './context.js';
+import { PRUNE_CHUNK_ROWS, pruneEventLog } from '../pruning.js';
+import { readWith, type SqliteContext, yieldToLoop } from './context.js';
 import { createEventQueries } from './event-queries.js';
 import { prepareAppend } from './prepare-append.js';
-
-/** Rows deleted per prune transaction: small enough that appends are never held up for long. */
-const PRUNE_CHUNK_ROWS = 1_000;
-
-interface EventRow {
-  seq: number;
-  request_id: string;
-  dedupe_key: string;
-  item: string;
-  image?: Buffer | null;
-}
-
-interface RequestRow {
-  id: string;
-  source: string;
-  event: string;
-  received_at: number;
-  body: Buffer;
-}
 
 /**
  * createSqliteEventLog implements EventLog. Appends are checked and serialised first (prepareAppend), so a
@@ -95,82 +83,29 @@ export function createSqliteEventLog(context: SqliteContext, appended: Listeners
       limit: number,
       options: { images?: boolean } = {},
     ): Promise<StoredEvent[]> {
-      if (!Number.isSafeInteger(afterSeq)) {
-        throw storeError(
-          StoreErrorCode.inputInvalid,
-          `readAfter afterSeq must be an integer, got ${afterSeq}`,
-        );
-      }
-      assertCount('readAfter limit', limit);
+      assertReadAfter(afterSeq, limit);
       const statement = options.images === false ? readAfterWithoutImagesStmt : readAfterStmt;
       return readWith(context, 'readAfter', () => statement.all(afterSeq, limit)).map(toStoredEvent);
     },
 
     async getRequest(id: string): Promise<ReceivedRequest | undefined> {
       const row = readWith(context, 'getRequest', () => getRequestStmt.get(id));
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        source: row.source,
-        event: row.event,
-        receivedAt: row.received_at,
-        body: row.body,
-      };
+      return row === undefined ? undefined : toReceivedRequest(row);
     },
 
     async pruneOlderThan(cutoffMs: number): Promise<number> {
-      if (!Number.isFinite(cutoffMs)) {
-        throw storeError(
-          StoreErrorCode.inputInvalid,
-          `pruneOlderThan cutoffMs must be a finite number, got ${cutoffMs}`,
-        );
-      }
-      let deleted = 0;
       // Each chunk is one short transaction taken between two write batches.
-      const chunk = async (
-        transaction: Database.Transaction<(cutoffMs: number) => number>,
-      ): Promise<number> => {
-        context.assertOpen();
-        try {
-          return await batcher.exclusive(() => transaction.immediate(cutoffMs));
-        } catch (error) {
-          throw storeError(
-            StoreErrorCode.pruneFailed,
-            `pruning the event log failed after ${deleted} item(s): ${(error as Error).message}`,
-            error,
-          );
-        }
-      };
-      for (;;) {
-        const changes = await chunk(pruneEventsTx);
-        deleted += changes;
-        if (changes < PRUNE_CHUNK_ROWS) break;
+      return pruneEventLog(cutoffMs, {
+        assertOpen: () => context.assertOpen(),
+        deleteEvents: (cutoff) => batcher.exclusive(() => pruneEventsTx.immediate(cutoff)),
+        deleteRequests: (cutoff) => batcher.exclusive(() => pruneRequestsTx.immediate(cutoff)),
         // Let pending appends commit between chunks instead of queueing behind the whole prune.
-        await yieldToLoop();
-      }
-      while ((await chunk(pruneRequestsTx)) === PRUNE_CHUNK_ROWS) await yieldToLoop();
-      return deleted;
+        between: yieldToLoop,
+      });
     },
 
     onAppend(listener: () => void): () => void {
       return appended.add(listener);
     },
   };
-}
-
-function assertCount(what: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw storeError(StoreErrorCode.inputInvalid, `${what} must be a non-negative integer, got ${value}`);
-  }
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  const event: StoredEvent = {
-    seq: row.seq,
-    requestId: row.request_id,
-    dedupeKey: row.dedupe_key,
-    item: JSON.parse(row.item) as Item,
-  };
-  if (row.image !== undefined && row.image !== null) event.image = row.image;
-  return event;
 }

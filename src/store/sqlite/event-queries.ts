@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { StoreErrorCode, storeError } from '../errors.js';
+import { assertSeq, listWhere } from '../event-rows.js';
 import type { ListQuery } from '../ports.js';
 
 /*
@@ -32,12 +32,6 @@ export function typeGlob(pattern: string): string {
   return pattern.replace(/[[?]/g, (ch) => `[${ch}]`);
 }
 
-function assertSeq(what: string, value: number | undefined): void {
-  if (value !== undefined && !Number.isSafeInteger(value)) {
-    throw storeError(StoreErrorCode.inputInvalid, `${what} must be an integer, got ${value}`);
-  }
-}
-
 /** createEventQueries prepares the read statements on `db` lazily, one per filter combination. */
 export function createEventQueries(db: Database.Database): EventQueries {
   const statements = new Map<string, Database.Statement<unknown[], EventQueryRow>>();
@@ -53,47 +47,13 @@ export function createEventQueries(db: Database.Database): EventQueries {
 
   return {
     list(query) {
-      assertSeq('list beforeSeq', query.beforeSeq);
-      assertSeq('list afterSeq', query.afterSeq);
-      if (query.receivedSince !== undefined && !Number.isFinite(query.receivedSince)) {
-        throw storeError(
-          StoreErrorCode.inputInvalid,
-          `list receivedSince must be a finite number, got ${query.receivedSince}`,
-        );
-      }
-      const where: string[] = [];
       const params: unknown[] = [];
-      if (query.source !== undefined) {
-        where.push('source = ?');
-        params.push(query.source);
-      }
-      const types =
-        query.type === undefined ? [] : typeof query.type === 'string' ? [query.type] : query.type;
-      if (types.length > 0 && !types.includes('*')) {
-        where.push(
-          `(${types.map((type) => (type.includes('*') ? 'type GLOB ?' : 'type = ?')).join(' OR ')})`,
-        );
-        params.push(...types.map((type) => (type.includes('*') ? typeGlob(type) : type)));
-      }
-      if (query.user !== undefined) {
-        where.push('user_id = ?');
-        params.push(query.user);
-      }
-      if (query.receivedSince !== undefined) {
-        where.push('received_at >= ?');
-        params.push(query.receivedSince);
-      }
-      if (query.beforeSeq !== undefined) {
-        where.push('seq < ?');
-        params.push(query.beforeSeq);
-      }
-      if (query.afterSeq !== undefined) {
-        where.push('seq > ?');
-        params.push(query.afterSeq);
-      }
-      const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
-      // After a cursor the page is the items right after it (oldest first), still returned newest first.
-      const order = query.afterSeq !== undefined && query.beforeSeq === undefined ? 'ASC' : 'DESC';
+      const bind = (value: unknown) => {
+        params.push(value);
+        return '?';
+      };
+      const { filter, ascending } = listWhere(query, bind, (type) => `type GLOB ${bind(typeGlob(type))}`);
+      const order = ascending ? 'ASC' : 'DESC';
       const rows = prepared(`${COLUMNS}${filter} ORDER BY seq ${order} LIMIT ?`).all(...params, query.limit);
       return order === 'ASC' ? rows.reverse() : rows;
     },

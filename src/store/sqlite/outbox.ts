@@ -1,21 +1,13 @@
 import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
-import type { AttemptOutcome, AttemptRecord, ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
-import {
-  claimToken,
-  epochMs,
-  invalidInput,
-  nonEmptyString,
-  prepareAttempt,
-  prepareClaim,
-} from '../validate.js';
+import type { Listeners } from '../lifecycle.js';
+import { sharedOutboxMethods, toClaimed } from '../outbox-shared.js';
+import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
+import { PRUNE_CHUNK_ROWS } from '../pruning.js';
+import { prepareClaim } from '../validate.js';
 import { failureError, MAX_TRANSITION_GROUP, type OutboxSubmission } from './batching.js';
-import { type Listeners, readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
-import { toNotification } from './notification-row.js';
-import type { NotificationRow, OutboxWriteOutcome, Transition, TransitionWrite } from './write-types.js';
-
-/** Rows deleted per pruneDelivered transaction (with their attempts), as for the event log. */
-const PRUNE_CHUNK_ROWS = 1_000;
+import { readWith, type SqliteContext, writeWith, yieldToLoop } from './context.js';
+import type { OutboxWriteOutcome, TransitionWrite } from './write-types.js';
 
 /**
  * createSqliteOutbox implements Outbox. Every write is durable (`synchronous = FULL`) when it resolves.
@@ -87,26 +79,16 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     return changed;
   }
 
-  async function transition(
-    what: string,
-    id: string,
-    attempt: AttemptRecord,
-    allowed: readonly AttemptOutcome[],
-    to: Transition,
-    value: { dueAt?: number; reason?: string; token?: string | undefined } = {},
-  ): Promise<boolean> {
-    context.assertOpen();
-    if (!nonEmptyString(id)) throw invalidInput(what, 'id must be a non-empty string');
-    const write: TransitionWrite = {
-      id,
-      to,
-      attempt: prepareAttempt(what, attempt, allowed),
-      dueAt: value.dueAt ?? null,
-      reason: value.reason ?? null,
-      token: claimToken(what, value.token),
-    };
-    return transitionInGroup(what, write);
-  }
+  const shared = sharedOutboxMethods({
+    assertOpen: () => context.assertOpen(),
+    enqueued,
+    apply: transitionInGroup,
+    prune: {
+      deleteDelivered: (cutoff) => context.batcher.exclusive(() => pruneTx.immediate(cutoff)),
+      // Let appends and evaluator commits run between chunks.
+      between: yieldToLoop,
+    },
+  });
 
   return {
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
@@ -125,31 +107,7 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
       return outcome.claimed.map((row) => toClaimed(row, prepared.now, prepared.token));
     },
 
-    async recordDelivered(id: string, attempt: AttemptRecord, token?: string): Promise<boolean> {
-      return transition('recordDelivered', id, attempt, ['delivered'], 'delivered', { token });
-    },
-
-    async scheduleRetry(
-      id: string,
-      retry: { dueAt: number; attempt: AttemptRecord },
-      token?: string,
-    ): Promise<boolean> {
-      const what = 'scheduleRetry';
-      context.assertOpen();
-      const dueAt = epochMs(what, 'dueAt', retry?.dueAt);
-      return transition(what, id, retry.attempt, ['retry', 'broken'], 'retry', { dueAt, token });
-    },
-
-    async deadLetter(
-      id: string,
-      dead: { reason: string; attempt: AttemptRecord },
-      token?: string,
-    ): Promise<boolean> {
-      const what = 'deadLetter';
-      context.assertOpen();
-      if (!nonEmptyString(dead?.reason)) throw invalidInput(what, 'reason must be a non-empty string');
-      return transition(what, id, dead.attempt, ['dead', 'broken'], 'dead', { reason: dead.reason, token });
-    },
+    ...shared,
 
     async releaseLeases(): Promise<number> {
       const released = await writeWith(context, 'releaseLeases', releaseTx);
@@ -160,34 +118,6 @@ export function createSqliteOutbox(context: SqliteContext, enqueued: Listeners):
     async pendingCounts(): Promise<Record<string, number>> {
       const rows = readWith(context, 'pendingCounts', () => countPending.all());
       return Object.fromEntries(rows.map((row) => [row.destination, row.n]));
-    },
-
-    onEnqueue(listener: () => void): () => void {
-      return enqueued.add(listener);
-    },
-
-    async pruneDelivered(cutoffMs: number): Promise<number> {
-      const what = 'pruneDelivered';
-      context.assertOpen();
-      const cutoff = epochMs(what, 'cutoffMs', cutoffMs);
-      let deleted = 0;
-      for (;;) {
-        context.assertOpen();
-        let changes: number;
-        try {
-          changes = await context.batcher.exclusive(() => pruneTx.immediate(cutoff));
-        } catch (error) {
-          throw storeError(
-            StoreErrorCode.pruneFailed,
-            `pruning delivered notifications failed after ${deleted}: ${(error as Error).message}`,
-            error,
-          );
-        }
-        deleted += changes;
-        if (changes < PRUNE_CHUNK_ROWS) return deleted;
-        // Let appends and evaluator commits run between chunks.
-        await yieldToLoop();
-      }
     },
   };
 }
@@ -225,15 +155,4 @@ function openTransitionGroup(
 
 function unexpectedOutcome(what: string): Error {
   return storeError(StoreErrorCode.writeFailed, `${what}: the writer answered with the wrong kind of result`);
-}
-
-function toClaimed(row: NotificationRow, now: number, claimToken: string): ClaimedNotification {
-  const claimed: ClaimedNotification = {
-    ...toNotification(row),
-    attempts: row.attempts + 1,
-    firstAttemptAt: row.first_attempt_at ?? now,
-    claimToken,
-  };
-  if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
-  return claimed;
 }

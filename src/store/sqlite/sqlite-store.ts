@@ -5,13 +5,13 @@ import Database from 'better-sqlite3';
 import { HookrelayError } from '../../lib/errors.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { StoreErrorCode, storeError } from '../errors.js';
+import { createStoreLifecycle } from '../lifecycle.js';
 import type { Store } from '../ports.js';
-import { WriteHealth } from '../write-health.js';
 import { createSqliteAdminReads } from './admin-queries.js';
 import { type BatchCounters, createWriteBatcher } from './batching.js';
 import { createSqliteBlobs } from './blobs.js';
 import { checkFile, configureConnection, fileIdentity } from './connection.js';
-import { Listeners, type SqliteContext } from './context.js';
+import type { SqliteContext } from './context.js';
 import { createSqliteConversationStore } from './conversations.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteEvaluatorStore } from './evaluator-store.js';
@@ -191,11 +191,8 @@ function createSqliteStore(
   writer: Writer,
   file: { path: string; identity: FileIdentity } | undefined,
 ): SqliteStore {
-  let state: 'open' | 'closing' | 'closed' = 'open';
-  let closing: Promise<void> | undefined;
-  const appended = new Listeners(logger, 'onAppend');
-  const enqueued = new Listeners(logger, 'onEnqueue');
-  const health = new WriteHealth({ logger });
+  const lifecycle = createStoreLifecycle(logger);
+  const { appended, enqueued, health } = lifecycle;
   const batcher = createWriteBatcher({
     writer,
     logger,
@@ -211,9 +208,7 @@ function createSqliteStore(
     logger,
     batcher,
     health,
-    assertOpen() {
-      if (state !== 'open') throw storeError(StoreErrorCode.closed, 'the store is closed');
-    },
+    assertOpen: () => lifecycle.assertOpen(),
   };
 
   return {
@@ -236,7 +231,7 @@ function createSqliteStore(
     }),
 
     async checkWritable(): Promise<boolean> {
-      if (state !== 'open') return false;
+      if (!lifecycle.isOpen()) return false;
       if (!writer.healthy) return false;
       // Recent appends failed: the probe below may still fit (a full disk takes one small row), they did not.
       if (!health.ready) return false;
@@ -251,24 +246,16 @@ function createSqliteStore(
     },
 
     close(): Promise<void> {
-      if (closing) return closing;
-      state = 'closing';
-      closing = (async () => {
-        try {
-          await batcher.drain();
-        } finally {
-          appended.clear();
-          enqueued.clear();
-          health.close();
+      return lifecycle.close({
+        drain: () => batcher.drain(),
+        release: async () => {
           try {
             await writer.close();
           } finally {
             db.close();
-            state = 'closed';
           }
-        }
-      })();
-      return closing;
+        },
+      });
     },
   };
 }
