@@ -1,14 +1,6 @@
-import {
-  type Block,
-  ErrorCode,
-  type KnownBlock,
-  LogLevel,
-  type Logger as SlackLogger,
-  WebClient,
-} from '@slack/web-api';
+import { type Block, ErrorCode, type KnownBlock, type WebClient } from '@slack/web-api';
 import type { Notification } from '../../domain/alert.js';
-import type { Logger } from '../../lib/log.js';
-import { createSafeFetch, createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
+import { createSafeRequest, findAddressRefused, headerValue } from '../../lib/safe-fetch.js';
 import { forDisplay } from '../../render/display.js';
 import { singleLine } from '../../render/escape.js';
 import { screenshotFilename } from '../../render/screenshot.js';
@@ -28,12 +20,10 @@ import {
   urlSecrets,
 } from '../shared.js';
 import type { Destination, DestinationDeps, SendContext, SendFailure, SendResult } from '../types.js';
+import { createSlackClient, slackLogger } from './client.js';
 import type { SlackOptions } from './config.js';
 import { slackModeOf } from './config.js';
 import { renderSlackMessage, type SlackMessage, type SlackRenderOptions, type SlackState } from './render.js';
-
-/** Slack's Web API base; `apiUrl` overrides it. https://docs.slack.dev/apis/web-api/ */
-export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
 
 /**
  * Errors after which retrying later may work. fatal_error/internal_error "may have partially succeeded",
@@ -204,22 +194,6 @@ function networkCause(original: Error | undefined): string {
   return label;
 }
 
-/** slackLogger forwards the SDK's warnings and errors to our logger (never its debug output, which dumps bodies). */
-function slackLogger(logger: Logger, destination: string): SlackLogger {
-  const child = logger.child({ destination, component: 'slack-web-api' });
-  const text = (parts: unknown[]) =>
-    parts.map((part) => (typeof part === 'string' ? part : String(part))).join(' ');
-  return {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: (...parts: unknown[]) => child.warn(text(parts)),
-    error: (...parts: unknown[]) => child.error(text(parts)),
-    setLevel: () => undefined,
-    getLevel: () => LogLevel.WARN,
-    setName: () => undefined,
-  };
-}
-
 /** raceAbort settles with the caller's abort when it comes first (the SDK takes no per-call signal). */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -258,22 +232,7 @@ export function createSlackDestination(
   const mode = slackModeOf(name, options);
   if (mode.via === 'token') {
     const channel = mode.channel;
-    const safeFetch = createSafeFetch(guard);
-    const client = new WebClient(mode.token, {
-      slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: options.timeoutMs,
-      allowAbsoluteUrls: false,
-      logger: slackLogger(deps.logger, name),
-      fetch: (url, init) =>
-        safeFetch(url, {
-          method: init?.method ?? 'POST',
-          headers: init?.headers ?? {},
-          ...(init?.body === undefined ? {} : { body: init.body }),
-          ...(init?.signal ? { signal: init.signal } : {}),
-        }),
-    });
+    const { client, close } = createSlackClient(mode.token, options, guard, slackLogger(deps.logger, name));
     const what = 'slack chat.postMessage';
     const renderOptions = (state?: SlackState): SlackRenderOptions => ({
       ...(options.mention ? { mention: options.mention } : {}),
@@ -386,7 +345,7 @@ export function createSlackDestination(
             ...started,
           };
     };
-    return { name, type: 'slack', threads: true, send, close: () => safeFetch.close() };
+    return { name, type: 'slack', threads: true, send, close };
   }
 
   const webhookUrl = mode.webhookUrl;
@@ -508,23 +467,8 @@ export async function updateSlackMessage(
   const mode = slackModeOf(name, options);
   if (mode.via !== 'token') return 'an incoming webhook cannot update messages';
   const guard = { allowPrivateNetworks: options.allowPrivateNetworks ?? false, timeoutMs: options.timeoutMs };
-  const safeFetch = createSafeFetch(guard);
   const redact = createRedactor([options.token, options.signingSecret]);
-  const client = new WebClient(mode.token, {
-    slackApiUrl: options.apiUrl ?? DEFAULT_SLACK_API_URL,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: options.timeoutMs,
-    allowAbsoluteUrls: false,
-    logger: slackLogger(deps.logger, name),
-    fetch: (url, init) =>
-      safeFetch(url, {
-        method: init?.method ?? 'POST',
-        headers: init?.headers ?? {},
-        ...(init?.body === undefined ? {} : { body: init.body }),
-        ...(init?.signal ? { signal: init.signal } : {}),
-      }),
-  });
+  const { client, close } = createSlackClient(mode.token, options, guard, slackLogger(deps.logger, name));
   const deadline = createDeadline(new AbortController().signal, options.timeoutMs);
   try {
     await raceAbort(
@@ -541,6 +485,6 @@ export async function updateSlackMessage(
     return redact(classifyWebApiThrown(thrown, 'slack chat.update', deadline).detail);
   } finally {
     deadline.dispose();
-    await safeFetch.close();
+    await close();
   }
 }
