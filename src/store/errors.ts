@@ -39,8 +39,6 @@ export const StoreErrorCode = {
    * to a file that is gone at the next start. Every write is refused until the process restarts.
    */
   fileLost: 'HR_ERR_STORE_FILE_LOST',
-  /** The database URL names an engine this build does not include. */
-  engineUnavailable: 'HR_ERR_STORE_ENGINE_UNAVAILABLE',
   /** The database URL is not one of the accepted forms. */
   urlInvalid: 'HR_ERR_STORE_URL_INVALID',
   /**
