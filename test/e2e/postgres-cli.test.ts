@@ -1,14 +1,11 @@
 // Issue 11 §1: the admin CLI (events, dlq list/replay/paused/resume) works against a PostgreSQL URL.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
 import { sampleActivityEvent } from '../../src/cli/send-samples.js';
 import { normalizeTrackpilots } from '../../src/ingest/normalize/trackpilots.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { TEST_PG_URL, TestSchemas } from '../../src/store/postgres/test-schema.js';
-import { MAIN } from '../helpers/server-process.js';
+import { hookrelay } from '../helpers/wait.js';
 
-const run = promisify(execFile);
 const schemas = new TestSchemas();
 afterAll(() => schemas.dropAll());
 
@@ -17,21 +14,6 @@ function urlFor(schema: string): string {
   const url = new URL(TEST_PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
-}
-
-async function cli(args: string[], db: string): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { PATH: process.env.PATH ?? '', HOOKRELAY_DB: db };
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env, timeout: 15_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string; code?: unknown };
-    return {
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-      code: typeof failed.code === 'number' ? failed.code : 1,
-    };
-  }
 }
 
 describe('the admin CLI on PostgreSQL', () => {
@@ -90,22 +72,22 @@ describe('the admin CLI on PostgreSQL', () => {
       await store.close();
     }
 
-    const events = await cli(['events', '--json'], db);
+    const events = await hookrelay(['events', '--json'], db);
     expect(events.code).toBe(0);
     expect(events.stdout).toContain('user-pg');
 
-    const dead = await cli(['dlq', 'list', '--json'], db);
+    const dead = await hookrelay(['dlq', 'list', '--json'], db);
     expect(dead.code).toBe(0);
     expect(dead.stdout).toContain('dead-1');
     expect(dead.stdout).toContain('payload rejected');
 
-    const paused = await cli(['dlq', 'paused'], db);
+    const paused = await hookrelay(['dlq', 'paused'], db);
     expect(paused.code).toBe(0);
     expect(paused.stdout).toContain('team-slack');
 
-    expect((await cli(['dlq', 'resume', 'team-slack'], db)).code).toBe(0);
-    expect((await cli(['dlq', 'resume', 'team-slack'], db)).code).toBe(1);
-    expect((await cli(['dlq', 'replay', 'dead-1'], db)).code).toBe(0);
+    expect((await hookrelay(['dlq', 'resume', 'team-slack'], db)).code).toBe(0);
+    expect((await hookrelay(['dlq', 'resume', 'team-slack'], db)).code).toBe(1);
+    expect((await hookrelay(['dlq', 'replay', 'dead-1'], db)).code).toBe(0);
 
     const after = await openPostgresStore(db);
     try {

@@ -23,12 +23,16 @@ export async function waitFor(
   }
 }
 
-/** hookrelay runs the built CLI (`node dist/src/main.js …`) against a server's database and returns its output. */
+/**
+ * hookrelay runs the built CLI (`node dist/src/main.js …`) against a database and returns its output:
+ * `db` is a SQLite file path (a server's `dbPath`) or a database URL (`postgres://…`).
+ */
 export async function hookrelay(
   args: string[],
-  dbPath: string,
+  db: string,
 ): Promise<{ stdout: string; stderr: string; code: number }> {
-  const env = { PATH: process.env.PATH ?? '', HOOKRELAY_DB: `sqlite:${dbPath}` };
+  const url = /^(postgres|postgresql|sqlite):/.test(db) ? db : `sqlite:${db}`;
+  const env = { PATH: process.env.PATH ?? '', HOOKRELAY_DB: url };
   try {
     const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env, timeout: 15_000 });
     return { stdout, stderr, code: 0 };
