@@ -249,8 +249,9 @@ export function createApp(deps: AppDeps): App {
     leader: () => elected.leader,
     term: () => elected.term,
     lagSeconds: async () => {
-      // A standby reads the committed cursor (the leader's lives in its evaluator).
-      const cursor = elected.leader ? evaluator.cursor : (await store.evaluator.load()).cursor;
+      // A standby reads the committed cursor (the leader's lives in its evaluator); the cursor alone, not
+      // the whole rule state, as this runs on every scrape.
+      const cursor = elected.leader ? evaluator.cursor : await store.evaluator.cursor();
       const [oldest] = await store.events.readAfter(cursor, 1, { images: false });
       return oldest === undefined ? 0 : Math.max(0, clock.now() - oldest.item.receivedAt) / 1000;
     },

@@ -561,6 +561,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
     it('starts a fresh database at cursor 0 with no state', async () => {
       const store = await open();
       expect(await store.evaluator.load()).toEqual({ cursor: 0, state: [] });
+      expect(await store.evaluator.cursor()).toBe(0);
       expect(await store.outbox.pendingCounts()).toEqual({});
     });
 
@@ -614,6 +615,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
       expect(result).toEqual({ notificationsInserted: 2 });
       const loaded = await store.evaluator.load();
       expect(loaded.cursor).toBe(third!.seq);
+      expect(await store.evaluator.cursor()).toBe(third!.seq);
       expect(loaded.state).toEqual([...values].sort((x, y) => (x.key < y.key ? -1 : 1)));
       expect(await store.outbox.pendingCounts()).toEqual({ 'team-slack': 1, 'team-discord': 1 });
       const claimed = await store.outbox.claim(claimQuery(T0, ['team-slack', 'team-discord']));

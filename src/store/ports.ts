@@ -163,6 +163,8 @@ export interface EvaluatorCommitResult {
 export interface EvaluatorStore {
   /** load returns the stored cursor and every state entry. It never writes. */
   load(): Promise<EvaluatorSnapshot>;
+  /** cursor returns the stored cursor alone (what load() returns as `cursor`), without the rule state. */
+  cursor(): Promise<number>;
   /**
    * commit writes one evaluation step in ONE transaction and resolves only once it is durable: the state
    * upserts and deletes, the notifications (an id already stored is skipped, never duplicated or

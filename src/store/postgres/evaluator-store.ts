@@ -51,6 +51,13 @@ export function createPgEvaluatorStore(context: PgContext, onInserted: () => voi
       );
     },
 
+    async cursor(): Promise<number> {
+      return readWith(context, 'reading the evaluator cursor', async (pool) => {
+        const found = await pool.query<{ seq: number }>('SELECT seq FROM evaluator_cursor WHERE id = 1');
+        return found.rows[0]?.seq ?? 0;
+      });
+    },
+
     async commit(input: EvaluatorCommitInput): Promise<EvaluatorCommitResult> {
       context.assertOpen();
       const step = prepareEvaluatorCommit(input);

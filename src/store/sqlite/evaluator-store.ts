@@ -48,6 +48,10 @@ export function createSqliteEvaluatorStore(context: SqliteContext, onInserted: (
       return readWith(context, 'loading the evaluator state', () => loadTx.deferred());
     },
 
+    async cursor(): Promise<number> {
+      return readWith(context, 'reading the evaluator cursor', () => readCursor.get() ?? 0);
+    },
+
     async commit(input: EvaluatorCommitInput): Promise<EvaluatorCommitResult> {
       context.assertOpen();
       const step = prepareEvaluatorCommit(input);
