@@ -93,7 +93,9 @@ export async function runDlq(args: string[], io: CliIo): Promise<number> {
     }
   } else {
     try {
-      target = localTarget(await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true }));
+      target = localTarget(
+        await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true, wakeups: false }),
+      );
     } catch (error) {
       io.stderr(`hookrelay dlq: cannot open the database: ${describeError(error)}\n`);
       return 1;

@@ -164,7 +164,7 @@ function selection(plan: ListPlan): string[] {
 
 async function openExisting(io: CliIo): Promise<Store | undefined> {
   try {
-    return await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true });
+    return await openStore(defaultDatabaseUrl(io.env), { cwd: io.cwd, mustExist: true, wakeups: false });
   } catch (error) {
     const message = error instanceof HookrelayError ? `${error.message} (${error.code})` : String(error);
     io.stderr(`hookrelay events: cannot open the event log: ${message}\n`);

@@ -29,6 +29,11 @@ export interface OpenStoreOptions {
    * CLI's commands that look at what `serve` stored, where a new empty file would only hide a wrong path.
    */
   mustExist?: boolean;
+  /**
+   * false: the caller never waits for what other instances commit (the CLI's one-shot commands), so the
+   * PostgreSQL engine opens no LISTEN connection and polls nothing. Default true; SQLite ignores it.
+   */
+  wakeups?: boolean;
   /** Where the PostgreSQL engine reads HOOKRELAY_DB_POOL, …_STATEMENT_TIMEOUT_MS and …_LISTEN; process.env by default. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -94,6 +99,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     return openPostgresStore(target.url, {
       settings: pgSettingsFromEnv(options.env ?? process.env),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.wakeups === undefined ? {} : { wakeups: options.wakeups }),
     });
   }
   if (options.mustExist && target.path !== ':memory:' && !existsSync(target.path)) {

@@ -314,6 +314,26 @@ describe('PostgreSQL engine: the LISTEN connection lost', () => {
   });
 });
 
+describe('PostgreSQL engine: a store without wake-ups', () => {
+  // The CLI's one-shot commands (`events`, `dlq`) never wait for another instance's commits.
+  it('opens no LISTEN connection with wakeups: false, and one by default', async () => {
+    const schema = await schemas.create();
+    const listening = async (name: string) =>
+      (
+        await schemas.admin(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+          [name],
+        )
+      ).rows.length;
+    const quiet = await open(schema, { applicationName: `hr-quiet-${schema}`, wakeups: false });
+    const usual = await open(schema, { applicationName: `hr-usual-${schema}` });
+    await Promise.all([quiet.wakeupsReady, usual.wakeupsReady]);
+    expect(await quiet.events.append(appendOf('q'))).toMatchObject({ stored: 1 });
+    await waitFor('the default store LISTENs', async () => (await listening(`hr-usual-${schema}`)) === 1);
+    expect(await listening(`hr-quiet-${schema}`)).toBe(0);
+  });
+});
+
 describe('PostgreSQL engine: a database that fails', () => {
   it('refuses to open a database it cannot reach, without echoing the URL', async () => {
     const error = await openStore('postgres://hookrelay:s3cret@127.0.0.1:1/test').catch((e: unknown) => e);

@@ -29,6 +29,11 @@ export interface PostgresStoreOptions {
   pollMs?: number;
   /** application_name of the store's connections, to tell instances apart in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * false: no wake-ups from other instances at all (no LISTEN connection, no poll), for a caller that
+   * never waits for another instance's commits (the CLI's one-shot commands). Default true.
+   */
+  wakeups?: boolean;
 }
 
 /** PostgresStore is the PostgreSQL engine's Store, plus what only it reports. */
@@ -95,7 +100,11 @@ export async function openPostgresStore(
       error,
     );
   }
-  return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, options.pollMs);
+  const wakeups = {
+    enabled: options.wakeups ?? true,
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+  };
+  return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, wakeups);
 }
 
 /**
@@ -114,7 +123,7 @@ function createStore(
   settings: PgSettings & { schemaVersion: number },
   schema: string,
   connection: ConnectionOptions,
-  pollMs: number | undefined,
+  wakeupOptions: { enabled: boolean; pollMs?: number },
 ): PostgresStore {
   const lifecycle = createStoreLifecycle(logger);
   const { appended, enqueued, health } = lifecycle;
@@ -129,17 +138,19 @@ function createStore(
     assertOpen: () => lifecycle.assertOpen(),
   };
   const events = createPgEventLog(context, appended);
-  const wakeups = startWakeups({
-    ...connection,
-    pool,
-    channel,
-    instanceId,
-    listen: settings.listen,
-    ...(pollMs === undefined ? {} : { pollMs }),
-    logger,
-    onAppend: () => appended.notify(),
-    onEnqueue: () => enqueued.notify(),
-  });
+  const wakeups = wakeupOptions.enabled
+    ? startWakeups({
+        ...connection,
+        pool,
+        channel,
+        instanceId,
+        listen: settings.listen,
+        ...(wakeupOptions.pollMs === undefined ? {} : { pollMs: wakeupOptions.pollMs }),
+        logger,
+        onAppend: () => appended.notify(),
+        onEnqueue: () => enqueued.notify(),
+      })
+    : { ready: Promise.resolve(), close: async () => undefined };
 
   return {
     engine: 'postgres',
