@@ -20,18 +20,45 @@ const logger = createLogger('silent');
 // Short, so the tests see expiry and failover in well under a second; the ratios are the defaults'.
 const TIMING = { ttlMs: 600, renewMs: 200, pollMs: 50 };
 
+/** The rules of the app tests: every desktop event is one alert to the log. */
+const RULES = `
+version: 1
+sources:
+  trackpilots: { type: trackpilots, secrets: [a-test-secret] }
+destinations:
+  console: { type: log }
+rules:
+  - name: any-activity
+    on: desktop.*
+    to: [console]
+`;
+
 let db: TestDatabase;
 let pool: pg.Pool;
 let leases = 0;
+let dir: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = db.pool({ max: 8 });
   await db.migrate();
+  dir = mkdtempSync(join(tmpdir(), 'hookrelay-leadership-'));
+  writeFileSync(join(dir, 'rules.yaml'), RULES);
 });
 afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
   await db?.drop();
 });
+
+/** elect runs the leadership loop for `holder` on the lease `name` (a fresh real lease unless one is given). */
+function elect(
+  holder: string,
+  name: string,
+  duties: ReturnType<typeof recordingDuties>['duties'],
+  lease: LeaderLease = createPostgresLeaderLease({ pool, name }),
+) {
+  return createLeadership({ lease, duties, logger, holder, ...TIMING });
+}
 
 function freshLeaseName(): string {
   leases += 1;
@@ -93,20 +120,8 @@ describe('leadership on a PostgreSQL lease', () => {
     const name = freshLeaseName();
     const a = recordingDuties();
     const b = recordingDuties();
-    const first = createLeadership({
-      lease: createPostgresLeaderLease({ pool, name }),
-      duties: a.duties,
-      logger,
-      holder: 'a',
-      ...TIMING,
-    });
-    const second = createLeadership({
-      lease: createPostgresLeaderLease({ pool, name }),
-      duties: b.duties,
-      logger,
-      holder: 'b',
-      ...TIMING,
-    });
+    const first = elect('a', name, a.duties);
+    const second = elect('b', name, b.duties);
     await first.start();
     await second.start();
     expect([first.leader, second.leader]).toEqual([true, false]);
@@ -131,14 +146,8 @@ describe('leadership on a PostgreSQL lease', () => {
     const a = recordingDuties();
     const b = recordingDuties();
     const frozen = pausable(createPostgresLeaderLease({ pool, name }));
-    const first = createLeadership({ lease: frozen.lease, duties: a.duties, logger, holder: 'a', ...TIMING });
-    const second = createLeadership({
-      lease: createPostgresLeaderLease({ pool, name }),
-      duties: b.duties,
-      logger,
-      holder: 'b',
-      ...TIMING,
-    });
+    const first = elect('a', name, a.duties, frozen.lease);
+    const second = elect('b', name, b.duties);
     await first.start();
     await second.start();
     expect(first.leader).toBe(true);
@@ -195,7 +204,7 @@ describe('leadership on a PostgreSQL lease', () => {
         return real.renew(holder, term, ttlMs);
       },
     };
-    const leadership = createLeadership({ lease, duties: a.duties, logger, holder: 'a', ...TIMING });
+    const leadership = elect('a', name, a.duties, lease);
     await leadership.start();
     broken = true;
     await waitFor('the duties to stop', () => !a.running);
@@ -208,25 +217,6 @@ describe('leadership on a PostgreSQL lease', () => {
 });
 
 describe('an app on a shared lease', () => {
-  const RULES = `
-version: 1
-sources:
-  trackpilots: { type: trackpilots, secrets: [a-test-secret] }
-destinations:
-  console: { type: log }
-rules:
-  - name: any-activity
-    on: desktop.*
-    to: [console]
-`;
-  let dir: string;
-
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hookrelay-leadership-'));
-    writeFileSync(join(dir, 'rules.yaml'), RULES);
-    return () => rmSync(dir, { recursive: true, force: true });
-  });
-
   async function startApp(
     lease: LeaderLease,
     file: string,
@@ -359,24 +349,6 @@ rules:
 });
 
 describe('fencing on the PostgreSQL engine', () => {
-  const RULES = `
-version: 1
-sources:
-  trackpilots: { type: trackpilots, secrets: [a-test-secret] }
-destinations:
-  console: { type: log }
-rules:
-  - name: any-activity
-    on: desktop.*
-    to: [console]
-`;
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hookrelay-fencing-'));
-    writeFileSync(join(dir, 'rules.yaml'), RULES);
-    return () => rmSync(dir, { recursive: true, force: true });
-  });
-
   it('a leader paused at its commit past its lease is refused (HR_ERR_STORE_FENCED, nothing written); the new leader sends the alert once', async () => {
     const name = freshLeaseName();
     const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
