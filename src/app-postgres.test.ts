@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { INGEST_SECRET, type IngestApp, startIngestApp } from '../test/helpers/ingest-app.js';
 import { signedTrackpilotsHeaders } from '../test/helpers/sign.js';
-import { type App, createApp } from './app.js';
 import { sampleActivityEvent } from './cli/send-samples.js';
-import { loadConfig } from './config/load.js';
 import { createLogger } from './lib/log.js';
 import { openPostgresStore } from './store/postgres/postgres-store.js';
 import { TEST_PG_URL, TestSchemas } from './store/postgres/test-schema.js';
@@ -18,28 +14,14 @@ import { TEST_PG_URL, TestSchemas } from './store/postgres/test-schema.js';
  * the lock is gone the same process stores and is ready again, with no restart.
  */
 
-const SECRET = 'a-test-secret';
-const RULES = `
-version: 1
-sources:
-  trackpilots: { type: trackpilots, secrets: [${SECRET}] }
-destinations:
-  console: { type: log }
-rules: []
-`;
+const SECRET = INGEST_SECRET;
 
 const schemas = new TestSchemas();
-let dir: string;
-let app: App | undefined;
+let running: IngestApp | undefined;
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'hookrelay-pg-app-'));
-  writeFileSync(join(dir, 'rules.yaml'), RULES);
-});
 afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  rmSync(dir, { recursive: true, force: true });
+  await running?.stop();
+  running = undefined;
 });
 afterAll(() => schemas.dropAll());
 
@@ -52,10 +34,8 @@ describe('ingest on PostgreSQL when the database fails', () => {
       logger,
       settings: { statementTimeoutMs: 300 },
     });
-    const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-    app = createApp({ config: loaded.config, store, logger });
-    const url = await app.start({ port: 0, host: '127.0.0.1' });
+    running = await startIngestApp(store, logger);
+    const { url } = running;
     const post = (user: string) => {
       const body = JSON.stringify(sampleActivityEvent({ userId: user }));
       return fetch(`${url}/webhooks/trackpilots`, {

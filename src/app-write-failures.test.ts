@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { INGEST_SECRET, type IngestApp, startIngestApp } from '../test/helpers/ingest-app.js';
 import { postSigned } from '../test/helpers/sign.js';
-import { type App, createApp } from './app.js';
 import { sampleActivityEvent } from './cli/send-samples.js';
-import { loadConfig } from './config/load.js';
 import { createLogger } from './lib/log.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -17,15 +16,7 @@ import { openSqliteStore } from './store/sqlite/sqlite-store.js';
  * it does on a full disk (which is why a tiny probe write said "ready").
  */
 
-const SECRET = 'a-test-secret';
-const RULES = `
-version: 1
-sources:
-  trackpilots: { type: trackpilots, secrets: [${SECRET}] }
-destinations:
-  console: { type: log }
-rules: []
-`;
+const SECRET = INGEST_SECRET;
 
 interface LogLine {
   level: number;
@@ -35,16 +26,15 @@ interface LogLine {
 }
 
 let dir: string;
-let app: App | undefined;
+let running: IngestApp | undefined;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'hookrelay-full-'));
-  writeFileSync(join(dir, 'rules.yaml'), RULES);
 });
 
 afterEach(async () => {
-  await app?.stop();
-  app = undefined;
+  await running?.stop();
+  running = undefined;
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -70,10 +60,8 @@ describe('a full disk', () => {
     });
     // A few pages of room: small writes fit, a request body of 256 KiB never does.
     const store = await openSqliteStore(path, { logger, maxPageCount: (await pagesOf(path)) + 4 });
-    const loaded = await loadConfig(join(dir, 'rules.yaml'), {});
-    if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
-    app = createApp({ config: loaded.config, store, logger });
-    const url = await app.start({ port: 0, host: '127.0.0.1' });
+    running = await startIngestApp(store, logger);
+    const { url } = running;
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const errorsBefore = lines.filter((line) => line.level >= 50).length;
 
@@ -98,8 +86,8 @@ describe('a full disk', () => {
     expect(JSON.stringify(errors()[0])).toContain('database or disk is full');
 
     // The rest are counted, and the count is logged (at the end of the interval, or here at stop).
-    await app.stop();
-    app = undefined;
+    await running.stop();
+    running = undefined;
     expect(errors()).toHaveLength(2);
     expect(errors()[1]).toMatchObject({ failures: 9 });
     expect(errors()[1]?.err).toBeUndefined();
