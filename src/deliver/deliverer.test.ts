@@ -15,6 +15,7 @@ import type { Item } from '../domain/item.js';
 import { type Clock, createManualClock, systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createDeliverer, type Deliverer, type DeliveryEvent, type DeliveryPolicy } from './deliverer.js';
 import { pacingPolicyFor } from './pacing.js';
 import { retryPolicyFor } from './retry-policy.js';
@@ -785,6 +786,38 @@ describe('deliverer: independence, crashes and shutdown', () => {
     expect(monitor.of('destination:resumed')).toEqual([]);
     expect(webhookIds(sink)).toEqual(['n1']);
     expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 2 });
+  });
+
+  it('two processes on one database keep one pace: the second sends at the slot the first left, not at once', async () => {
+    const temp = await tempStore();
+    // A second process on the same file: its own store, its own deliverer, its own (full) local bucket.
+    const other: TempStore = {
+      store: await openSqliteStore(temp.path),
+      path: temp.path,
+      close: async () => {},
+    };
+    cleanups.push(() => other.store.close());
+    const sink = await receiver();
+    const clock = createManualClock(T0);
+    const policies = new Map([['hook', policy({}, { perSecond: 1, burst: 1 })]]);
+    const options = { clock, policies, releaseLeasesAtStart: false };
+    const a = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), options);
+    const b = deliverer(other, new Map([['hook', webhook('hook', sink)]]), options);
+    await a.deliverer.start();
+    await b.deliverer.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+    await a.monitor.until(is('delivery:delivered', 'n1'));
+    // Enqueued through the second store, so only its loop wakes (SQLite has no wake-up across processes).
+    await enqueue(other.store, 'hook', ['n2']);
+    const raw = new Database(temp.path, { readonly: true });
+    cleanups.push(async () => raw.close());
+    const bucket = raw.prepare('SELECT tat FROM destination_pacing WHERE destination = ?').pluck();
+    await waitFor('n2 to be claimed with the next slot', () => bucket.get('hook') === T0 + 2_000);
+    expect(webhookIds(sink)).toEqual(['n1']);
+    clock.advance(1_000);
+    b.deliverer.wake();
+    await b.monitor.until(is('delivery:delivered', 'n2'));
+    expect(webhookIds(sink)).toEqual(['n1', 'n2']);
   });
 
   it('stop waits for the send in flight and hands back what it held; a restart claims it at once, at the kept pace', async () => {

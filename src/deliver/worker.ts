@@ -1,8 +1,8 @@
 /**
  * The loop of one destination: claim the head of its queue, send in order under its pacing (the send slots
- * its claims get from the store's bucket for the destination, shared by every instance, and a local token
- * bucket), decide what each answer means, write that, and report it. Decisions are decide.ts, store writes record.ts, the
- * leases lease.ts; metrics and logs are the observer's, from the events reported here.
+ * its claims get from the destination's bucket in the store, shared by every instance, and a local token
+ * bucket), decide what each answer means, write that, and report it. Decisions are decide.ts, store writes
+ * record.ts, the leases lease.ts; metrics and logs are the observer's, from the events reported here.
  */
 import { performance } from 'node:perf_hooks';
 import type { Destination, SendContext, SendResult } from '../destinations/index.js';
@@ -201,7 +201,8 @@ export class DestinationWorker {
       if (first === undefined) break;
       // The slot the claim gave it from the destination's bucket in the store, shared by every instance:
       // the cluster's pace. The local bucket below comes second: it paces rows whose slots are old (those
-      // held while the head waited for its retry), and never delays a fresh slot (ours are one interval apart).
+      // held while the head waited for its retry). It hardly ever delays a fresh slot: this process's sends
+      // are a part of the cluster's, which keep the same rate and burst.
       const untilSlot = first.notification.sendAt - now;
       if (untilSlot > 0) return untilSlot;
       const wait = this.bucket.tryTake(now);
