@@ -55,8 +55,12 @@ export interface PreparedClaim {
   destinations: string[];
   /** The claim token stamped on every row this claim leases (random, one per claim). */
   token: string;
-  /** The paced destinations among `destinations` (finite perSecond only), by name. */
-  pacing: Record<string, ClaimPacing>;
+  /**
+   * The paced destinations among `destinations` (finite perSecond only), by name. A Map, not an object: a
+   * destination may be named like an Object.prototype key (`toString`), and a Map crosses to the SQLite
+   * writer thread as it is.
+   */
+  pacing: Map<string, ClaimPacing>;
   /** How far past `now` a paced row's send slot may be for it to be claimed: a quarter of the lease. */
   horizonMs: number;
 }
@@ -267,10 +271,10 @@ function preparePacing(
   what: string,
   pacing: ClaimQuery['pacing'],
   destinations: string[],
-): Record<string, ClaimPacing> {
-  if (pacing === undefined) return {};
+): Map<string, ClaimPacing> {
+  const paced = new Map<string, ClaimPacing>();
+  if (pacing === undefined) return paced;
   if (typeof pacing !== 'object' || pacing === null) throw invalidInput(what, 'pacing must be an object');
-  const paced: Record<string, ClaimPacing> = {};
   for (const destination of destinations) {
     if (!Object.hasOwn(pacing, destination)) continue;
     const { perSecond, burst } = (pacing[destination] ?? {}) as Partial<ClaimPacing>;
@@ -280,7 +284,7 @@ function preparePacing(
     if (typeof burst !== 'number' || !Number.isSafeInteger(burst) || burst < 1) {
       throw invalidInput(what, `pacing.${destination}.burst must be a positive integer`);
     }
-    if (Number.isFinite(perSecond)) paced[destination] = { perSecond, burst };
+    if (Number.isFinite(perSecond)) paced.set(destination, { perSecond, burst });
   }
   return paced;
 }

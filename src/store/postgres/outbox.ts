@@ -97,9 +97,9 @@ async function paceRows(
   free: Map<string, NotificationRow[]>,
 ): Promise<Map<string, number[]>> {
   const slots = new Map<string, number[]>();
-  const paced = [...free.keys()].filter((destination) => query.pacing[destination] !== undefined).sort();
+  const paced = [...free.keys()].filter((destination) => query.pacing.has(destination)).sort();
   for (const destination of paced) {
-    const pacing = query.pacing[destination] as ClaimPacing;
+    const pacing = query.pacing.get(destination) as ClaimPacing;
     // One statement reads and locks the row, creating it on a destination's first paced claim (tat 0: a
     // full bucket). DO UPDATE rather than DO NOTHING and a SELECT … FOR UPDATE: it returns the existing row
     // locked in one round trip (waiting, as FOR UPDATE would, for a claim holding it to commit).

@@ -209,7 +209,7 @@ export function claimRows(s, query) {
       free.push(row);
     }
     if (free.length === 0) continue;
-    const pacing = query.pacing[destination];
+    const pacing = query.pacing.get(destination);
     /** @type {number[] | undefined} */
     let slots;
     if (pacing !== undefined) {
