@@ -7,6 +7,7 @@ import {
   type ScriptedResponse,
   startHttpReceiver,
 } from '../../test/helpers/http-receiver.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { runDlq } from '../cli/dlq.js';
 import { createDestination, type Destination, type WebhookOptions } from '../destinations/index.js';
 import { PNG_1X1 } from '../destinations/testdata/fixtures.js';
@@ -14,6 +15,7 @@ import type { Item } from '../domain/item.js';
 import { type Clock, createManualClock, systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { createMetrics, type Metrics } from '../lib/metrics.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { createDeliverer, type Deliverer, type DeliveryEvent, type DeliveryPolicy } from './deliverer.js';
 import { pacingPolicyFor } from './pacing.js';
 import { retryPolicyFor } from './retry-policy.js';
@@ -786,7 +788,39 @@ describe('deliverer: independence, crashes and shutdown', () => {
     expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 2 });
   });
 
-  it('stop waits for the send in flight and hands back what it held, so a restart sends it at once', async () => {
+  it('two processes on one database keep one pace: the second sends at the slot the first left, not at once', async () => {
+    const temp = await tempStore();
+    // A second process on the same file: its own store, its own deliverer, its own (full) local bucket.
+    const other: TempStore = {
+      store: await openSqliteStore(temp.path),
+      path: temp.path,
+      close: async () => {},
+    };
+    cleanups.push(() => other.store.close());
+    const sink = await receiver();
+    const clock = createManualClock(T0);
+    const policies = new Map([['hook', policy({}, { perSecond: 1, burst: 1 })]]);
+    const options = { clock, policies, releaseLeasesAtStart: false };
+    const a = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), options);
+    const b = deliverer(other, new Map([['hook', webhook('hook', sink)]]), options);
+    await a.deliverer.start();
+    await b.deliverer.start();
+    await enqueue(temp.store, 'hook', ['n1']);
+    await a.monitor.until(is('delivery:delivered', 'n1'));
+    // Enqueued through the second store, so only its loop wakes (SQLite has no wake-up across processes).
+    await enqueue(other.store, 'hook', ['n2']);
+    const raw = new Database(temp.path, { readonly: true });
+    cleanups.push(async () => raw.close());
+    const bucket = raw.prepare('SELECT tat FROM destination_pacing WHERE destination = ?').pluck();
+    await waitFor('n2 to be claimed with the next slot', () => bucket.get('hook') === T0 + 2_000);
+    expect(webhookIds(sink)).toEqual(['n1']);
+    clock.advance(1_000);
+    b.deliverer.wake();
+    await b.monitor.until(is('delivery:delivered', 'n2'));
+    expect(webhookIds(sink)).toEqual(['n1', 'n2']);
+  });
+
+  it('stop waits for the send in flight and hands back what it held; a restart claims it at once, at the kept pace', async () => {
     const temp = await tempStore();
     const sink = await receiver();
     const clock = createManualClock(T0);
@@ -799,10 +833,19 @@ describe('deliverer: independence, crashes and shutdown', () => {
     await first.deliverer.stop();
     expect(await temp.store.outbox.pendingCounts()).toEqual({ hook: 2 });
 
+    // No lease has to run out (the clock does not move). The pace is the store's and outlives the process:
+    // n1 to n3 were given the slots of T0, T0 + 1 s and T0 + 2 s, and the two handed back wasted theirs,
+    // so n2's new slot is T0 + 3 s and n3's T0 + 4 s.
     const second = deliverer(temp, new Map([['hook', webhook('hook', sink)]]), { clock, policies });
     await second.deliverer.start();
+    const raw = new Database(temp.path, { readonly: true });
+    cleanups.push(async () => raw.close());
+    const bucket = raw.prepare('SELECT tat FROM destination_pacing WHERE destination = ?').pluck();
+    await waitFor('n2 and n3 to be claimed again', () => bucket.get('hook') === T0 + 5_000);
+    expect(webhookIds(sink)).toEqual(['n1']);
+    clock.advance(3_000);
+    second.deliverer.wake();
     await second.monitor.until(is('delivery:delivered', 'n2'));
-    // No lease had to run out; the pacing still holds n3 back until a second has passed.
     expect(webhookIds(sink)).toEqual(['n1', 'n2']);
     clock.advance(1_000);
     second.deliverer.wake();

@@ -1,14 +1,15 @@
 /**
- * The loop of one destination: claim the head of its queue, send in order under its pacing, decide what
- * each answer means, write that, and report it. Decisions are decide.ts, store writes record.ts, the
- * leases lease.ts; metrics and logs are the observer's, from the events reported here.
+ * The loop of one destination: claim the head of its queue, send in order under its pacing (the send slots
+ * its claims get from the destination's bucket in the store, shared by every instance, and a local token
+ * bucket), decide what each answer means, write that, and report it. Decisions are decide.ts, store writes
+ * record.ts, the leases lease.ts; metrics and logs are the observer's, from the events reported here.
  */
 import { performance } from 'node:perf_hooks';
 import type { Destination, SendContext, SendResult } from '../destinations/index.js';
 import type { Clock } from '../lib/clock.js';
 import { coerceError } from '../lib/errors.js';
 import type { ConversationKey, ConversationStore } from '../store/conversation-port.js';
-import type { Blobs, DeadLetters, EventLog, Outbox } from '../store/ports.js';
+import type { Blobs, ClaimPacing, DeadLetters, EventLog, Outbox } from '../store/ports.js';
 import { decide, type Sent } from './decide.js';
 import type { DeliveryEvent } from './events.js';
 import { outcomeEvent } from './events.js';
@@ -178,6 +179,7 @@ export class DestinationWorker {
         leaseMs,
         limitPerDestination: this.batchLimit(),
         destinations: [this.name],
+        pacing: this.claimPacing(),
       });
       if (claimed.length === 0) {
         // Nothing due (or the head is still leased elsewhere): new notifications wake us at once.
@@ -195,7 +197,14 @@ export class DestinationWorker {
     ) {
       now = clock.now();
       this.held.dropExpiring(now, this.sendEstimateMs);
-      if (this.held.first() === undefined) break;
+      const first = this.held.first();
+      if (first === undefined) break;
+      // The slot the claim gave it from the destination's bucket in the store, shared by every instance:
+      // the cluster's pace. The local bucket below comes second: it paces rows whose slots are old (those
+      // held while the head waited for its retry). It hardly ever delays a fresh slot: this process's sends
+      // are a part of the cluster's, which keep the same rate and burst.
+      const untilSlot = first.notification.sendAt - now;
+      if (untilSlot > 0) return untilSlot;
       const wait = this.bucket.tryTake(now);
       if (wait > 0) return wait;
       const next = this.held.take();
@@ -204,6 +213,16 @@ export class DestinationWorker {
     // Busy: a finishing send wakes the loop (no timer needed: one per send was measurable).
     if (this.inFlight.size > 0) return UNTIL_WOKEN;
     return this.held.length > 0 || this.blockedUntil !== undefined ? 0 : pollMs;
+  }
+
+  /**
+   * claimPacing asks the claim for send slots from the destination's bucket in the store (absent for an
+   * unpaced one: its claim is unchanged). A slot is spent when claimed: a row claimed and not sent (a retry,
+   * a hand-back, a crash) wastes it, which only ever sends slower than the rate, never faster.
+   */
+  private claimPacing(): Record<string, ClaimPacing> | undefined {
+    const { perSecond, burst } = this.policy.pacing;
+    return Number.isFinite(perSecond) ? { [this.name]: { perSecond, burst } } : undefined;
   }
 
   /** batchLimit claims about as many rows as can be sent in a quarter of the lease, at the measured pace. */

@@ -630,6 +630,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           attempts: 1,
           firstAttemptAt: T0,
           claimToken: expect.any(String),
+          sendAt: T0,
         },
         {
           id: 'n2',
@@ -639,6 +640,7 @@ export function describeEvaluatorContract(name: string, makeStore: () => Promise
           attempts: 1,
           firstAttemptAt: T0,
           claimToken: expect.any(String),
+          sendAt: T0,
         },
       ]);
       // One claim, one token on every row it leased.

@@ -2,7 +2,7 @@ import type { Listeners } from './lifecycle.js';
 import type { AttemptOutcome, AttemptRecord, ClaimedNotification, Outbox } from './ports.js';
 import { type DeliveredPruneSteps, pruneDeliveredInChunks } from './pruning.js';
 import { toNotification } from './sqlite/notification-row.js';
-import type { NotificationRow, Transition, TransitionWrite } from './sqlite/write-types.js';
+import type { ClaimedRow, Transition, TransitionWrite } from './sqlite/write-types.js';
 import { claimToken, epochMs, invalidInput, nonEmptyString, prepareAttempt } from './validate.js';
 
 /*
@@ -90,12 +90,13 @@ export function sharedOutboxMethods(parts: OutboxParts): SharedOutboxMethods {
 }
 
 /** toClaimed reads a row a claim leased back as the ClaimedNotification the deliverer works on. */
-export function toClaimed(row: NotificationRow, now: number, token: string): ClaimedNotification {
+export function toClaimed(row: ClaimedRow, now: number, token: string): ClaimedNotification {
   const claimed: ClaimedNotification = {
     ...toNotification(row),
     attempts: row.attempts + 1,
     firstAttemptAt: row.first_attempt_at ?? now,
     claimToken: token,
+    sendAt: row.send_at,
   };
   if (row.event_seq !== null) claimed.eventSeq = row.event_seq;
   return claimed;

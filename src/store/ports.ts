@@ -202,6 +202,18 @@ export interface ClaimQuery {
   limitPerDestination: number;
   /** The destinations to claim for (others, e.g. removed from the config, are left alone). */
   destinations: string[];
+  /**
+   * The pacing of the destinations that have one, by name: their claimed rows get send slots from one
+   * bucket per destination kept in the store, shared by every process claiming from it (see claim). A
+   * destination left out, or with `perSecond` Infinity, is unpaced: its claim is as without this.
+   */
+  pacing?: Record<string, ClaimPacing>;
+}
+
+/** ClaimPacing is a destination's send rate as a claim applies it: `perSecond` on average, `burst` at once. */
+export interface ClaimPacing {
+  perSecond: number;
+  burst: number;
 }
 
 /** ClaimedNotification is a notification leased to the caller, with what a retry policy needs. */
@@ -218,6 +230,11 @@ export type ClaimedNotification = Notification & {
    * that claim's token and a transition with this one is refused.
    */
   claimToken: string;
+  /**
+   * Epoch ms: not to be sent before then. The send slot a paced claim gave the row (ClaimQuery.pacing);
+   * the claim's `now` for an unpaced destination.
+   */
+  sendAt: number;
 };
 
 /** PausedDestination is a destination the deliver stage found broken (bad token, channel gone). */
@@ -282,6 +299,13 @@ export interface Outbox {
    * another destination. In the same transaction each claimed row gets `lease_until = now + leaseMs` and
    * one more attempt. It never waits for rows leased elsewhere. Results are grouped by destination, in the
    * order named.
+   *
+   * For a destination paced in `query.pacing`, the same transaction reads and updates the destination's
+   * bucket (GCRA: one "theoretical arrival time" per destination, store-wide), so claims made by several
+   * processes on one database draw from one bucket: after `burst` rows, each row's `sendAt` is one interval
+   * (1000 / perSecond ms) after the previous one's, whoever claimed it. The claim stops, as at a row not
+   * due, at the first row whose slot is more than a quarter of `leaseMs` away, so each claimed row can be
+   * sent inside its lease. A slot is spent by the claim: a row claimed and not sent wastes it.
    */
   claim(query: ClaimQuery): Promise<ClaimedNotification[]>;
   /**

@@ -8,6 +8,7 @@ import { StoreErrorCode, storeError } from './errors.js';
 import type {
   AttemptOutcome,
   AttemptRecord,
+  ClaimPacing,
   ClaimQuery,
   EvaluatorCommitInput,
   ReplayQuery,
@@ -54,6 +55,14 @@ export interface PreparedClaim {
   destinations: string[];
   /** The claim token stamped on every row this claim leases (random, one per claim). */
   token: string;
+  /**
+   * The paced destinations among `destinations` (finite perSecond only), by name. A Map, not an object: a
+   * destination may be named like an Object.prototype key (`toString`), and a Map crosses to the SQLite
+   * writer thread as it is.
+   */
+  pacing: Map<string, ClaimPacing>;
+  /** How far past `now` a paced row's send slot may be for it to be claimed: a quarter of the lease. */
+  horizonMs: number;
 }
 
 /** claimToken checks the optional claim token of a transition; returns null when none was given. */
@@ -244,13 +253,40 @@ export function prepareClaim(query: ClaimQuery): PreparedClaim {
     if (!nonEmptyString(name)) throw invalidInput(what, `destinations[${index}] must be a non-empty string`);
     return name;
   });
+  const unique = [...new Set(destinations)];
+  const lease = Math.max(1, Math.round(leaseMs));
   return {
     now,
-    leaseUntil: now + Math.max(1, Math.round(leaseMs)),
+    leaseUntil: now + lease,
     limit,
-    destinations: [...new Set(destinations)],
+    destinations: unique,
     token: randomUUID(),
+    pacing: preparePacing(what, query.pacing, unique),
+    horizonMs: lease / 4,
   };
+}
+
+/** preparePacing checks a claim's pacing and keeps the destinations claimed that are paced at all. */
+function preparePacing(
+  what: string,
+  pacing: ClaimQuery['pacing'],
+  destinations: string[],
+): Map<string, ClaimPacing> {
+  const paced = new Map<string, ClaimPacing>();
+  if (pacing === undefined) return paced;
+  if (typeof pacing !== 'object' || pacing === null) throw invalidInput(what, 'pacing must be an object');
+  for (const destination of destinations) {
+    if (!Object.hasOwn(pacing, destination)) continue;
+    const { perSecond, burst } = (pacing[destination] ?? {}) as Partial<ClaimPacing>;
+    if (typeof perSecond !== 'number' || Number.isNaN(perSecond) || perSecond <= 0) {
+      throw invalidInput(what, `pacing.${destination}.perSecond must be a positive number`);
+    }
+    if (typeof burst !== 'number' || !Number.isSafeInteger(burst) || burst < 1) {
+      throw invalidInput(what, `pacing.${destination}.burst must be a positive integer`);
+    }
+    if (Number.isFinite(perSecond)) paced.set(destination, { perSecond, burst });
+  }
+  return paced;
 }
 
 /**

@@ -153,6 +153,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    name: '0004_destination_pacing',
+    sql: `
+      -- One send bucket per paced destination, shared by every instance (as sqlite/migrations.ts 0008):
+      -- a claim locks its row, so concurrent claims of one destination take their slots one after another.
+      CREATE TABLE destination_pacing (
+        destination text PRIMARY KEY,
+        tat         bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The table that records the schema version (PostgreSQL has no user_version). */

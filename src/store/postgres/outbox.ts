@@ -3,9 +3,10 @@ import { HookrelayError } from '../../lib/errors.js';
 import { StoreErrorCode, storeError } from '../errors.js';
 import type { Listeners } from '../lifecycle.js';
 import { sharedOutboxMethods, toClaimed } from '../outbox-shared.js';
-import type { ClaimedNotification, ClaimQuery, Outbox } from '../ports.js';
+import { planSlots } from '../pacing-slots.js';
+import type { ClaimedNotification, ClaimPacing, ClaimQuery, Outbox } from '../ports.js';
 import { PRUNE_CHUNK_ROWS } from '../pruning.js';
-import type { NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
+import type { ClaimedRow, NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
 import { type PreparedClaim, prepareClaim } from '../validate.js';
 import { inTransaction, type PgContext, readWith } from './context.js';
 import { isDataError } from './pool.js';
@@ -23,17 +24,18 @@ const MAX_TRANSITION_GROUP = 500;
  * waits for a row another instance is claiming or settling right now. It takes rows from the head while
  * they are locked here, due and not leased, and stops at the first that is not (locked elsewhere, not
  * due, leased by a running claim): a row is never claimed before one ahead of it, on any instance, so the
- * order per destination holds cluster-wide. Each claimed row gets the lease, one more attempt and this
- * claim's token. Returns the rows as they were before the lease.
+ * order per destination holds cluster-wide. A paced destination's rows then get their send slots (see
+ * paceRows). Each claimed row gets the lease, one more attempt and this claim's token. Returns the rows
+ * as they were before the lease, each with its slot.
  */
-async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<NotificationRow[]> {
-  const claimed: NotificationRow[] = [];
-  if (query.limit === 0 || query.destinations.length === 0) return claimed;
+async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<ClaimedRow[]> {
+  if (query.limit === 0 || query.destinations.length === 0) return [];
   const paused = await client.query<{ destination: string }>(
     'SELECT destination FROM paused_destinations WHERE destination = ANY($1::text[])',
     [query.destinations],
   );
   const pausedSet = new Set(paused.rows.map((row) => row.destination));
+  const free = new Map<string, NotificationRow[]>();
   for (const destination of query.destinations) {
     if (pausedSet.has(destination)) continue;
     const head = await client.query<{ seq: number }>(
@@ -48,12 +50,25 @@ async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<N
       [head.rows.map((row) => row.seq)],
     );
     const bySeq = new Map(locked.rows.map((row) => [row.seq, row]));
+    const rows: NotificationRow[] = [];
     for (const { seq } of head.rows) {
       const row = bySeq.get(seq);
       if (!row) break;
       if (row.due_at > query.now) break;
       if (row.lease_until !== null && row.lease_until > query.now) break;
-      claimed.push(row);
+      rows.push(row);
+    }
+    if (rows.length > 0) free.set(destination, rows);
+  }
+  const slots = await paceRows(client, query, free);
+  const claimed: ClaimedRow[] = [];
+  // Grouped by destination in the order named, as the port promises.
+  for (const [destination, rows] of free) {
+    const given = slots.get(destination);
+    for (const [index, row] of rows.entries()) {
+      const sendAt = given === undefined ? query.now : given[index];
+      if (sendAt === undefined) break;
+      claimed.push({ ...row, send_at: sendAt });
     }
   }
   if (claimed.length > 0) {
@@ -66,6 +81,50 @@ async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<N
     );
   }
   return claimed;
+}
+
+/**
+ * paceRows gives the free head rows of each paced destination their send slots (pacing-slots.js) from
+ * the destination's bucket row, and writes the bucket back once. The upsert locks that row until the
+ * claim commits, so claims of one destination on several instances take their slots one after another,
+ * each reading the bucket the previous one left: one bucket for the cluster. Only destinations with rows
+ * to claim are touched (an idle claim costs nothing more), in name order, so two claims naming several
+ * paced destinations lock their rows in one order and never deadlock.
+ */
+async function paceRows(
+  client: pg.ClientBase,
+  query: PreparedClaim,
+  free: Map<string, NotificationRow[]>,
+): Promise<Map<string, number[]>> {
+  const slots = new Map<string, number[]>();
+  const paced = [...free.keys()].filter((destination) => query.pacing.has(destination)).sort();
+  for (const destination of paced) {
+    const pacing = query.pacing.get(destination) as ClaimPacing;
+    // One statement reads and locks the row, creating it on a destination's first paced claim (tat 0: a
+    // full bucket). DO UPDATE rather than DO NOTHING and a SELECT … FOR UPDATE: it returns the existing row
+    // locked in one round trip (waiting, as FOR UPDATE would, for a claim holding it to commit).
+    const bucket = await client.query<{ tat: number }>(
+      `INSERT INTO destination_pacing AS p (destination, tat) VALUES ($1, 0)
+       ON CONFLICT (destination) DO UPDATE SET tat = p.tat
+       RETURNING tat`,
+      [destination],
+    );
+    const plan = planSlots({
+      tat: bucket.rows[0]?.tat,
+      now: query.now,
+      rows: free.get(destination)?.length ?? 0,
+      pacing,
+      horizonMs: query.horizonMs,
+    });
+    slots.set(destination, plan.slots);
+    if (plan.slots.length > 0) {
+      await client.query('UPDATE destination_pacing SET tat = $2 WHERE destination = $1', [
+        destination,
+        plan.tat,
+      ]);
+    }
+  }
+  return slots;
 }
 
 /**
@@ -110,7 +169,7 @@ async function applyTransition(client: pg.ClientBase, write: TransitionWrite): P
 }
 
 type LaneEntry =
-  | { kind: 'claim'; claim: PreparedClaim; resolve(rows: NotificationRow[]): void; reject(e: unknown): void }
+  | { kind: 'claim'; claim: PreparedClaim; resolve(rows: ClaimedRow[]): void; reject(e: unknown): void }
   | { kind: 'transition'; write: TransitionWrite; resolve(changed: boolean): void; reject(e: unknown): void };
 
 /**
@@ -211,7 +270,7 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
     async claim(query: ClaimQuery): Promise<ClaimedNotification[]> {
       context.assertOpen();
       const prepared = prepareClaim(query);
-      const rows = await new Promise<NotificationRow[]>((resolve, reject) => {
+      const rows = await new Promise<ClaimedRow[]>((resolve, reject) => {
         queue.push({ kind: 'claim', claim: prepared, resolve, reject });
         void pump();
       });

@@ -8,6 +8,7 @@ import {
 } from '../contract.js';
 import { conversationContract } from '../conversation-contract.js';
 import { nonceContract } from '../nonce-contract.js';
+import { describePacingContract } from '../pacing-contract.js';
 import { openPostgresStore } from './postgres-store.js';
 import { TEST_PG_URL, TestSchemas } from './test-schema.js';
 
@@ -25,3 +26,8 @@ describeSilenceContract('postgres', makeStore);
 describeAdminReadsContract('postgres', makeStore);
 conversationContract('postgres', makeStore);
 nonceContract('postgres', makeStore);
+// Two stores on one schema, as two instances on one database.
+describePacingContract('postgres', async () => {
+  const schema = await schemas.create();
+  return [await openPostgresStore(TEST_PG_URL, { schema }), await openPostgresStore(TEST_PG_URL, { schema })];
+});

@@ -209,6 +209,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: '0008_destination_pacing',
+    sql: `
+      -- One send bucket per paced destination, shared by every process claiming from the database: GCRA's
+      -- "theoretical arrival time" (pacing-slots.js), read and written in each claim of that destination.
+      CREATE TABLE destination_pacing (
+        destination TEXT PRIMARY KEY,
+        tat         INTEGER NOT NULL            -- epoch ms
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

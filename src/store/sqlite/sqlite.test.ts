@@ -26,6 +26,7 @@ import {
 } from '../contract.js';
 import { StoreErrorCode } from '../errors.js';
 import { DEFAULT_DATABASE_URL, defaultDatabaseUrl, openStore, parseDatabaseUrl } from '../open.js';
+import { describePacingContract } from '../pacing-contract.js';
 import type { AppendResult, EvaluatorCommitInput, NewNotification, Store } from '../ports.js';
 import { applyMigrations, MIGRATIONS, type Migration, readUserVersion } from './migrations.js';
 import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
@@ -51,6 +52,11 @@ describeEvaluatorContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeEvaluatorContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 describeOutboxContract('sqlite (file)', () => openSqliteStore(tempPath()));
 describeOutboxContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
+// Two stores on one file, as two processes on one database.
+describePacingContract('sqlite (file)', async () => {
+  const path = tempPath();
+  return [await openSqliteStore(path), await openSqliteStore(path)];
+});
 
 function item(id: string, overrides: Partial<Item> = {}): Item {
   return {

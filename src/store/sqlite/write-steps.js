@@ -7,11 +7,14 @@
  * Node 20; tsc checks it through the JSDoc types (checkJs), and the shared types are in write-types.ts.
  */
 
+import { planSlots } from '../pacing-slots.js';
+
 /**
  * @import { Database, Statement, Transaction } from 'better-sqlite3'
  * @import { PreparedClaim, PreparedCommit } from '../validate.js'
  * @import {
  *   AppendRows,
+ *   ClaimedRow,
  *   EvaluatorStepOutcome,
  *   NotificationRow,
  *   OutboxWrite,
@@ -51,6 +54,9 @@ export const WRITE_SQL = {
      SET lease_until = ?, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, ?),
        claim_token = ?
      WHERE seq = ?`,
+  readPacing: 'SELECT tat FROM destination_pacing WHERE destination = ?',
+  writePacing: `INSERT INTO destination_pacing (destination, tat) VALUES (?, ?)
+     ON CONFLICT (destination) DO UPDATE SET tat = excluded.tat`,
   findById: 'SELECT seq, status, claim_token FROM notifications WHERE id = ?',
   insertAttempt: `INSERT INTO notification_attempts (notification_seq, at, duration_ms, outcome, reason, detail)
      VALUES (?, ?, ?, ?, ?, ?)`,
@@ -77,6 +83,8 @@ export { NOTIFICATION_COLUMNS };
  * @property {Statement<[string], number>} isPaused
  * @property {Statement<[string, number], NotificationRow>} headOf
  * @property {Statement<[number, number, string, number]>} lease
+ * @property {Statement<[string], number>} readPacing
+ * @property {Statement<[string, number]>} writePacing
  * @property {Statement<[string], { seq: number; status: string; claim_token: string | null }>} findById
  * @property {Statement<[number, number, number, string, string | null, string | null]>} insertAttempt
  * @property {Statement<[number, number]>} markDelivered
@@ -102,6 +110,8 @@ export function prepareWriteStatements(db) {
     isPaused: /** @type {Statement<[string], number>} */ (db.prepare(WRITE_SQL.isPaused).pluck()),
     headOf: /** @type {Statement<[string, number], NotificationRow>} */ (db.prepare(WRITE_SQL.headOf)),
     lease: db.prepare(WRITE_SQL.lease),
+    readPacing: /** @type {Statement<[string], number>} */ (db.prepare(WRITE_SQL.readPacing).pluck()),
+    writePacing: db.prepare(WRITE_SQL.writePacing),
     findById:
       /** @type {Statement<[string], { seq: number; status: string; claim_token: string | null }>} */ (
         db.prepare(WRITE_SQL.findById)
@@ -177,22 +187,47 @@ export function evaluatorStep(s, step) {
 /**
  * claimRows leases, per destination that is not paused, the head of its pending queue: rows in delivery
  * order up to the limit, stopping at the first that is not due or is leased by a claim still running
- * (head-of-line: order per destination is kept). Returns the rows as they were before the lease.
+ * (head-of-line: order per destination is kept). A paced destination's rows also get their send slots
+ * from its bucket row (pacing-slots.js), read and written here, under the write lock every process on the
+ * file shares, so their claims draw from one bucket; the claim stops at the first row past the horizon.
+ * Returns the rows as they were before the lease, each with its slot.
  * @param {WriteStatements} s
  * @param {PreparedClaim} query
- * @returns {NotificationRow[]}
+ * @returns {ClaimedRow[]}
  */
 export function claimRows(s, query) {
-  /** @type {NotificationRow[]} */
+  /** @type {ClaimedRow[]} */
   const claimed = [];
   if (query.limit === 0) return claimed;
   for (const destination of query.destinations) {
     if (s.isPaused.get(destination) !== undefined) continue;
+    /** @type {NotificationRow[]} */
+    const free = [];
     for (const row of s.headOf.all(destination, query.limit)) {
       if (row.due_at > query.now) break;
       if (row.lease_until !== null && row.lease_until > query.now) break;
+      free.push(row);
+    }
+    if (free.length === 0) continue;
+    const pacing = query.pacing.get(destination);
+    /** @type {number[] | undefined} */
+    let slots;
+    if (pacing !== undefined) {
+      const plan = planSlots({
+        tat: s.readPacing.get(destination),
+        now: query.now,
+        rows: free.length,
+        pacing,
+        horizonMs: query.horizonMs,
+      });
+      slots = plan.slots;
+      if (slots.length > 0) s.writePacing.run(destination, plan.tat);
+    }
+    for (const [index, row] of free.entries()) {
+      const sendAt = slots === undefined ? query.now : slots[index];
+      if (sendAt === undefined) break;
       s.lease.run(query.leaseUntil, query.now, query.token, row.seq);
-      claimed.push(row);
+      claimed.push({ ...row, send_at: sendAt });
     }
   }
   return claimed;

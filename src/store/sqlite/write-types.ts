@@ -71,6 +71,12 @@ export interface NotificationRow {
   first_attempt_at: number | null;
 }
 
+/** ClaimedRow is a row a claim leased, as read before the lease, with the send slot the claim gave it. */
+export interface ClaimedRow extends NotificationRow {
+  /** Epoch ms: the row's send slot (the claim's `now` for an unpaced destination). */
+  send_at: number;
+}
+
 /**
  * WriteFailure describes an error raised inside a write batch: a plain object, so it crosses from the
  * writer thread intact (an Error would lose its `code` on the way). `code` is SQLite's extended result
@@ -89,7 +95,7 @@ export type EvaluatorStepOutcome = { inserted: number } | { conflict: number };
  * OutboxWriteOutcome is what an OutboxWrite did: the rows a claim leased (as read before), or per
  * transition of a group whether it changed its row, or the failure of that one transition alone.
  */
-export type OutboxWriteOutcome = { claimed: NotificationRow[] } | { changed: Array<boolean | WriteFailure> };
+export type OutboxWriteOutcome = { claimed: ClaimedRow[] } | { changed: Array<boolean | WriteFailure> };
 
 /** WriteBatch is what one transaction commits: appends, then evaluator steps, then outbox writes in call order. */
 export interface WriteBatch<A extends AppendRows = AppendRows> {
