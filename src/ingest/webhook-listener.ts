@@ -107,7 +107,11 @@ export function createWebhookServe(options: WebhookServeOptions): WebhookServe {
         write(response, handler.bodyFailed(webhook, error));
         return;
       }
-      void handler.accept(webhook, body ?? EMPTY).then((answer) => write(response, answer));
+      // accept never rejects; a write that throws (nothing here should) ends this response, not the process.
+      handler
+        .accept(webhook, body ?? EMPTY)
+        .then((answer) => write(response, answer))
+        .catch((error: unknown) => response.destroy(error instanceof Error ? error : undefined));
     });
   };
 }
