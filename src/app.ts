@@ -23,6 +23,8 @@ import { webhookRoutes } from './ingest/plugin.js';
 import { type SlackInteractionTarget, slackInteractionRoutes } from './ingest/slack-interactions.js';
 import { createIngestSource, type IngestSource } from './ingest/source.js';
 import { ingestConfigOf } from './ingest/source-config.js';
+import { createWebhookHandler } from './ingest/webhook-handler.js';
+import { createRequestIds, createWebhookServe, withWebhookFastPath } from './ingest/webhook-listener.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { createMetrics, type Metrics } from './lib/metrics.js';
@@ -96,15 +98,33 @@ export function createApp(deps: AppDeps): App {
   let sources = buildSources(deps.config);
   let config = deps.config;
   const budget = createByteBudget(config.server.maxBufferedSize);
+  let closing = false;
+  const isClosing = () => closing;
+  // POST /webhooks/:source: one handler, served from node:http before Fastify (webhook-listener.ts).
+  const webhooks = createWebhookServe({
+    handler: createWebhookHandler({
+      getSource: (name: string) => sources.get(name),
+      trustProxyHops: () => config.server.trustProxyHops,
+      events: store.events,
+      clock,
+      metrics,
+      logger,
+    }),
+    budget,
+    isClosing,
+  });
+  // One id sequence for Fastify's requests and the fast path's, so a reqId names one request.
+  const nextRequestId = createRequestIds();
 
   let listener: HttpServer | HttpsServer | undefined;
   const server = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request info lines would dominate ingest cost; refusals are logged where they are decided.
     logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => nextRequestId(),
     // The listener is built here, with its timeouts, connection cap and TLS (issue 15 §4, §10).
     serverFactory: (handler) => {
-      listener = createHttpServer(handler, {
+      listener = createHttpServer(withWebhookFastPath(handler, webhooks, nextRequestId, isClosing), {
         limits: config.server,
         metrics,
         ...(deps.tls ? { tls: deps.tls } : {}),
@@ -123,7 +143,6 @@ export function createApp(deps: AppDeps): App {
     bufferedBytes: () => budget.inUse(),
   });
 
-  let closing = false;
   // A response finished after stop() began closes its connection, so shutdown need not wait for the
   // keep-alive timeout of connections that were busy when it started.
   server.addHook('onSend', (_request, reply, payload, done) => {
@@ -154,14 +173,8 @@ export function createApp(deps: AppDeps): App {
     tomorrowAt9: (now, timezone) => nextTimeOfDay(nextTimeOfDay(now, [0], timezone) - 1, [9 * 60], timezone),
     clock,
   });
-  server.register(webhookRoutes, {
-    getSource: (name: string) => sources.get(name),
-    budget,
-    trustProxyHops: () => config.server.trustProxyHops,
-    events: store.events,
-    clock,
-    metrics,
-  });
+  // The request targets the fast path leaves to Fastify's router (encoded names, shutdown) end up in it too.
+  server.register(webhookRoutes, { serve: webhooks });
 
   // Stored silences (dashboard, API, CLI) join the file's in the rule set the evaluator runs.
   let storedSilences: Parameters<typeof withStoredSilences>[1] = [];
