@@ -230,6 +230,12 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
       return slot;
     };
 
+    const term = () =>
+      pool
+        .query<{ term: string }>("SELECT term FROM hookrelay_leases WHERE name = 'evaluator'")
+        .then((result) => Number(result.rows[0]?.term));
+    const termBefore = await term();
+
     // 1. The leader killed with -9 mid-stream, and started again (same env, its own directory).
     await ackedAtLeast(40, 'the stream to be under way');
     const first = await killLeader();
@@ -281,6 +287,9 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
     stopStream = true;
     await stream;
     const streamMs = performance.now() - streamStartedAt;
+
+    // Each kill handed the lease on with a new term (the crash of PostgreSQL may add one more).
+    expect(await term()).toBeGreaterThanOrEqual(termBefore + 2);
 
     // (a) Every acknowledged event is stored exactly once, and nothing else is.
     const rows = (
@@ -340,6 +349,12 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
     }
     const waits = notifications.map((n) => (firstSeen.get(n.id) ?? n.createdAt) - n.createdAt);
     const slow = waits.filter((ms) => ms > 10_000).length;
+    // A notification claimed twice: its first claim ran out (its instance was killed, or PostgreSQL was
+    // down when it would have recorded the result) and another claim took it.
+    const reclaimed = Number(
+      (await pool.query<{ count: string }>('SELECT count(*) FROM notifications WHERE attempts > 1')).rows[0]
+        ?.count,
+    );
 
     // (b) The alert ids at the receiver are exactly those produced, each produced once.
     expect(produced.length).toBe(new Set(produced).size);
@@ -389,7 +404,8 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
         `failover after kill -9 of the leader: ${failovers.map((ms) => ms.toFixed(0)).join(' ms, ')} ms (bound ${FAILOVER_BOUND_MS} ms)`,
         `PostgreSQL crash + restart: instances ready with a leader ${pgRecoveryMs.toFixed(0)} ms after it was back`,
         `phases: stream ${streamMs.toFixed(0)} ms, then every alert delivered after ${settleMs.toFixed(0)} ms; ` +
-          `${slow} alerts reached the receiver more than 10 s after they were produced (longest ${Math.max(...waits)} ms)`,
+          `${slow} alerts reached the receiver more than 10 s after they were produced (longest ${Math.max(...waits)} ms), ` +
+          `${reclaimed} claimed again after a claim ran out`,
         `alerts: ${distinctIds(alerts).size} ids (${thresholds} threshold, 1 absence, ${digests} digests), ` +
           `${redeliveries} redeliveries of an id already received`,
       ].join('\n'),

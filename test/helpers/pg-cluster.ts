@@ -37,7 +37,15 @@ export interface PgCluster {
 /** pgBinDir finds Debian's PostgreSQL binaries (the newest version), or explains what is missing. */
 export function pgBinDir(): string {
   const fromEnv = process.env.HOOKRELAY_PG_BIN;
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    const missing = ['initdb', 'pg_ctl'].filter((tool) => !existsSync(join(fromEnv, tool)));
+    if (missing.length > 0) {
+      throw new Error(
+        `HOOKRELAY_PG_BIN=${fromEnv} holds no ${missing.join(' or ')}: point it at PostgreSQL's bin directory`,
+      );
+    }
+    return fromEnv;
+  }
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
     ? readdirSync(root)
