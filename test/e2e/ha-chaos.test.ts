@@ -206,27 +206,28 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
       if (streamError !== undefined) throw streamError;
     };
     const failovers: number[] = [];
+    const waitForLeader = async (what: string, timeoutMs: number): Promise<Slot> => {
+      let leader: Slot | undefined;
+      await waitFor(
+        what,
+        async () => {
+          leader = await leaderOf(slots);
+          return leader !== undefined;
+        },
+        { timeoutMs },
+      );
+      return leader as Slot;
+    };
     const killLeader = async (): Promise<Slot> => {
-      const leader = await leaderOf(slots);
-      expect(leader, 'one instance leads').toBeDefined();
-      const slot = leader as Slot;
+      const slot = await waitForLeader('an instance to lead', 20_000);
       const killedAt = performance.now();
       slot.server?.child.kill('SIGKILL');
       await slot.server?.exited;
       slot.server = undefined;
-      let next: Slot | undefined;
-      await waitFor(
-        'another instance to lead',
-        async () => {
-          next = await leaderOf(slots);
-          return next !== undefined;
-        },
-        { timeoutMs: FAILOVER_BOUND_MS + 5_000 },
-      );
+      await waitForLeader('another instance to lead', FAILOVER_BOUND_MS + 5_000);
       const ms = performance.now() - killedAt;
       failovers.push(ms);
       expect(ms).toBeLessThan(FAILOVER_BOUND_MS);
-      expect(next?.name).not.toBe(slot.name);
       return slot;
     };
 
@@ -247,8 +248,7 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
 
     // 2. Another instance killed: the leader of the moment, so the cluster fails over a second time.
     await ackedAtLeast(acked.size + 40, 'events after the restart');
-    const second = await killLeader();
-    expect(second.name).not.toBe(first.name);
+    await killLeader();
 
     // 3. PostgreSQL crashes and comes back while events flow; the instances recover on their own.
     await ackedAtLeast(acked.size + 40, 'events after the second kill');
