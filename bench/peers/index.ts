@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { ServerHandle } from '../servers.js';
+import { startSink } from '../sink.js';
 import {
   type AlertComparison,
   compareAlerts,
@@ -8,7 +9,6 @@ import {
 } from './alerts.js';
 import { ALERTMANAGER, findPeer, missingMessage, WEBHOOK, WRK } from './binaries.js';
 import { compareIngest, type IngestComparison, PEER_INGEST_SCENARIOS } from './ingest.js';
-import { startAlertSink } from './sink.js';
 
 /**
  * `npm run bench -- --peers` (issue 14 §1): hookrelay beside the tools people would pick instead, in one
@@ -80,7 +80,8 @@ export async function runPeers(options: PeersOptions): Promise<PeersRecord> {
   }
 
   let alerts: AlertComparison | undefined;
-  const sink = await startAlertSink();
+  // Alertmanager's notifications carry alerts[].labels.key, hookrelay's alerts their item's id.
+  const sink = await startSink({ path: '/alerts', key: 'alert', status: 200 });
   try {
     if (alertmanager) {
       alerts = await compareAlerts({

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
+import { threadCpuSeconds } from '../proc.js';
 import type { ServerHandle } from '../servers.js';
 import { metricSum, type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
-import { addThreadDeltas, median, threadCpuSeconds, type Usage, usageBetween } from './usage.js';
+import { addThreadDeltas, median, type Usage, usageBetween } from './usage.js';
 import { runWrk, type WrkResult, writePool } from './wrk.js';
 
 /**
