@@ -181,6 +181,34 @@ async function failover(scenario: HaFailoverScenario, context: HaContext): Promi
   }
 }
 
+/** haFailures are the several-instance runs' unanswered requests and missing alerts. */
+export function haFailures(ha: HaRecord | undefined): string[] {
+  const failures: string[] = [];
+  for (const row of ha?.ingest?.rows ?? []) {
+    const run = row.run;
+    if (run.non2xx + run.errors + run.warmupFailures > 0) {
+      failures.push(
+        `ha-ingest ${row.label}: ${run.non2xx} non-2xx, ${run.errors} errors, ${run.warmupFailures} in the warm-up${run.firstFailure ? `; first: ${run.firstFailure}` : ''}`,
+      );
+    }
+  }
+  const e2e = ha?.endToEnd;
+  for (const [engine, r] of e2e
+    ? ([
+        ['SQLite', e2e.sqlite],
+        ['PostgreSQL', e2e.postgres],
+      ] as const)
+    : []) {
+    if (r.post.non2xx + r.post.errors > 0)
+      failures.push(`ha-e2e ${engine}: ${r.post.non2xx} non-2xx, ${r.post.errors} errors`);
+    if (r.missing + r.warmupMissing > 0)
+      failures.push(
+        `ha-e2e ${engine}: ${r.missing} of ${r.sent} alerts missing (${r.warmupMissing} more in the warm-up)`,
+      );
+  }
+  return failures;
+}
+
 function ratio(a: number, b: number): number {
   return b > 0 ? Math.round((a / b) * 100) / 100 : 0;
 }

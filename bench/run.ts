@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { type DeliveryRecord, runDeliveryBench } from './delivery.js';
 import { type EndToEndRecord, runEndToEnd } from './e2e.js';
 import { type EvaluationResult, measureEvaluation } from './evaluate.js';
-import { type HaRecord, runHa } from './ha.js';
+import { type HaRecord, haFailures, runHa } from './ha.js';
 import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
 import { formatPeers, runPeers } from './peers/index.js';
 import { PG_ADMIN_URL } from './pg-database.js';
@@ -585,34 +585,6 @@ async function runE2e(
     );
   }
   return { ...record, name: scenario.name, title: scenario.title, targets, machineAtEnd: phaseEnd() };
-}
-
-/** haFailures are the several-instance runs' unanswered requests and missing alerts. */
-function haFailures(ha: HaRecord | undefined): string[] {
-  const failures: string[] = [];
-  for (const row of ha?.ingest?.rows ?? []) {
-    const run = row.run;
-    if (run.non2xx + run.errors + run.warmupFailures > 0) {
-      failures.push(
-        `ha-ingest ${row.label}: ${run.non2xx} non-2xx, ${run.errors} errors, ${run.warmupFailures} in the warm-up${run.firstFailure ? `; first: ${run.firstFailure}` : ''}`,
-      );
-    }
-  }
-  const e2e = ha?.endToEnd;
-  for (const [engine, r] of e2e
-    ? ([
-        ['SQLite', e2e.sqlite],
-        ['PostgreSQL', e2e.postgres],
-      ] as const)
-    : []) {
-    if (r.post.non2xx + r.post.errors > 0)
-      failures.push(`ha-e2e ${engine}: ${r.post.non2xx} non-2xx, ${r.post.errors} errors`);
-    if (r.missing + r.warmupMissing > 0)
-      failures.push(
-        `ha-e2e ${engine}: ${r.missing} of ${r.sent} alerts missing (${r.warmupMissing} more in the warm-up)`,
-      );
-  }
-  return failures;
 }
 
 function signedMb(mb: number): string {
