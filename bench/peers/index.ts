@@ -189,7 +189,8 @@ export function formatPeers(record: PeersRecord): string {
       for (const side of [row.webhook, row.baseline, row.hookrelay]) {
         if (side.non2xx + side.errors > 0)
           lines.push(`|  | ${side.command}: ${side.non2xx} non-2xx, ${side.errors} errors | | | | | |`);
-        if (side.wraps > 0)
+        // Repeats matter only to a server that deduplicates; the baseline's pool may wrap (ingest.ts).
+        if (side.wraps > 0 && side !== row.baseline)
           lines.push(`|  | ${side.command}: the pool wrapped ${side.wraps}×: repeated bodies | | | | | |`);
       }
     }
