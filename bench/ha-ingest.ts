@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import type { RequestStream } from './bodies.js';
 import { LatencyRecorder } from './latency.js';
 import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
 import { type BenchDatabase, createBenchDatabase } from './pg-database.js';
+import { cpuSecondsOf } from './proc.js';
 import type { RunRecord } from './report.js';
 import { freePort, indent, type ProcessSample, type ServerHandle, startServer } from './servers.js';
 
@@ -61,6 +63,13 @@ export interface HaIngestRow {
    * core: every configuration runs beside the others' idle instances, and this is what they took.
    */
   idleOthersCpuPercent?: number;
+  /**
+   * CPU of the PostgreSQL backends serving this configuration's database (from /proc, where the server
+   * runs on this machine), percent of one core and µs per answered request: the database's share of the
+   * work, which the hookrelay figures leave out.
+   */
+  postgresCpuPercent?: number;
+  postgresCpuUsPerRequest?: number;
   /** req/s ÷ the single SQLite process's, over all rounds and per round. */
   ratioToSqlite: number;
   roundRatios: number[];
@@ -77,10 +86,12 @@ interface Configuration {
   label: string;
   engine: 'sqlite' | 'postgres';
   servers: ServerHandle[];
+  /** The PostgreSQL database's name, for its backends' CPU. */
+  database?: string;
   runs: LoadRun[];
   okPerInstance: number[];
   warmupFailures: number;
-  cpu: { seconds: number; wall: number; othersSeconds: number };
+  cpu: { seconds: number; wall: number; othersSeconds: number; postgresSeconds?: number };
 }
 
 const PAUSE_BETWEEN_RUNS_MS = 300;
@@ -118,17 +129,26 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
     options.onServer(server);
     return server;
   };
-  const configuration = (label: string, engine: Configuration['engine'], servers: ServerHandle[]) => {
+  const configuration = (
+    label: string,
+    engine: Configuration['engine'],
+    servers: ServerHandle[],
+    database?: string,
+  ) => {
     configurations.push({
       label,
       engine,
       servers,
+      ...(database === undefined ? {} : { database }),
       runs: [],
       okPerInstance: servers.map(() => 0),
       warmupFailures: 0,
       cpu: { seconds: 0, wall: 0, othersSeconds: 0 },
     });
   };
+  // Reads which backends serve each database, to charge their CPU to its configuration.
+  const admin = new pg.Client({ connectionString: options.pgAdminUrl });
+  await admin.connect();
   try {
     configuration('SQLite file, 1 process', 'sqlite', [
       await start(`sqlite:${join(options.workDir, 'ha-ingest.db')}`, 'hookrelay serve (SQLite)'),
@@ -141,7 +161,12 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
       for (let i = 0; i < count; i++) {
         servers.push(await start(database.url, `hookrelay serve (PostgreSQL ${i + 1} of ${count})`));
       }
-      configuration(`PostgreSQL, ${count} instance${count === 1 ? '' : 's'}`, 'postgres', servers);
+      configuration(
+        `PostgreSQL, ${count} instance${count === 1 ? '' : 's'}`,
+        'postgres',
+        servers,
+        database.name,
+      );
     }
     for (const c of configurations) {
       options.log(`ha-ingest: ${c.label}: pid ${c.servers.map((s) => s.pid).join(', ')}`);
@@ -162,10 +187,18 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
         const others = configurations.filter((o) => o !== c).flatMap((o) => o.servers);
         const before = c.servers.map((s) => s.sample());
         const othersBefore = others.map((s) => s.sample());
+        const backendsBefore = await backendCpu(admin, c.database);
         const wallBefore = performance.now();
         const measured = await spread(c, slice, options);
         const wall = (performance.now() - wallBefore) / 1000;
         const after = c.servers.map((s) => s.sample());
+        const backendsAfter = await backendCpu(admin, c.database);
+        if (backendsBefore && backendsAfter) {
+          let seconds = 0;
+          // A backend that started during the slice counts whole (its start is part of the work).
+          for (const [pid, used] of backendsAfter) seconds += used - (backendsBefore.get(pid) ?? 0);
+          c.cpu.postgresSeconds = (c.cpu.postgresSeconds ?? 0) + seconds;
+        }
         c.cpu.othersSeconds += cpuDelta(
           othersBefore,
           others.map((s) => s.sample()),
@@ -189,6 +222,7 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
       rows: rows(configurations, options.load.connections),
     };
   } finally {
+    await admin.end().catch(() => undefined);
     await Promise.all(configurations.flatMap((c) => c.servers.map((s) => s.stop())));
     for (const database of databases) await database.drop();
   }
@@ -243,6 +277,26 @@ async function spread(
   return { run, okPerInstance: runs.map((r) => r.ok2xx) };
 }
 
+/**
+ * backendCpu reads the CPU-seconds so far of each PostgreSQL backend connected to `database`, by pid;
+ * undefined for no database, or where the backends are not processes of this machine.
+ */
+async function backendCpu(
+  admin: pg.Client,
+  database: string | undefined,
+): Promise<Map<number, number> | undefined> {
+  if (database === undefined) return undefined;
+  const result = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+    database,
+  ]);
+  const cpu = new Map<number, number>();
+  for (const { pid } of result.rows) {
+    const seconds = cpuSecondsOf(`/proc/${pid}/stat`);
+    if (Number.isFinite(seconds)) cpu.set(pid, seconds);
+  }
+  return result.rows.length > 0 && cpu.size === 0 ? undefined : cpu;
+}
+
 /** cpuDelta is the CPU-seconds a set of processes used between two samples of each. */
 function cpuDelta(before: (ProcessSample | undefined)[], after: (ProcessSample | undefined)[]): number {
   let seconds = 0;
@@ -266,6 +320,14 @@ function rows(configurations: Configuration[], connections: number): HaIngestRow
     const rounds = roundRps(c);
     const idle =
       c.cpu.wall > 0 ? { idleOthersCpuPercent: Math.round((c.cpu.othersSeconds / c.cpu.wall) * 100) } : {};
+    const pgSeconds = c.cpu.postgresSeconds;
+    const postgres =
+      pgSeconds === undefined || c.cpu.wall === 0 || run.responses === 0
+        ? {}
+        : {
+            postgresCpuPercent: Math.round((pgSeconds / c.cpu.wall) * 100),
+            postgresCpuUsPerRequest: Math.round((pgSeconds * 1e6) / run.responses),
+          };
     return {
       label: c.label,
       engine: c.engine,
@@ -275,6 +337,7 @@ function rows(configurations: Configuration[], connections: number): HaIngestRow
       roundRps: rounds.map(Math.round),
       okPerInstance: c.okPerInstance,
       ...idle,
+      ...postgres,
       ratioToSqlite: sqliteRps > 0 ? round2(run.rps / sqliteRps) : 0,
       roundRatios: rounds.map((rps, i) => round2(rps / Math.max(1, sqliteRounds[i] ?? 0))),
     };
