@@ -59,10 +59,12 @@ export interface HaIngestRow {
   /** 2xx answers per instance over all rounds: the spread shows the load was shared. */
   okPerInstance: number[];
   /**
-   * CPU of the other configurations' instances (started, idle) while this one was loaded, percent of one
-   * core: every configuration runs beside the others' idle instances, and this is what they took.
+   * CPU of the other configurations' instances (started, not loaded) while this one was loaded, percent
+   * of one core: what they took beside it (their timers, and any evaluation the settling left over).
    */
-  idleOthersCpuPercent?: number;
+  othersCpuPercent?: number;
+  /** How long, in all, the rounds waited for every instance to settle before this configuration's slices. */
+  settleMs: number;
   /**
    * CPU of the PostgreSQL backends serving this configuration's database (from /proc, where the server
    * runs on this machine), percent of one core and µs per answered request: the database's share of the
@@ -92,9 +94,18 @@ interface Configuration {
   okPerInstance: number[];
   warmupFailures: number;
   cpu: { seconds: number; wall: number; othersSeconds: number; postgresSeconds?: number };
+  settleMs: number;
 }
 
 const PAUSE_BETWEEN_RUNS_MS = 300;
+/**
+ * After a slice, the loaded instances go on working for a while: the evaluator (on the leader) reads back
+ * what ingest just stored. The next slice waits until every instance together uses under SETTLED_CPU of a
+ * core, at most SETTLE_MAX_MS, so one configuration's backlog does not land on the next one's figure.
+ */
+const SETTLED_CPU = 0.15;
+const SETTLE_SAMPLE_MS = 250;
+const SETTLE_MAX_MS = 15_000;
 
 /** splitConnections shares `total` connections over `parts` instances, the first ones getting any extra. */
 export function splitConnections(total: number, parts: number): number[] {
@@ -144,6 +155,7 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
       okPerInstance: servers.map(() => 0),
       warmupFailures: 0,
       cpu: { seconds: 0, wall: 0, othersSeconds: 0 },
+      settleMs: 0,
     });
   };
   // Reads which backends serve each database, to charge their CPU to its configuration.
@@ -184,6 +196,7 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? configurations : [...configurations].reverse();
       for (const c of order) {
+        c.settleMs += await settle(configurations.flatMap((o) => o.servers));
         const others = configurations.filter((o) => o !== c).flatMap((o) => o.servers);
         const before = c.servers.map((s) => s.sample());
         const othersBefore = others.map((s) => s.sample());
@@ -297,6 +310,21 @@ async function backendCpu(
   return result.rows.length > 0 && cpu.size === 0 ? undefined : cpu;
 }
 
+/** settle waits until `servers` together use under SETTLED_CPU of a core (or SETTLE_MAX_MS), and says how long it took. */
+async function settle(servers: ServerHandle[]): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < SETTLE_MAX_MS) {
+    const before = servers.map((s) => s.sample());
+    await sleep(SETTLE_SAMPLE_MS);
+    const used = cpuDelta(
+      before,
+      servers.map((s) => s.sample()),
+    );
+    if (used / (SETTLE_SAMPLE_MS / 1000) < SETTLED_CPU) break;
+  }
+  return performance.now() - started;
+}
+
 /** cpuDelta is the CPU-seconds a set of processes used between two samples of each. */
 function cpuDelta(before: (ProcessSample | undefined)[], after: (ProcessSample | undefined)[]): number {
   let seconds = 0;
@@ -318,8 +346,8 @@ function rows(configurations: Configuration[], connections: number): HaIngestRow
     if (c.cpu.wall > 0) run.serverCpuPercent = Math.round((c.cpu.seconds / c.cpu.wall) * 100);
     if (run.responses > 0) run.serverCpuUsPerRequest = Math.round((c.cpu.seconds * 1e6) / run.responses);
     const rounds = roundRps(c);
-    const idle =
-      c.cpu.wall > 0 ? { idleOthersCpuPercent: Math.round((c.cpu.othersSeconds / c.cpu.wall) * 100) } : {};
+    const others =
+      c.cpu.wall > 0 ? { othersCpuPercent: Math.round((c.cpu.othersSeconds / c.cpu.wall) * 100) } : {};
     const pgSeconds = c.cpu.postgresSeconds;
     const postgres =
       pgSeconds === undefined || c.cpu.wall === 0 || run.responses === 0
@@ -336,8 +364,9 @@ function rows(configurations: Configuration[], connections: number): HaIngestRow
       run,
       roundRps: rounds.map(Math.round),
       okPerInstance: c.okPerInstance,
-      ...idle,
+      ...others,
       ...postgres,
+      settleMs: Math.round(c.settleMs),
       ratioToSqlite: sqliteRps > 0 ? round2(run.rps / sqliteRps) : 0,
       roundRatios: rounds.map((rps, i) => round2(rps / Math.max(1, sqliteRounds[i] ?? 0))),
     };

@@ -292,7 +292,8 @@ export function formatHa(ha: HaRecord): string[] {
           '÷ SQLite',
           'per round',
           '2xx per instance',
-          'idle others CPU',
+          'others CPU',
+          'settled s',
         ],
         i.rows.map((r) => [
           r.label,
@@ -308,10 +309,11 @@ export function formatHa(ha: HaRecord): string[] {
           `${r.ratioToSqlite.toFixed(2)}×`,
           r.roundRatios.map((x) => x.toFixed(2)).join(' '),
           r.okPerInstance.map(n).join(' / '),
-          r.idleOthersCpuPercent === undefined ? 'n/a' : `${r.idleOthersCpuPercent}%`,
+          r.othersCpuPercent === undefined ? 'n/a' : `${r.othersCpuPercent}%`,
+          (r.settleMs / 1000).toFixed(1),
         ]),
       ),
-      `  errors: non-2xx and socket errors, warm-up included. CPU: the configuration's hookrelay processes; PostgreSQL CPU: the backends connected to its database (not the WAL writer or other shared server processes); idle others CPU: the other configurations' instances, started and idle, meanwhile.`,
+      `  errors: non-2xx and socket errors, warm-up included. CPU: the configuration's hookrelay processes; PostgreSQL CPU: the backends connected to its database (not the WAL writer or other shared server processes); others CPU: the other configurations' instances, not loaded, meanwhile. Before each slice every instance is left to settle (its evaluator reading back what ingest stored) until all together use < 15% of a core, at most 15 s: settled s is the wait, in all.`,
       `  ${i.command}`,
     );
   }
