@@ -39,7 +39,10 @@ export interface SinkOptions {
   status: 200 | 204;
 }
 
-/** nowMs is the monotonic clock the sink's thread and this one share (uv_hrtime), in ms. */
+/**
+ * nowMs is the monotonic clock the sink's thread and this one share (CLOCK_MONOTONIC via uv_hrtime), in
+ * ms. performance.now() would not do: each worker thread has its own time origin.
+ */
 export function nowMs(): number {
   const [seconds, nanoseconds] = process.hrtime();
   return seconds * 1e3 + nanoseconds / 1e6;
