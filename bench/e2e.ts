@@ -8,11 +8,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { type BenchRequest, createRequestStream, type RequestStream } from './bodies.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { type LoadResult, type LoadSpec, runLoad, summarise } from './load.js';
 import { freePort, indent, type ProcessSample, type ServerHandle, startServer } from './servers.js';
+import { nowMs, type Sink, startSink } from './sink.js';
 
 /** EndToEndOptions say what to start and how hard to push it. */
 export interface EndToEndOptions {
@@ -24,6 +24,10 @@ export interface EndToEndOptions {
   load: Extract<LoadSpec, { kind: 'rate' }>;
   warmupMs: number;
   readyTimeoutMs: number;
+  /** HOOKRELAY_DB; a fresh SQLite file in workDir when absent. */
+  database?: string;
+  /** Names the server, the rules file and the SQLite file apart when one workDir holds several runs. */
+  label?: string;
   log: (line: string) => void;
   /** Called with the server once it is up, so the caller can stop it on Ctrl-C. */
   onServer: (server: ServerHandle) => void;
@@ -51,6 +55,8 @@ export interface EndToEndRecord {
   post: LoadResult;
   /** How long after the last POST the last alert arrived. */
   drainMs: number;
+  /** Alerts received ÷ (first POST dispatched → last alert at the sink), in the measured run. */
+  alertsPerSecond: number;
   /** Server CPU during the measured run, percent of one core, and its memory at the end. */
   serverCpuPercent?: number;
   server?: ProcessSample;
@@ -87,16 +93,18 @@ rules:
 
 /** runEndToEnd starts the sink and the server, measures, and stops both; it throws if the harness fails. */
 export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRecord> {
-  const sink = await startSink();
+  const sink = await startSink({ path: '/hook', key: 'user', status: 204 });
+  const label = options.label ?? 'e2e';
+  const database = options.database ?? `sqlite:${join(options.workDir, `${label}.db`)}`;
   let server: ServerHandle | undefined;
   try {
     const rules = rulesFor(options.secret, sink.url);
-    const rulesFile = join(options.workDir, 'e2e-rules.yaml');
+    const rulesFile = join(options.workDir, `${label}-rules.yaml`);
     await writeFile(rulesFile, rules);
     const port = await freePort();
     const args = [options.mainJs, 'serve'];
     server = await startServer({
-      name: 'hookrelay serve (e2e)',
+      name: `hookrelay serve (${label})`,
       args,
       port,
       env: {
@@ -104,7 +112,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
         PORT: String(port),
         HOST: '127.0.0.1',
         HOOKRELAY_CONFIG: rulesFile,
-        HOOKRELAY_DB: `sqlite:${join(options.workDir, 'e2e.db')}`,
+        HOOKRELAY_DB: database,
         // As in the ingest runs: logging every request would measure pino.
         LOG_LEVEL: 'warn',
         // The dashboard's fixed port would collide with any other hookrelay on the machine.
@@ -141,6 +149,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
     const after = server.sample();
     const wallSeconds = (performance.now() - wallBefore) / 1000;
     const lastSent = Math.max(...sent.values());
+    const firstSent = Math.min(...sent.values());
     const arrivals = await drain(sink, sent, server);
 
     const latencies = new LatencyRecorder();
@@ -153,7 +162,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
     }
     const record: EndToEndRecord = {
       load: options.load,
-      command: `node dist/src/main.js serve (LOG_LEVEL=warn, HOOKRELAY_DB=sqlite:<tmp>/e2e.db)`,
+      command: `node dist/src/main.js serve (LOG_LEVEL=warn, HOOKRELAY_DB=${options.database === undefined ? `sqlite:<tmp>/${label}.db` : redactPassword(options.database)})`,
       rules,
       sent: sent.size,
       received: latencies.count,
@@ -163,6 +172,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
       alertLatency: latencies.summary(),
       post: summarise([run]),
       drainMs: Math.round(lastArrival - lastSent),
+      alertsPerSecond:
+        lastArrival > firstSent ? Math.round(latencies.count / ((lastArrival - firstSent) / 1000)) : 0,
       warmupMissing: warm.missing,
     };
     if (before && after && wallSeconds > 0) {
@@ -175,15 +186,6 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
     await server?.stop();
     await sink.close();
   }
-}
-
-/**
- * nowMs is the monotonic clock both threads share (CLOCK_MONOTONIC via uv_hrtime), in ms. performance.now()
- * would not do: each worker thread has its own time origin.
- */
-function nowMs(): number {
-  const [seconds, nanoseconds] = process.hrtime();
-  return seconds * 1e3 + nanoseconds / 1e6;
 }
 
 /**
@@ -263,75 +265,13 @@ async function drain(sink: Sink, sent: Map<string, number>, server: ServerHandle
   };
 }
 
-interface Sink {
-  url: string;
-  /** Distinct users seen since the last reset. */
-  count(): Promise<number>;
-  snapshot(): Promise<{ arrivals: [string, number][]; duplicates: number; bad: number }>;
-  reset(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/*
- * The sink runs on a worker thread, so the load generator's timer and undici callbacks on the main
- * thread cannot delay when an arrival is stamped (a real receiver does not share the sender's event
- * loop either). It stamps an alert when its body has been read whole, answers 204 and keeps the
- * connection alive, as a fast receiver would. It listens on 127.0.0.1 only and closes on `close`.
- */
-const SINK_SOURCE = `
-const http = require('node:http');
-const { parentPort } = require('node:worker_threads');
-const nowMs = () => { const [s, ns] = process.hrtime(); return s * 1e3 + ns / 1e6; };
-let arrivals = new Map();
-let duplicates = 0;
-let bad = 0;
-const server = http.createServer({ keepAlive: true }, (req, res) => {
-  const chunks = [];
-  req.on('data', (chunk) => chunks.push(chunk));
-  req.on('end', () => {
-    const at = nowMs();
-    let user;
-    try { user = JSON.parse(Buffer.concat(chunks).toString('utf8')).user; } catch {}
-    if (typeof user !== 'string' || req.url !== '/hook') bad += 1;
-    else if (arrivals.has(user)) duplicates += 1;
-    else arrivals.set(user, at);
-    res.writeHead(204).end();
-  });
-});
-parentPort.on('message', (message) => {
-  if (message === 'count') parentPort.postMessage({ count: arrivals.size });
-  if (message === 'snapshot') parentPort.postMessage({ snapshot: { arrivals: [...arrivals], duplicates, bad } });
-  if (message === 'reset') { arrivals = new Map(); duplicates = 0; bad = 0; parentPort.postMessage({ reset: true }); }
-  if (message === 'close') { server.closeAllConnections(); server.close(() => parentPort.postMessage({ closed: true })); }
-});
-server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
-`;
-
-async function startSink(): Promise<Sink> {
-  const worker = new Worker(SINK_SOURCE, { eval: true });
-  const ask = <T>(key: string, message?: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (reply: Record<string, T>) => {
-        if (!(key in reply)) return;
-        worker.off('message', onMessage);
-        worker.off('error', reject);
-        resolve(reply[key] as T);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', reject);
-      if (message !== undefined) worker.postMessage(message);
-    });
-  const port = await ask<number>('port');
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    count: () => ask<number>('count', 'count'),
-    snapshot: () => ask<Awaited<ReturnType<Sink['snapshot']>>>('snapshot', 'snapshot'),
-    reset: async () => {
-      await ask<boolean>('reset', 'reset');
-    },
-    close: async () => {
-      await ask<boolean>('closed', 'close');
-      await worker.terminate();
-    },
-  };
+/** redactPassword keeps a database URL's password out of the record. */
+function redactPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }

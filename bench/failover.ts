@@ -9,6 +9,7 @@ import pg from 'pg';
  * runs, with its default timing) on one lease row; the leader is killed (`kill -9`, or SIGTERM) and the
  * time until the standby leads is measured from this process. Repeated; the median is printed.
  *   npm run build && node dist/bench/failover.js [rounds] [--url postgres://…]
+ * and, the same measurement, in `npm run bench -- --only ha-failover` (runFailover).
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -55,10 +56,15 @@ export function spawnHolder(url: string, name: string, holderJs: string = HOLDER
 }
 
 /** measureFailover kills the leader of a fresh pair with `signal` and returns ms until the standby leads. */
-export async function measureFailover(url: string, signal: NodeJS.Signals, round: number): Promise<number> {
-  const a = spawnHolder(url, `a${round}`);
+export async function measureFailover(
+  url: string,
+  signal: NodeJS.Signals,
+  round: number,
+  holderJs: string = HOLDER_JS,
+): Promise<number> {
+  const a = spawnHolder(url, `a${round}`, holderJs);
   await a.next('leader');
-  const b = spawnHolder(url, `b${round}`);
+  const b = spawnHolder(url, `b${round}`, holderJs);
   await b.next('started');
   // At a random point of the renew and poll cycles, as a real crash would be.
   await new Promise((resolve) => setTimeout(resolve, Math.random() * 1_000));
@@ -80,36 +86,74 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const urlAt = args.indexOf('--url');
-  const url = urlAt >= 0 ? (args[urlAt + 1] ?? '') : 'postgres://postgres@127.0.0.1:5432/test';
-  const rounds = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5);
-  const schema = `hr_failover_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
+/** FailoverRow is the failovers measured for one way of stopping the leader. */
+export interface FailoverRow {
+  signal: 'SIGKILL' | 'SIGTERM';
+  /** How the leader was stopped, as the README says it. */
+  label: 'kill -9' | 'SIGTERM';
+  /** ms from the signal until the standby led, per round, in the order measured. */
+  timesMs: number[];
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+export interface FailoverOptions {
+  /** A PostgreSQL database; the lease table goes into a schema of its own, dropped afterwards. */
+  url: string;
+  rounds: number;
+  /** The built lease holder; dist/bench/lease-holder.js beside this file by default. */
+  holderJs?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * runFailover measures `rounds` failovers after `kill -9` of the leader, then `rounds` handovers after
+ * SIGTERM, each with a fresh pair of lease holders on an empty lease table.
+ */
+export async function runFailover(options: FailoverOptions): Promise<FailoverRow[]> {
+  const schema = `hr_failover_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: options.url });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.query(
     `CREATE TABLE ${schema}.hookrelay_leases (name text PRIMARY KEY, holder text NOT NULL, term bigint NOT NULL, expires_at timestamptz NOT NULL)`,
   );
   // The holders see only this schema's table.
-  const scoped = new URL(url);
+  const scoped = new URL(options.url);
   scoped.searchParams.set('options', `-c search_path=${schema}`);
+  const rows: FailoverRow[] = [];
   try {
     for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
       const times: number[] = [];
-      for (let round = 0; round < rounds; round += 1) {
-        await admin.query('DELETE FROM ' + `${schema}.hookrelay_leases`);
-        times.push(await measureFailover(scoped.toString(), signal, round));
+      for (let round = 0; round < options.rounds; round += 1) {
+        await admin.query(`DELETE FROM ${schema}.hookrelay_leases`);
+        times.push(Math.round(await measureFailover(scoped.toString(), signal, round, options.holderJs)));
+        options.log?.(`failover ${signal} round ${round + 1}: ${times[times.length - 1]} ms`);
       }
-      const shown = times.map((ms) => ms.toFixed(0)).join(', ');
-      console.log(
-        `${signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM'}: median ${median(times).toFixed(0)} ms over ${rounds} (${shown})`,
-      );
+      rows.push({
+        signal,
+        label: signal === 'SIGKILL' ? 'kill -9' : 'SIGTERM',
+        timesMs: times,
+        medianMs: Math.round(median(times)),
+        minMs: Math.min(...times),
+        maxMs: Math.max(...times),
+      });
     }
   } finally {
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const urlAt = args.indexOf('--url');
+  const url = urlAt >= 0 ? (args[urlAt + 1] ?? '') : 'postgres://postgres@127.0.0.1:5432/test';
+  const rounds = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 5);
+  for (const row of await runFailover({ url, rounds })) {
+    console.log(`${row.label}: median ${row.medianMs} ms over ${rounds} (${row.timesMs.join(', ')})`);
   }
 }
 

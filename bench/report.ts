@@ -1,6 +1,7 @@
 import type { DeliveryRecord } from './delivery.js';
 import type { EndToEndRecord } from './e2e.js';
 import type { EvaluationResult } from './evaluate.js';
+import type { HaRecord } from './ha.js';
 import type { LatencySummary } from './latency.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import type { ProcessSample } from './servers.js';
@@ -92,6 +93,8 @@ export interface BenchResults {
   delivery?: DeliveryRecord & PhaseRecord;
   /** POST → alert latency through a real server (issue 4 §4), when selected. */
   endToEnd?: EndToEndRecord & PhaseRecord;
+  /** Several instances on PostgreSQL (issue 11 §6), when selected. */
+  ha?: HaRecord;
   notes: string[];
 }
 
@@ -146,6 +149,7 @@ export function formatReport(results: BenchResults): string {
   if (results.evaluation) out.push(...formatEvaluation(results.evaluation), '');
   if (results.delivery) out.push(...formatDelivery(results.delivery), '');
   if (results.endToEnd) out.push(...formatEndToEnd(results.endToEnd), '');
+  if (results.ha) out.push(...formatHa(results.ha), '');
 
   const targets: TargetCheck[] = [
     ...results.scenarios.flatMap((s) =>
@@ -261,6 +265,103 @@ function formatEndToEnd(e: EndToEndRecord & PhaseRecord): string[] {
       (e.server ? `, RSS ${mb(e.server.rssBytes)}` : '') +
       (e.post.sendLagP99Ms === undefined ? '' : `; send lag p99 ${e.post.sendLagP99Ms} ms`),
   ];
+}
+
+/** formatHa renders the several-instance measurements (issue 11 §6). */
+export function formatHa(ha: HaRecord): string[] {
+  const out: string[] = [`Several instances on PostgreSQL (issue 11 §6): databases on ${ha.postgres}`];
+  if (ha.skipped) return [...out, `  SKIPPED: ${ha.skipped}`];
+  const machine = (m: PhaseRecord['machineAtEnd']) =>
+    `load average ${m.loadAverage1m} at the end${m.cpuPressureAvg10 === undefined ? '' : `, CPU pressure ${m.cpuPressureAvg10}% (avg10)`}`;
+  if (ha.ingest) {
+    const i = ha.ingest;
+    out.push(
+      `Ingest: ${i.title} · ${i.load.connections} connections shared over the instances, ${i.rounds} interleaved rounds of ${i.load.durationMs / i.rounds / 1000} s per configuration · ${machine(i.machineAtEnd)}`,
+      ...table(
+        [
+          'configuration',
+          'connections',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'errors',
+          'CPU (all instances)',
+          'CPU µs/req',
+          'PostgreSQL CPU',
+          'PG µs/req',
+          '÷ SQLite',
+          'per round',
+          '2xx per instance',
+          'others CPU',
+          'settled s',
+        ],
+        i.rows.map((r) => [
+          r.label,
+          r.connections.join('+'),
+          n(r.run.rps),
+          r.run.latency.p50.toFixed(2),
+          r.run.latency.p99.toFixed(2),
+          String(r.run.non2xx + r.run.errors + r.run.warmupFailures),
+          r.run.serverCpuPercent === undefined ? 'n/a' : `${r.run.serverCpuPercent}%`,
+          r.run.serverCpuUsPerRequest === undefined ? 'n/a' : n(r.run.serverCpuUsPerRequest),
+          r.postgresCpuPercent === undefined ? '—' : `${r.postgresCpuPercent}%`,
+          r.postgresCpuUsPerRequest === undefined ? '—' : n(r.postgresCpuUsPerRequest),
+          `${r.ratioToSqlite.toFixed(2)}×`,
+          r.roundRatios.map((x) => x.toFixed(2)).join(' '),
+          r.okPerInstance.map(n).join(' / '),
+          r.othersCpuPercent === undefined ? 'n/a' : `${r.othersCpuPercent}%`,
+          (r.settleMs / 1000).toFixed(1),
+        ]),
+      ),
+      `  errors: non-2xx and socket errors, warm-up included. CPU: the configuration's hookrelay processes; PostgreSQL CPU: the backends connected to its database (not the WAL writer or other shared server processes); others CPU: the other configurations' instances, not loaded, meanwhile. Before each slice every instance is left to settle (its evaluator reading back what ingest stored) until all together use < 15% of a core, at most 15 s: settled s is the wait, in all.`,
+      `  ${i.command}`,
+    );
+  }
+  if (ha.endToEnd) {
+    const e = ha.endToEnd;
+    const row = (engine: string, r: EndToEndRecord) => [
+      engine,
+      n(r.alertsPerSecond),
+      r.alertLatency.p50.toFixed(2),
+      r.alertLatency.p99.toFixed(2),
+      r.post.latency.p99.toFixed(2),
+      `${n(r.received)} of ${n(r.sent)}`,
+      n(r.missing + r.warmupMissing),
+      n(r.drainMs),
+      r.serverCpuPercent === undefined ? 'n/a' : `${r.serverCpuPercent}%`,
+    ];
+    out.push(
+      `End to end: ${e.title} · ${e.sqlite.load.durationMs / 1000} s each, one process each, one after the other · ${machine(e.machineAtEnd)}`,
+      ...table(
+        [
+          'store',
+          'alerts/s',
+          'alert p50 ms',
+          'alert p99 ms',
+          'POST p99 ms',
+          'alerts',
+          'missing',
+          'drain ms',
+          'server CPU',
+        ],
+        [row('SQLite file', e.sqlite), row('PostgreSQL', e.postgres)],
+      ),
+      `  PostgreSQL ÷ SQLite: alerts/s ${e.alertsPerSecondRatio.toFixed(2)}×, alert p99 ${e.p99Ratio.toFixed(2)}×. alerts/s: alerts received ÷ (first POST → last alert); at a fixed rate it is the rate unless the server falls behind.`,
+    );
+  }
+  if (ha.failover) {
+    const f = ha.failover;
+    out.push(
+      `Failover: ${f.title} · ${f.rounds} rounds each, two lease holders with serve's timing (TTL 3 s, renew 1 s, standby poll 0.5 s) · ${machine(f.machineAtEnd)}`,
+      ...table(
+        ['leader stopped by', 'median ms', 'min ms', 'max ms', 'rounds (ms)'],
+        f.rows.map((r) => [r.label, n(r.medianMs), n(r.minMs), n(r.maxMs), r.timesMs.map(n).join(', ')]),
+      ),
+      `  the same measurement as ${f.command}`,
+    );
+  }
+  out.push(`  Note: ${ha.hostNote}`);
+  return out;
 }
 
 function n(value: number): string {

@@ -9,8 +9,10 @@ import { parseArgs } from 'node:util';
 import { type DeliveryRecord, runDeliveryBench } from './delivery.js';
 import { type EndToEndRecord, runEndToEnd } from './e2e.js';
 import { type EvaluationResult, measureEvaluation } from './evaluate.js';
+import { type HaRecord, haFailures, runHa } from './ha.js';
 import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
 import { formatPeers, runPeers } from './peers/index.js';
+import { PG_ADMIN_URL } from './pg-database.js';
 import {
   type BenchResults,
   formatReport,
@@ -22,6 +24,7 @@ import {
   type DeliverScenario,
   type EndToEndScenario,
   type EvaluateScenario,
+  type HaScenario,
   type IngestScenario,
   SCENARIOS,
   type Scenario,
@@ -36,8 +39,9 @@ import { measureSqliteFloor, type SqliteFloorRow } from './sqlite-floor.js';
  *      on any machine even though the absolute figures do not (issue 2 §7);
  *   2. rules-engine items/s with 10 to 10,000 rules, in this process (issue 3 §4);
  *   3. deliveries/s and memory with a destination down, by benchDeliveries in a child (issue 4 §4);
- *   4. POST → alert latency through a real `hookrelay serve` to a webhook sink here (issue 4 §4).
- * Each of 2–4 runs with nothing else of the bench running. Every run is bounded in time. Exit status: 0
+ *   4. POST → alert latency through a real `hookrelay serve` to a webhook sink here (issue 4 §4);
+ *   5. several instances on PostgreSQL beside one on SQLite: ingest, end to end, failover (issue 11 §6).
+ * Each of 2–5 runs with nothing else of the bench running. Every run is bounded in time. Exit status: 0
  * when the harness worked, every answer was 2xx and every alert arrived; 1 otherwise. A missed
  * performance target is reported, never an exit status.
  */
@@ -67,6 +71,8 @@ const USAGE = `Usage: npm run bench -- [--quick] [--only name,name] [--stub] [--
                (e2e-latency needs the real server and is skipped)
   --db URL     the ingest runs' HOOKRELAY_DB instead of a fresh SQLite file; sqlite::memory: gives the
                ceiling of everything but the durable commit (no file, no fsync, no writer thread)
+               (the ha-* scenarios make their own databases on HOOKRELAY_BENCH_PG, by default
+               ${PG_ADMIN_URL}, and are skipped with a note where it does not answer)
   --keep       keep the temporary rules file and database, and print where they are
   --profile    write a V8 CPU profile of the ingest hookrelay process to ${relative(ROOT, PROFILE_DIR)}/
                (open it in Chrome DevTools or speedscope; profiling slows the server)
@@ -184,6 +190,32 @@ async function main(): Promise<number> {
         endToEnd = await runE2e(scenario, quick, workDir, servers, notes);
       }
     }
+    const haScenarios = scenarios.filter((s): s is HaScenario => s.kind.startsWith('ha-'));
+    let ha: HaRecord | undefined;
+    if (haScenarios.length > 0) {
+      if (useStub) {
+        notes.push(
+          `${haScenarios.map((s) => s.name).join(', ')} skipped: they need the real hookrelay serve.`,
+        );
+      } else {
+        ha = await runHa(haScenarios, {
+          mainJs: MAIN_JS,
+          workDir,
+          secret: SECRET,
+          rulesYaml: BENCH_RULES,
+          quick,
+          quickScale: QUICK_SCALE,
+          warmupMs: WARMUP_MS,
+          readyTimeoutMs: READY_TIMEOUT_MS,
+          rounds: ROUNDS,
+          pgAdminUrl: PG_ADMIN_URL,
+          log: (line) => process.stderr.write(`bench: ${line}\n`),
+          onServer: (server) => servers.push(server),
+          phaseEnd,
+        });
+        if (ha.skipped) notes.push(`ha-*: skipped: ${ha.skipped}`);
+      }
+    }
 
     const pressure = Math.max(cpuPressureAtStart ?? 0, cpuPressure() ?? 0);
     if (pressure > 20) {
@@ -216,6 +248,7 @@ async function main(): Promise<number> {
       ...(evaluation ? { evaluation } : {}),
       ...(delivery ? { delivery } : {}),
       ...(endToEnd ? { endToEnd } : {}),
+      ...(ha ? { ha } : {}),
       notes,
     };
     process.stdout.write(`\n${formatReport(results)}`);
@@ -244,6 +277,7 @@ async function main(): Promise<number> {
         );
       }
     }
+    failures.push(...haFailures(ha));
     if (failures.length > 0) {
       process.stderr.write(
         `bench: FAILED: some requests were not answered 2xx or some alerts did not arrive:\n  ${failures.join('\n  ')}\n`,

@@ -88,15 +88,55 @@ export interface FloorScenario {
   appendsPerCommit: number;
 }
 
+/**
+ * HaIngestScenario is ingest with several instances (issue 11 §6, bench/ha-ingest.ts): one process on a
+ * SQLite file, then 1, 2 and 3 on one PostgreSQL database, the load spread over the instances.
+ */
+export interface HaIngestScenario {
+  kind: 'ha-ingest';
+  name: string;
+  title: string;
+  source: string;
+  load: Extract<LoadSpec, { kind: 'max' }>;
+  instanceCounts: number[];
+  requests(context: ScenarioContext): RequestStream;
+}
+
+/** HaEndToEndScenario is bench/e2e.ts on a SQLite file and on PostgreSQL, one after the other (issue 11 §6). */
+export interface HaEndToEndScenario {
+  kind: 'ha-e2e';
+  name: string;
+  title: string;
+  load: Extract<LoadSpec, { kind: 'rate' }>;
+}
+
+/** HaFailoverScenario is bench/failover.ts: the median of `rounds` kills of the leader, per signal. */
+export interface HaFailoverScenario {
+  kind: 'ha-failover';
+  name: string;
+  title: string;
+  rounds: number;
+  quickRounds: number;
+}
+
+export type HaScenario = HaIngestScenario | HaEndToEndScenario | HaFailoverScenario;
+
 /** Scenario is anything `--only` can name. */
-export type Scenario = IngestScenario | FloorScenario | EvaluateScenario | DeliverScenario | EndToEndScenario;
+export type Scenario =
+  | IngestScenario
+  | FloorScenario
+  | EvaluateScenario
+  | DeliverScenario
+  | EndToEndScenario
+  | HaScenario;
 
 /** BENCH_SOURCE is the source name in the bench rules file. */
 export const BENCH_SOURCE = 'bench';
 
 /**
  * SCENARIOS run in this order: the ingest ones (against the baseline and hookrelay, interleaved), then
- * evaluation, delivery and end-to-end latency, each alone on the machine.
+ * evaluation, delivery and end-to-end latency, each alone on the machine, then the several-instance ones
+ * (they need PostgreSQL, and are skipped with a note where it does not answer).
  */
 export const SCENARIOS: Scenario[] = [
   {
@@ -162,5 +202,30 @@ export const SCENARIOS: Scenario[] = [
     title: 'POST → alert at a webhook sink, activity events at a fixed 500 events/s',
     load: { kind: 'rate', rps: 500, connections: 50, durationMs: 10_000 },
     target: { p99Ms: 50 },
+  },
+  {
+    kind: 'ha-ingest',
+    name: 'ha-ingest',
+    title: 'activity events (1 item), max throughput: 1 process on SQLite, 1/2/3 instances on PostgreSQL',
+    source: BENCH_SOURCE,
+    // The activity-max scenario's load: the same total connections, shared out over the instances.
+    load: { kind: 'max', connections: 50, durationMs: 10_000 },
+    instanceCounts: [1, 2, 3],
+    requests: ({ secret }) => createRequestStream({ kind: 'activity', secret }),
+  },
+  {
+    kind: 'ha-e2e',
+    name: 'ha-e2e',
+    title:
+      'POST → alert at a webhook sink, SQLite file and PostgreSQL, activity events at a fixed 500 events/s',
+    // e2e-latency's load, so the SQLite row is comparable with that scenario's.
+    load: { kind: 'rate', rps: 500, connections: 50, durationMs: 10_000 },
+  },
+  {
+    kind: 'ha-failover',
+    name: 'ha-failover',
+    title: 'evaluator failover on PostgreSQL: the leader killed (kill -9) or stopped (SIGTERM)',
+    rounds: 5,
+    quickRounds: 2,
   },
 ];

@@ -1,18 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { type ProcessSample, sampleProcess } from './proc.js';
 
-/** ProcessSample is what /proc says about a server process (Linux only; undefined elsewhere). */
-export interface ProcessSample {
-  rssBytes: number;
-  peakRssBytes: number;
-  /** User + system CPU time so far, seconds. */
-  cpuSeconds: number;
-  /** The same for the main thread alone (the event loop), where Linux reports it per thread. */
-  mainThreadCpuSeconds?: number;
-}
+export { type ProcessSample, sampleProcess };
 
 /** ServerHandle is a server child process that answered its readiness check. */
 export interface ServerHandle {
@@ -44,8 +36,6 @@ export interface ServerSpec {
 }
 
 const OUTPUT_TAIL_CHARS = 4_000;
-/** Linux reports CPU time in clock ticks; USER_HZ is 100 on every mainstream kernel build. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -138,38 +128,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** sampleProcess reads RSS, peak RSS and CPU time of `pid` from /proc; undefined where there is none. */
-export function sampleProcess(pid: number): ProcessSample | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    const cpuSeconds = cpuSecondsOf(`/proc/${pid}/stat`);
-    // The main thread's id is the process id.
-    const mainThreadCpuSeconds = cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
-    return {
-      rssBytes: kb('VmRSS') * 1024,
-      peakRssBytes: kb('VmHWM') * 1024,
-      cpuSeconds,
-      ...(Number.isFinite(mainThreadCpuSeconds) ? { mainThreadCpuSeconds } : {}),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-/** cpuSecondsOf reads user + system CPU time from a /proc stat file (NaN when it cannot). */
-function cpuSecondsOf(statPath: string): number {
-  try {
-    const stat = readFileSync(statPath, 'utf8');
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 function installExitHook(): void {

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { ServerHandle } from '../servers.js';
+import { startSink } from '../sink.js';
 import {
   type AlertComparison,
   compareAlerts,
@@ -7,8 +8,7 @@ import {
   queueBehindDeadDestination,
 } from './alerts.js';
 import { ALERTMANAGER, findPeer, missingMessage, WEBHOOK, WRK } from './binaries.js';
-import { compareIngest, type IngestComparison, PEER_INGEST_SCENARIOS } from './ingest.js';
-import { startAlertSink } from './sink.js';
+import { compareIngest, type IngestComparison, type IngestSide, PEER_INGEST_SCENARIOS } from './ingest.js';
 
 /**
  * `npm run bench -- --peers` (issue 14 §1): hookrelay beside the tools people would pick instead, in one
@@ -80,7 +80,8 @@ export async function runPeers(options: PeersOptions): Promise<PeersRecord> {
   }
 
   let alerts: AlertComparison | undefined;
-  const sink = await startAlertSink();
+  // Alertmanager's notifications carry alerts[].labels.key, hookrelay's alerts their item's id.
+  const sink = await startSink({ path: '/alerts', key: 'alert', status: 200 });
   try {
     if (alertmanager) {
       alerts = await compareAlerts({
@@ -132,7 +133,7 @@ function judge(
     targets.push({
       label: `ingest, ${row.title}: ${unit} ≥ 1.5× adnanh/webhook`,
       met: row.ratio >= 1.5,
-      value: `${row.ratio.toFixed(2)}× (rounds ${row.roundRatios.join(', ')})`,
+      value: `${row.ratio.toFixed(2)}× (rounds ${row.roundRatios.join(', ')}); the bare node:http baseline reaches ${row.baselineOverWebhook.toFixed(2)}× and hookrelay ${row.hookrelayOverBaseline.toFixed(2)}× of it`,
     });
   }
   if (alerts) {
@@ -173,23 +174,24 @@ export function formatPeers(record: PeersRecord): string {
     lines.push(
       `Ingest: wrk -t2 -c${first.connections}, ${first.rounds} interleaved rounds of ${first.roundSeconds} s, medians.`,
       '',
-      '| scenario | adnanh/webhook (HMAC + value match, no storage) | hookrelay (durable SQLite) | ratio |',
-      '|---|---|---|---|',
+      '| scenario | adnanh/webhook (HMAC + value match, no storage) | node:http baseline (reads the body, answers 200; no check, no storage) | hookrelay (durable SQLite) | hookrelay ÷ webhook | baseline ÷ webhook | hookrelay ÷ baseline |',
+      '|---|---|---|---|---|---|---|',
     );
     for (const row of record.ingest) {
-      const cell = (side: IngestComparison['webhook']) =>
-        `${n(side.rps)} req/s${row.items > 1 ? ` = ${n(side.itemsPerSecond)} items/s` : ''}, p99 ${side.p99Ms.toFixed(1)} ms, ${n(side.cpuUsPerRequest)} CPU-µs/req${side.mainThreadUsPerRequest === undefined || side === row.webhook ? '' : ` (main thread ${n(side.mainThreadUsPerRequest)}, writer thread ${n(side.busiestOtherThreadUsPerRequest ?? Number.NaN)})`}, RSS ${side.peakRssMb} MB`;
+      const cell = (side: IngestSide) =>
+        `${n(side.rps)} req/s${row.items > 1 ? ` = ${n(side.itemsPerSecond)} items/s` : ''}, p99 ${side.p99Ms.toFixed(1)} ms, ${n(side.cpuUsPerRequest)} CPU-µs/req${side.mainThreadUsPerRequest === undefined || side !== row.hookrelay ? '' : ` (main thread ${n(side.mainThreadUsPerRequest)}, writer thread ${n(side.busiestOtherThreadUsPerRequest ?? Number.NaN)})`}, RSS ${side.peakRssMb} MB`;
       lines.push(
-        `| ${row.title} | ${cell(row.webhook)} | ${cell(row.hookrelay)} | **${row.ratio.toFixed(2)}×** |`,
+        `| ${row.title} | ${cell(row.webhook)} | ${cell(row.baseline)} | ${cell(row.hookrelay)} | **${row.ratio.toFixed(2)}×** | ${row.baselineOverWebhook.toFixed(2)}× | ${row.hookrelayOverBaseline.toFixed(2)}× |`,
       );
       if (row.requestsPerCommit !== undefined) {
-        lines.push(`|  | | ${row.requestsPerCommit} requests per durable group commit | |`);
+        lines.push(`|  | | | ${row.requestsPerCommit} requests per durable group commit | | | |`);
       }
-      for (const side of [row.webhook, row.hookrelay]) {
+      for (const side of [row.webhook, row.baseline, row.hookrelay]) {
         if (side.non2xx + side.errors > 0)
-          lines.push(`|  | ${side.command}: ${side.non2xx} non-2xx, ${side.errors} errors | | |`);
-        if (side.wraps > 0)
-          lines.push(`|  | ${side.command}: the pool wrapped ${side.wraps}×: repeated bodies | | |`);
+          lines.push(`|  | ${side.command}: ${side.non2xx} non-2xx, ${side.errors} errors | | | | | |`);
+        // Repeats matter only to a server that deduplicates; the baseline's pool may wrap (ingest.ts).
+        if (side.wraps > 0 && side !== row.baseline)
+          lines.push(`|  | ${side.command}: the pool wrapped ${side.wraps}×: repeated bodies | | | | | |`);
       }
     }
     lines.push('');

@@ -1,14 +1,24 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
+import { threadCpuSeconds } from '../proc.js';
 import type { ServerHandle } from '../servers.js';
-import { metricSum, type Started, saveProfileCounts, startHookrelay, startWebhook } from './processes.js';
-import { addThreadDeltas, median, threadCpuSeconds, type Usage, usageBetween } from './usage.js';
+import {
+  metricSum,
+  type Started,
+  saveProfileCounts,
+  startBaseline,
+  startHookrelay,
+  startWebhook,
+} from './processes.js';
+import { addThreadDeltas, median, type Usage, usageBetween } from './usage.js';
 import { runWrk, type WrkResult, writePool } from './wrk.js';
 
 /**
  * Ingest beside adnanh/webhook (issue 14 §1): the same signed requests, wrk -c32, in interleaved rounds
- * (webhook, hookrelay, hookrelay, webhook, …), so other work on a shared host lands on both.
+ * (webhook, baseline, hookrelay, then hookrelay, baseline, webhook, …), so other work on a shared host
+ * lands on all three. The third system is the bare node:http baseline of `npm run bench` (it verifies and
+ * stores nothing): the most any Node HTTP server reaches here, the ceiling under the 1.5× target.
  */
 
 export interface PeerIngestScenario {
@@ -61,7 +71,7 @@ export interface IngestSide {
   peakRssMb: number;
   non2xx: number;
   errors: number;
-  /** Pool wrap-rounds (repeated bodies); should be 0. */
+  /** Pool wrap-rounds (repeated bodies); should be 0, but for the baseline, which may wrap (it deduplicates nothing). */
   wraps: number;
 }
 
@@ -73,12 +83,17 @@ export interface IngestComparison {
   roundSeconds: number;
   rounds: number;
   webhook: IngestSide;
+  /** The bare node:http server (bench/baseline-server.ts). */
+  baseline: IngestSide;
   hookrelay: IngestSide;
   /** hookrelay's requests per durable group commit over the measured rounds (from its /metrics). */
   requestsPerCommit?: number;
   /** hookrelay ÷ webhook of the medians, and per round. */
   ratio: number;
   roundRatios: number[];
+  /** baseline ÷ webhook and hookrelay ÷ baseline of the medians. */
+  baselineOverWebhook: number;
+  hookrelayOverBaseline: number;
 }
 
 export interface IngestOptions {
@@ -101,6 +116,8 @@ export async function compareIngest(
 ): Promise<IngestComparison> {
   const peer = await startWebhook(options.webhook, options.workDir, options.secret, scenario.eventType);
   options.onServer(peer.server);
+  const baseline = await startBaseline();
+  options.onServer(baseline.server);
   const hookrelay = await startHookrelay({
     workDir: options.workDir,
     secret: options.secret,
@@ -109,12 +126,15 @@ export async function compareIngest(
   });
   options.onServer(hookrelay.server);
   options.log(
-    `${scenario.name}: adnanh/webhook pid ${peer.server.pid}, hookrelay pid ${hookrelay.server.pid}`,
+    `${scenario.name}: adnanh/webhook pid ${peer.server.pid}, node:http baseline pid ${baseline.server.pid}, hookrelay pid ${hookrelay.server.pid}`,
   );
   const poolFile = join(options.workDir, 'pool.txt');
   const lastRps = new Map<Started, number>();
   const load = async (side: Started, seconds: number): Promise<WrkResult> => {
-    const rps = lastRps.get(side) ?? scenario.initialPoolRps;
+    // The baseline neither verifies nor deduplicates, so a body it sees twice costs it nothing more; its
+    // pool is sized like adnanh/webhook's (a 12-item pool at its tens of thousands of req/s would be
+    // gigabytes), and it may wrap.
+    const rps = lastRps.get(side === baseline ? peer : side) ?? scenario.initialPoolRps;
     // 3× the last rate (a warm server can be much faster than a cold one), so the pool outlasts the
     // round without repeating a body.
     await writePool(poolFile, Math.ceil(Math.max(rps * 3, scenario.initialPoolRps / 5) * seconds), {
@@ -135,7 +155,7 @@ export async function compareIngest(
     return result;
   };
   try {
-    const sides = [peer, hookrelay];
+    const sides = [peer, baseline, hookrelay];
     for (const side of sides) await load(side, options.warmupSeconds);
     const results = new Map<Started, WrkResult[]>(sides.map((side) => [side, []]));
     const usage = new Map<Started, Usage[]>(sides.map((side) => [side, []]));
@@ -198,6 +218,7 @@ export async function compareIngest(
     const commitsAfter = await commits();
     const commitCount = commitsAfter.commits - commitsBefore.commits;
     const webhookSide = summarise(peer);
+    const baselineSide = summarise(baseline);
     const hookrelaySide = summarise(hookrelay);
     const peerRuns = results.get(peer) ?? [];
     const ourRuns = results.get(hookrelay) ?? [];
@@ -209,6 +230,7 @@ export async function compareIngest(
       roundSeconds: options.roundSeconds,
       rounds: options.rounds,
       webhook: webhookSide,
+      baseline: baselineSide,
       hookrelay: hookrelaySide,
       ...(commitCount > 0
         ? {
@@ -218,12 +240,14 @@ export async function compareIngest(
         : {}),
       ratio: round2(webhookSide.rps > 0 ? hookrelaySide.rps / webhookSide.rps : 0),
       roundRatios: ourRuns.map((r, i) => round2(r.rps / Math.max(1, peerRuns[i]?.rps ?? 0))),
+      baselineOverWebhook: round2(webhookSide.rps > 0 ? baselineSide.rps / webhookSide.rps : 0),
+      hookrelayOverBaseline: round2(baselineSide.rps > 0 ? hookrelaySide.rps / baselineSide.rps : 0),
     };
   } finally {
     if (options.profileDir !== undefined && hookrelay.server.exitStatus() === undefined) {
       await saveProfileCounts(hookrelay, options.profileDir, `ingest, ${scenario.title}`);
     }
-    await Promise.all([peer.server.stop(), hookrelay.server.stop()]);
+    await Promise.all([peer.server.stop(), baseline.server.stop(), hookrelay.server.stop()]);
   }
 }
 

@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type ServerHandle, startServer } from '../servers.js';
 import { BODY_SIGNATURE_HEADER } from './wrk.js';
@@ -11,8 +11,11 @@ import { BODY_SIGNATURE_HEADER } from './wrk.js';
  */
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** dist/bench/peers/ → dist/src/main.js */
-export const MAIN_JS = resolve(HERE, '../../src/main.js');
+/** The repository root: above dist/bench/peers/ when built, above bench/peers/ when a test imports the source. */
+const ROOT = basename(resolve(HERE, '../..')) === 'dist' ? resolve(HERE, '../../..') : resolve(HERE, '../..');
+export const MAIN_JS = join(ROOT, 'dist/src/main.js');
+/** The bare node:http server of bench/baseline-server.ts, built. */
+export const BASELINE_JS = join(ROOT, 'dist/bench/baseline-server.js');
 export const SOURCE = 'bench';
 const READY_TIMEOUT_MS = 30_000;
 
@@ -80,6 +83,28 @@ export async function startWebhook(
     server,
     url: new URL(`/hooks/${SOURCE}`, server.origin),
     command: `webhook -hooks hooks.json -ip 127.0.0.1 -port ${port}`,
+  };
+}
+
+/**
+ * startBaseline starts the bare node:http server the ingest scenarios of `npm run bench` measure against
+ * (bench/baseline-server.ts): it reads each body whole and answers 200 `{}`, on any path, verifying and
+ * storing nothing. Beside the peers it is the ceiling: what any Node HTTP server reaches on this host.
+ */
+export async function startBaseline(): Promise<Started> {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'node:http baseline',
+    args: [BASELINE_JS],
+    port,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' },
+    readyPath: '/readyz',
+    readyTimeoutMs: READY_TIMEOUT_MS,
+  });
+  return {
+    server,
+    url: new URL(`/webhooks/${SOURCE}`, server.origin),
+    command: `node dist/bench/baseline-server.js (PORT=${port})`,
   };
 }
 

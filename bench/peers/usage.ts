@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import type { ProcessSample } from '../servers.js';
+import type { ProcessSample } from '../proc.js';
 
 /**
- * Usage is what a process spent between two /proc samples (servers.ts sampleProcess reads utime + stime
+ * Usage is what a process spent between two /proc samples (bench/proc.ts sampleProcess reads utime + stime
  * from /proc/<pid>/stat and VmHWM from /proc/<pid>/status): CPU-seconds of all its threads over a wall
  * interval.
  */
@@ -34,26 +33,6 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** threadCpuSeconds reads utime + stime of every thread of `pid` (Linux), by thread id; empty elsewhere. */
-export function threadCpuSeconds(pid: number): Map<number, number> {
-  const result = new Map<number, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // USER_HZ is 100 on every mainstream kernel build.
-        result.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
-      } catch {
-        // the thread ended between the listing and the read
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return result;
 }
 
 /** addThreadDeltas adds after − before per thread into `into`. */

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ALERTMANAGER, findPeer, missingMessage, WEBHOOK, WRK } from '../../bench/peers/binaries.js';
+import { compareIngest, PEER_INGEST_SCENARIOS } from '../../bench/peers/ingest.js';
 import { startWebhook } from '../../bench/peers/processes.js';
 import { BODY_SIGNATURE_HEADER, runWrk, writePool } from '../../bench/peers/wrk.js';
+import type { ServerHandle } from '../../bench/servers.js';
 import { createVerifier } from '../../src/ingest/verify/index.js';
 
 /*
@@ -20,10 +22,12 @@ const wrk = findPeer(WRK);
 const webhook = findPeer(WEBHOOK);
 
 let dir: string;
+const started: ServerHandle[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hookrelay-bench-peers-'));
 });
 afterAll(async () => {
+  await Promise.all(started.map((server) => server.stop()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -126,5 +130,44 @@ describe('bench peers', () => {
         await peer.server.stop();
       }
     },
+  );
+
+  test.skipIf(wrk === undefined || webhook === undefined)(
+    'the ingest comparison measures adnanh/webhook, the bare node:http baseline and hookrelay, all answering 2xx',
+    async () => {
+      const scenario = PEER_INGEST_SCENARIOS.find((s) => s.items === 1);
+      if (scenario === undefined) throw new Error('no 1-item peer scenario');
+      // Tiny: one round of 1 s after a 1 s warm-up, a small pool; the shape is checked, never the speed.
+      const row = await compareIngest(
+        { ...scenario, initialPoolRps: 2_000 },
+        {
+          wrk: wrk as string,
+          webhook: webhook as string,
+          workDir: dir,
+          secret: SECRET,
+          connections: 4,
+          roundSeconds: 1,
+          warmupSeconds: 1,
+          rounds: 1,
+          log: () => undefined,
+          onServer: (server) => started.push(server),
+        },
+      );
+      for (const [name, side] of [
+        ['webhook', row.webhook],
+        ['baseline', row.baseline],
+        ['hookrelay', row.hookrelay],
+      ] as const) {
+        expect(side.rps, name).toBeGreaterThan(0);
+        expect(side.non2xx, name).toBe(0);
+        expect(side.errors, name).toBe(0);
+        expect(side.roundRps, name).toHaveLength(1);
+      }
+      expect(row.baseline.command).toContain('baseline-server.js');
+      expect(row.ratio).toBeCloseTo(row.hookrelay.rps / row.webhook.rps, 2);
+      expect(row.baselineOverWebhook).toBeCloseTo(row.baseline.rps / row.webhook.rps, 2);
+      expect(row.hookrelayOverBaseline).toBeCloseTo(row.hookrelay.rps / row.baseline.rps, 2);
+    },
+    60_000,
   );
 });
