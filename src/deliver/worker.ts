@@ -196,11 +196,11 @@ export class DestinationWorker {
       !this.paused &&
       !this.stopped
     ) {
-      if (this.fenced()) return pollMs;
       now = clock.now();
       this.held.dropExpiring(now, this.sendEstimateMs);
       const first = this.held.first();
       if (first === undefined) break;
+      if (this.fenced(first.notification.claimToken)) return pollMs;
       // The slot the claim gave it from the destination's bucket in the store, shared by every instance:
       // the cluster's pace. The local bucket below comes second: it paces rows whose slots are old (those
       // held while the head waited for its retry). It hardly ever delays a fresh slot: this process's sends
@@ -364,11 +364,12 @@ export class DestinationWorker {
 
   /**
    * fenced: the store says a peer may soon take over what this process claimed (its heartbeat stalled:
-   * event loop blocked, database slow). Then nothing held is sent (a peer may be sending it) and nothing
-   * is claimed; what is held is forgotten, as after a store failure, and comes back from the store.
+   * event loop blocked, database slow), or already may (`claimToken`'s claim predates such a stall). Then
+   * nothing held is sent (a peer may be sending it) and nothing is claimed; what is held is forgotten, as
+   * after a store failure, and comes back from the store.
    */
-  private fenced(): boolean {
-    if (this.shared.store.outbox.claimsHeld?.() !== false) return false;
+  private fenced(claimToken?: string): boolean {
+    if (this.shared.store.outbox.claimsHeld?.(claimToken) !== false) return false;
     this.held.forget();
     return true;
   }

@@ -43,32 +43,36 @@ async function connect(schema: string): Promise<pg.Client> {
   return client;
 }
 
-function notificationOf(id: string): NewNotification {
+function notificationOf(id: string, destination = 'team-slack'): NewNotification {
   const alert = { id, rule: 'r', title: id, text: id, severity: 'warning', at: T0 } as unknown as Alert;
-  return { id, destination: 'team-slack', alert, createdAt: T0, dueAt: T0 };
+  return { id, destination, alert, createdAt: T0, dueAt: T0 };
 }
 
 const delivered = (at: number) => ({ at, durationMs: 5, outcome: 'delivered' as const });
 // Every claim is made at T0 + 1 s: well inside the one-minute lease, so only liveness can free a row.
 const query = { now: T0 + 1_000, leaseMs: MINUTE, limitPerDestination: 10, destinations: ['team-slack'] };
 
-async function commitOne(store: Store, id: string): Promise<void> {
+async function commitOne(store: Store, id: string, destination?: string): Promise<void> {
   await store.evaluator.commit({
     fromCursor: 0,
     cursor: 0,
     upserts: [],
     deletes: [],
-    notifications: [notificationOf(id)],
+    notifications: [notificationOf(id, destination)],
   });
 }
 
 describe('PostgreSQL engine: claims held by live instances only', () => {
-  it("takes over a stalled instance's claim after the TTL and refuses that instance's old token", async () => {
+  it("takes over a stalled instance's claim after the TTL, refuses its old token, and frees the rest once it is back", async () => {
     const schema = await schemas.create();
     const [a, b] = [await open(schema), await open(schema)];
     await commitOne(a, 'n');
     const [fromA] = await a.outbox.claim({ ...query, now: T0 });
     expect(fromA?.id).toBe('n');
+    // A second destination's row, which only A's own recovery (not the TTL) frees, below.
+    await commitOne(a, 'm', 'other');
+    const other = { ...query, destinations: ['other'] };
+    expect((await a.outbox.claim({ ...other, now: T0 })).map((n) => n.id)).toEqual(['m']);
     const db = await connect(schema);
     const owner = (
       await db.query<{ claimed_by: string }>("SELECT claimed_by FROM notifications WHERE id = 'n'")
@@ -113,11 +117,27 @@ describe('PostgreSQL engine: claims held by live instances only', () => {
     expect(await b.outbox.recordDelivered('n', delivered(T0 + 2_001), fromB[0]?.claimToken)).toBe(true);
     expect((await a.admin.getNotification('n'))?.attempts).toEqual([delivered(T0 + 2_001)]);
 
-    // Once its beats land again, A may send what it claims.
+    // Once its beats land again, A may send what it claims, under a new name: what it claimed before the
+    // stall (and forgot while fenced) is free at once, not leased by a live name for the rest of the minute.
+    const releasedAt = (await db.query<{ at: Date }>('SELECT clock_timestamp() AS at')).rows[0]?.at as Date;
     await db.query('ROLLBACK');
     await waitFor('A to hold its claims again', () => a.outbox.claimsHeld?.() === true, {
       timeoutMs: 20_000,
     });
+    await waitFor(
+      'both instances to beat after the stall ended',
+      async () =>
+        ((await db.query('SELECT 1 FROM hookrelay_instances WHERE seen_at > $1', [releasedAt])).rowCount ??
+          0) >= 2,
+      { timeoutMs: 20_000 },
+    );
+    expect((await b.outbox.claim(other)).map((n) => [n.id, n.attempts])).toEqual([['m', 2]]);
+    // A's claims from before the stall are not held (its deliver stage forgets them); a new one is.
+    expect(a.outbox.claimsHeld?.(fromA?.claimToken)).toBe(false);
+    await commitOne(a, 'p', 'third');
+    const [fresh] = await a.outbox.claim({ ...query, destinations: ['third'] });
+    expect(fresh?.id).toBe('p');
+    expect(a.outbox.claimsHeld?.(fresh?.claimToken)).toBe(true);
   }, 60_000);
 
   it("frees a cleanly closed instance's claims at once", async () => {

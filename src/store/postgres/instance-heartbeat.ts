@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../lib/log.js';
 import { type ConnectionOptions, createPool } from './pool.js';
@@ -27,6 +28,13 @@ ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`;
 
 /** Heartbeat keeps one store's row in hookrelay_instances fresh while it is open. */
 export interface Heartbeat {
+  /**
+   * id is the claimant name this store stamps on its claims now. It changes when the heartbeat comes back
+   * after claimsHeld() was false: the old name's row is deleted, so what was claimed under it (and forgotten
+   * by the deliver stage while fenced) is claimable at once, here or by a peer, instead of staying leased
+   * by a live name until the lease runs out.
+   */
+  id(): string;
   /** beat writes the row once; rejects when it could not (the store's open fails with it). */
   beat(): Promise<void>;
   /** start beats every HEARTBEAT_MS (an unref'd timer) until close. */
@@ -51,7 +59,8 @@ export interface HeartbeatOptions {
  * store pool never delays a beat past the TTL, as the leader lease does (leader-lease.ts).
  */
 export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
-  const { instanceId, logger } = options;
+  const { logger } = options;
+  let instanceId = options.instanceId;
   const pool = createPool({ ...options.connection, size: 1, statementTimeoutMs: BEAT_TIMEOUT_MS });
   // An idle connection's error (the database restarting) must not crash the process; the next beat retries.
   pool.on('error', () => undefined);
@@ -62,10 +71,25 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
+  const claimsHeld = () => performance.now() - confirmedAt < INSTANCE_TTL_MS - FENCE_MARGIN_MS;
+
   const beat = async (): Promise<void> => {
     // Measured from before the statement: the row's seen_at is never older than this.
     const sentAt = performance.now();
-    await pool.query(BEAT, [instanceId]);
+    if (beats > 0 && !claimsHeld()) {
+      // Back after a stall: beat under a new name, then drop the old one (if that fails, it ages out).
+      const renamed = randomUUID();
+      await pool.query(BEAT, [renamed]);
+      const old = instanceId;
+      instanceId = renamed;
+      logger.info(
+        { previous: old, instance: renamed },
+        'the instance heartbeat is back; claims made before the stall are released',
+      );
+      await pool.query('DELETE FROM hookrelay_instances WHERE id = $1', [old]).catch(() => undefined);
+    } else {
+      await pool.query(BEAT, [instanceId]);
+    }
     confirmedAt = Math.max(confirmedAt, sentAt);
     beats += 1;
     if (beats % RETENTION_EVERY === 0) {
@@ -93,13 +117,14 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   };
 
   return {
+    id: () => instanceId,
     beat,
     start() {
       if (timer !== undefined || closed) return;
       timer = setInterval(() => void tick(), HEARTBEAT_MS);
       timer.unref();
     },
-    claimsHeld: () => performance.now() - confirmedAt < INSTANCE_TTL_MS - FENCE_MARGIN_MS,
+    claimsHeld,
     async close() {
       closed = true;
       if (timer !== undefined) clearInterval(timer);

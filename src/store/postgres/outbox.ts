@@ -198,11 +198,22 @@ type LaneEntry =
 export function createPgOutbox(
   context: PgContext,
   enqueued: Listeners,
-  claimant: { claimedBy: string | null; claimsHeld?: () => boolean },
+  claimant: { claimedBy: () => string | null; claimsHeld?: () => boolean },
 ): Outbox {
   const { pool } = context;
   const queue: LaneEntry[] = [];
   let running = false;
+  // The claimant name each claim that took rows was stamped with, by token, until its lease ends: a claim
+  // made under a name this store has since given up (its heartbeat came back after a stall) is not held.
+  const claimNames = new Map<string, { name: string; leaseUntil: number }>();
+  const remember = (claim: PreparedClaim, name: string) => {
+    // Insertion order is about lease order: drop from the front while the leases have ended.
+    for (const [token, held] of claimNames) {
+      if (held.leaseUntil > claim.now) break;
+      claimNames.delete(token);
+    }
+    claimNames.set(claim.token, { name, leaseUntil: claim.leaseUntil });
+  };
 
   const failure = (what: string, error: unknown): Error => {
     if (error instanceof HookrelayError) return error;
@@ -248,9 +259,10 @@ export function createPgOutbox(
         if (entry.kind === 'claim') {
           queue.shift();
           try {
-            entry.resolve(
-              await inTransaction(pool, (client) => claimRows(client, entry.claim, claimant.claimedBy)),
-            );
+            const name = claimant.claimedBy();
+            const rows = await inTransaction(pool, (client) => claimRows(client, entry.claim, name));
+            if (rows.length > 0 && name !== null) remember(entry.claim, name);
+            entry.resolve(rows);
           } catch (error) {
             entry.reject(failure('claim', error));
           }
@@ -301,7 +313,14 @@ export function createPgOutbox(
 
     ...shared,
 
-    ...(claimant.claimsHeld === undefined ? {} : { claimsHeld: claimant.claimsHeld }),
+    ...(claimant.claimsHeld === undefined
+      ? {}
+      : {
+          claimsHeld: (claimToken?: string): boolean => {
+            if (claimant.claimsHeld?.() !== true) return false;
+            return claimToken === undefined || claimNames.get(claimToken)?.name === claimant.claimedBy();
+          },
+        }),
 
     async releaseLeases(): Promise<number> {
       // Several instances deliver from one PostgreSQL database: ending every lease would end those that

@@ -186,8 +186,8 @@ function createStore(
       context,
       enqueued,
       heartbeat === undefined
-        ? { claimedBy: null }
-        : { claimedBy: instanceId, claimsHeld: () => heartbeat.claimsHeld() },
+        ? { claimedBy: () => null }
+        : { claimedBy: () => heartbeat.id(), claimsHeld: () => heartbeat.claimsHeld() },
     ),
     deadLetters: createPgDeadLetters(context, enqueued),
     blobs: createPgBlobs(context),
