@@ -140,6 +140,30 @@ describe('PostgreSQL engine: claims held by live instances only', () => {
     expect(a.outbox.claimsHeld?.(fresh?.claimToken)).toBe(true);
   }, 60_000);
 
+  it('gives up its claims after a failed transition (the deliver stage forgets them), so they are free in seconds', async () => {
+    const schema = await schemas.create();
+    const [a, b] = [await open(schema), await open(schema)];
+    await commitOne(a, 'n');
+    await commitOne(a, 'm', 'other');
+    const both = { ...query, now: T0, destinations: ['team-slack', 'other'] };
+    const claimed = await a.outbox.claim(both);
+    expect(claimed.map((n) => n.id)).toEqual(['n', 'm']);
+    // PostgreSQL refuses a NUL in text: the transition fails as a write the store could not make.
+    const broken = { ...delivered(T0 + 2_000), detail: 'nul \u0000 byte' };
+    await expect(a.outbox.recordDelivered('m', broken, claimed[1]?.claimToken)).rejects.toThrow();
+    let fromB: Awaited<ReturnType<Store['outbox']['claim']>> = [];
+    await waitFor(
+      "B to take the row A's failure released",
+      async () => {
+        fromB = await b.outbox.claim(query);
+        return fromB.length > 0;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(fromB.map((n) => [n.id, n.attempts])).toEqual([['n', 2]]);
+    expect(a.outbox.claimsHeld?.(claimed[0]?.claimToken)).toBe(false);
+  });
+
   it("frees a cleanly closed instance's claims at once", async () => {
     const schema = await schemas.create();
     const [a, b] = [await open(schema), await open(schema)];

@@ -35,6 +35,12 @@ export interface Heartbeat {
    * by a live name until the lease runs out.
    */
   id(): string;
+  /**
+   * abandon gives the current name up at the next beat that lands, as after a stall: for when the store
+   * failed a claim or a transition, after which the deliver stage forgets what it holds (its rows would
+   * otherwise stay leased by a live name until the lease runs out).
+   */
+  abandon(): void;
   /** beat writes the row once; rejects when it could not (the store's open fails with it). */
   beat(): Promise<void>;
   /** start beats every HEARTBEAT_MS (an unref'd timer) until close. */
@@ -70,21 +76,23 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
   let beats = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let abandoned = false;
 
   const claimsHeld = () => performance.now() - confirmedAt < INSTANCE_TTL_MS - FENCE_MARGIN_MS;
 
   const beat = async (): Promise<void> => {
     // Measured from before the statement: the row's seen_at is never older than this.
     const sentAt = performance.now();
-    if (beats > 0 && !claimsHeld()) {
+    if (beats > 0 && (abandoned || !claimsHeld())) {
       // Back after a stall: beat under a new name, then drop the old one (if that fails, it ages out).
       const renamed = randomUUID();
       await pool.query(BEAT, [renamed]);
       const old = instanceId;
       instanceId = renamed;
+      abandoned = false;
       logger.info(
         { previous: old, instance: renamed },
-        'the instance heartbeat is back; claims made before the stall are released',
+        'the instance heartbeat is back after a stall or a store failure; earlier claims are released',
       );
       await pool.query('DELETE FROM hookrelay_instances WHERE id = $1', [old]).catch(() => undefined);
     } else {
@@ -118,6 +126,9 @@ export function createHeartbeat(options: HeartbeatOptions): Heartbeat {
 
   return {
     id: () => instanceId,
+    abandon() {
+      abandoned = true;
+    },
     beat,
     start() {
       if (timer !== undefined || closed) return;

@@ -198,7 +198,7 @@ type LaneEntry =
 export function createPgOutbox(
   context: PgContext,
   enqueued: Listeners,
-  claimant: { claimedBy: () => string | null; claimsHeld?: () => boolean },
+  claimant: { claimedBy: () => string | null; claimsHeld?: () => boolean; abandon?: () => void },
 ): Outbox {
   const { pool } = context;
   const queue: LaneEntry[] = [];
@@ -216,6 +216,9 @@ export function createPgOutbox(
   };
 
   const failure = (what: string, error: unknown): Error => {
+    // The deliver stage forgets what it holds after a failed claim or transition: give up the name its
+    // claims carry, so those rows are claimable again in seconds, not after their lease.
+    claimant.abandon?.();
     if (error instanceof HookrelayError) return error;
     context.health.failed(error, 1, { appends: false });
     return storeError(

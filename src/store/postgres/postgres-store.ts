@@ -187,7 +187,11 @@ function createStore(
       enqueued,
       heartbeat === undefined
         ? { claimedBy: () => null }
-        : { claimedBy: () => heartbeat.id(), claimsHeld: () => heartbeat.claimsHeld() },
+        : {
+            claimedBy: () => heartbeat.id(),
+            claimsHeld: () => heartbeat.claimsHeld(),
+            abandon: () => heartbeat.abandon(),
+          },
     ),
     deadLetters: createPgDeadLetters(context, enqueued),
     blobs: createPgBlobs(context),
