@@ -171,6 +171,7 @@ export class DestinationWorker {
       return Math.min(this.blockedUntil - now, pollMs);
     }
     const concurrency = this.policy.pacing.concurrency;
+    if (this.fenced()) return pollMs;
     // Claim when there is nothing to send, or when the head's retry came due. In-flight rows keep their
     // leases, and a claim stops at a leased row, so there is nothing to claim behind them yet.
     if ((this.held.length === 0 && this.inFlight.size === 0) || this.blockedUntil !== undefined) {
@@ -199,6 +200,7 @@ export class DestinationWorker {
       this.held.dropExpiring(now, this.sendEstimateMs);
       const first = this.held.first();
       if (first === undefined) break;
+      if (this.fenced(first.notification.claimToken)) return pollMs;
       // The slot the claim gave it from the destination's bucket in the store, shared by every instance:
       // the cluster's pace. The local bucket below comes second: it paces rows whose slots are old (those
       // held while the head waited for its retry). It hardly ever delays a fresh slot: this process's sends
@@ -358,6 +360,18 @@ export class DestinationWorker {
       });
     }
     await this.handBack(`destination "${this.name}" was paused`);
+  }
+
+  /**
+   * fenced: the store says a peer may soon take over what this process claimed (its heartbeat stalled:
+   * event loop blocked, database slow), or already may (`claimToken`'s claim predates such a stall). Then
+   * nothing held is sent (a peer may be sending it) and nothing is claimed; what is held is forgotten, as
+   * after a store failure, and comes back from the store.
+   */
+  private fenced(claimToken?: string): boolean {
+    if (this.shared.store.outbox.claimsHeld?.(claimToken) !== false) return false;
+    this.held.forget();
+    return true;
   }
 
   /** handBack returns the held, unsent rows to the outbox, due now in their place. */

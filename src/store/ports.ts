@@ -350,6 +350,16 @@ export interface Outbox {
    * hold and their notifications would be sent twice.
    */
   releaseLeases(): Promise<number>;
+  /**
+   * claimsHeld says whether this process may still send what it claimed, on an engine where a claim is
+   * only as good as its claimant's liveness (PostgreSQL: a peer re-claims the rows of an instance whose
+   * heartbeat is a few seconds old). false once this process's own heartbeat has not been confirmed for
+   * long enough that a peer may soon judge it dead; with `claimToken`, also false when that claim was made
+   * before such a stall (the engine gave its rows up when the heartbeat came back). The caller then forgets
+   * what it holds, and sends and claims nothing while it is false. Absent where claims are never taken over
+   * (SQLite: one process).
+   */
+  claimsHeld?(claimToken?: string): boolean;
   /** pendingCounts returns the number of pending notifications per destination (paused ones included). */
   pendingCounts(): Promise<Record<string, number>>;
   /**

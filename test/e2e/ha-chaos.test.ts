@@ -319,18 +319,28 @@ describe('three hookrelay serve on one PostgreSQL, with kills and a PostgreSQL c
             .map((a) => [a.id, a]),
         ).values(),
       ].reduce((sum, a) => sum + (a.digest?.count ?? 0), 0);
-    // The last digest goes out DIGEST_EVERY_S after it opened; an alert claimed by a killed instance
-    // waits out its claim lease (60 s) before another instance sends it.
+    // The last digest goes out DIGEST_EVERY_S after it opened; an alert claimed by a killed instance is
+    // sent by another once the dead one's heartbeat is INSTANCE_TTL_MS (5 s) old, not after its claim
+    // lease (60 s): 30 s is well below that lease, so a claim that waited it out fails here.
     const settleStartedAt = performance.now();
+    // What is still open, and who claimed it, for the failure message.
+    let openRows = '';
     await waitFor(
       'every notification delivered and the last digest sent',
       async () => {
-        const open = await pool.query<{ count: string }>(
-          "SELECT count(*) FROM notifications WHERE status <> 'delivered'",
+        const open = await pool.query<Record<string, unknown>>(
+          `SELECT n.id, n.status, n.attempts, n.due_at, n.lease_until, n.claimed_by, i.seen_at,
+                  (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS db_now
+           FROM notifications n LEFT JOIN hookrelay_instances i ON i.id = n.claimed_by
+           WHERE n.status <> 'delivered' ORDER BY n.seq`,
         );
-        return Number(open.rows[0]?.count) === 0 && digestCount() === digestUserEvents;
+        openRows = open.rows.map((row) => JSON.stringify(row)).join('\n');
+        return open.rows.length === 0 && digestCount() === digestUserEvents;
       },
-      { timeoutMs: 100_000, explain: () => `digested ${digestCount()} of ${digestUserEvents}` },
+      {
+        timeoutMs: 30_000,
+        explain: () => `digested ${digestCount()} of ${digestUserEvents}; open notifications:\n${openRows}`,
+      },
     );
     const settleMs = performance.now() - settleStartedAt;
     // One notification per alert and destination (one destination here); its alert carries the id sent.

@@ -164,6 +164,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    name: '0005_instance_liveness',
+    sql: `
+      -- Each open store beats its row every second (postgres-store.ts). A claim is only as good as its
+      -- claimant: a row whose claimed_by has not beaten within INSTANCE_TTL_MS (outbox.ts) has a void lease,
+      -- so a killed instance stalls its destinations for seconds, not for the whole claim lease.
+      ALTER TABLE notifications ADD COLUMN claimed_by text;
+      CREATE TABLE hookrelay_instances (
+        id      text PRIMARY KEY,
+        seen_at timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The table that records the schema version (PostgreSQL has no user_version). */

@@ -9,6 +9,7 @@ import { PRUNE_CHUNK_ROWS } from '../pruning.js';
 import type { ClaimedRow, NotificationRow, TransitionWrite } from '../sqlite/write-types.js';
 import { type PreparedClaim, prepareClaim } from '../validate.js';
 import { inTransaction, type PgContext, readWith } from './context.js';
+import { INSTANCE_TTL_MS } from './instance-heartbeat.js';
 import { isDataError } from './pool.js';
 
 /** NOTIFICATION_COLUMNS is what claims and dead-letter reads select, in the order of NotificationRow. */
@@ -24,11 +25,19 @@ const MAX_TRANSITION_GROUP = 500;
  * waits for a row another instance is claiming or settling right now. It takes rows from the head while
  * they are locked here, due and not leased, and stops at the first that is not (locked elsewhere, not
  * due, leased by a running claim): a row is never claimed before one ahead of it, on any instance, so the
- * order per destination holds cluster-wide. A paced destination's rows then get their send slots (see
- * paceRows). Each claimed row gets the lease, one more attempt and this claim's token. Returns the rows
- * as they were before the lease, each with its slot.
+ * order per destination holds cluster-wide. A running lease is void when its claimant (claimed_by) has
+ * not beaten within INSTANCE_TTL_MS by the database's clock, or has no row at all (it was killed, or
+ * stopped cleanly): its rows are claimable at once, sent again with their ids (at least once), and the
+ * dead claimant's token no longer matches, so nothing it might still write lands. A row claimed by no one
+ * (claimed_by NULL: a store without a heartbeat) keeps its lease until it runs out. A paced destination's
+ * rows then get their send slots (see paceRows). Each claimed row gets the lease, one more attempt, this
+ * claim's token and its claimant. Returns the rows as they were before the lease, each with its slot.
  */
-async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<ClaimedRow[]> {
+async function claimRows(
+  client: pg.ClientBase,
+  query: PreparedClaim,
+  claimedBy: string | null,
+): Promise<ClaimedRow[]> {
   if (query.limit === 0 || query.destinations.length === 0) return [];
   const paused = await client.query<{ destination: string }>(
     'SELECT destination FROM paused_destinations WHERE destination = ANY($1::text[])',
@@ -44,18 +53,25 @@ async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<C
       [destination, query.limit],
     );
     if (head.rows.length === 0) continue;
-    const locked = await client.query<NotificationRow>(
-      `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
+    // A subquery, not a join: FOR UPDATE then locks only the notifications, never an instance's row.
+    const locked = await client.query<NotificationRow & { claimant_live: boolean }>(
+      `SELECT ${NOTIFICATION_COLUMNS},
+              (claimed_by IS NULL OR EXISTS (
+                SELECT 1 FROM hookrelay_instances i
+                WHERE i.id = claimed_by AND i.seen_at >= clock_timestamp() - $2::int * interval '1 millisecond'
+              )) AS claimant_live
+       FROM notifications
        WHERE seq = ANY($1::bigint[]) AND status = 'pending' FOR UPDATE SKIP LOCKED`,
-      [head.rows.map((row) => row.seq)],
+      [head.rows.map((row) => row.seq), INSTANCE_TTL_MS],
     );
     const bySeq = new Map(locked.rows.map((row) => [row.seq, row]));
     const rows: NotificationRow[] = [];
     for (const { seq } of head.rows) {
-      const row = bySeq.get(seq);
-      if (!row) break;
+      const found = bySeq.get(seq);
+      if (!found) break;
+      const { claimant_live: live, ...row } = found;
       if (row.due_at > query.now) break;
-      if (row.lease_until !== null && row.lease_until > query.now) break;
+      if (row.lease_until !== null && row.lease_until > query.now && live) break;
       rows.push(row);
     }
     if (rows.length > 0) free.set(destination, rows);
@@ -75,9 +91,9 @@ async function claimRows(client: pg.ClientBase, query: PreparedClaim): Promise<C
     await client.query(
       `UPDATE notifications
        SET lease_until = $1, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, $2),
-           claim_token = $3
+           claim_token = $3, claimed_by = $5
        WHERE seq = ANY($4::bigint[])`,
-      [query.leaseUntil, query.now, query.token, claimed.map((row) => row.seq)],
+      [query.leaseUntil, query.now, query.token, claimed.map((row) => row.seq), claimedBy],
     );
   }
   return claimed;
@@ -179,12 +195,30 @@ type LaneEntry =
  * the port promises, without the caller waiting. Across instances, row locks (SKIP LOCKED for claims) and
  * the claim token keep them apart.
  */
-export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox {
+export function createPgOutbox(
+  context: PgContext,
+  enqueued: Listeners,
+  claimant: { claimedBy: () => string | null; claimsHeld?: () => boolean; abandon?: () => void },
+): Outbox {
   const { pool } = context;
   const queue: LaneEntry[] = [];
   let running = false;
+  // The claimant name each claim that took rows was stamped with, by token, until its lease ends: a claim
+  // made under a name this store has since given up (its heartbeat came back after a stall) is not held.
+  const claimNames = new Map<string, { name: string; leaseUntil: number }>();
+  const remember = (claim: PreparedClaim, name: string) => {
+    // Insertion order is about lease order: drop from the front while the leases have ended.
+    for (const [token, held] of claimNames) {
+      if (held.leaseUntil > claim.now) break;
+      claimNames.delete(token);
+    }
+    claimNames.set(claim.token, { name, leaseUntil: claim.leaseUntil });
+  };
 
   const failure = (what: string, error: unknown): Error => {
+    // The deliver stage forgets what it holds after a failed claim or transition: give up the name its
+    // claims carry, so those rows are claimable again in seconds, not after their lease.
+    claimant.abandon?.();
     if (error instanceof HookrelayError) return error;
     context.health.failed(error, 1, { appends: false });
     return storeError(
@@ -228,7 +262,10 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
         if (entry.kind === 'claim') {
           queue.shift();
           try {
-            entry.resolve(await inTransaction(pool, (client) => claimRows(client, entry.claim)));
+            const name = claimant.claimedBy();
+            const rows = await inTransaction(pool, (client) => claimRows(client, entry.claim, name));
+            if (rows.length > 0 && name !== null) remember(entry.claim, name);
+            entry.resolve(rows);
           } catch (error) {
             entry.reject(failure('claim', error));
           }
@@ -278,6 +315,15 @@ export function createPgOutbox(context: PgContext, enqueued: Listeners): Outbox 
     },
 
     ...shared,
+
+    ...(claimant.claimsHeld === undefined
+      ? {}
+      : {
+          claimsHeld: (claimToken?: string): boolean => {
+            if (claimant.claimsHeld?.() !== true) return false;
+            return claimToken === undefined || claimNames.get(claimToken)?.name === claimant.claimedBy();
+          },
+        }),
 
     async releaseLeases(): Promise<number> {
       // Several instances deliver from one PostgreSQL database: ending every lease would end those that

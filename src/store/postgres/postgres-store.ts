@@ -11,6 +11,7 @@ import { createPgConversationStore } from './conversations.js';
 import { createPgBlobs, createPgDeadLetters } from './dead-letters.js';
 import { createPgEvaluatorStore } from './evaluator-store.js';
 import { createPgEventLog } from './event-log.js';
+import { createHeartbeat, type Heartbeat } from './instance-heartbeat.js';
 import { applyPgMigrations } from './migrations.js';
 import { createPgNonceStore } from './nonces.js';
 import { createPgOutbox } from './outbox.js';
@@ -30,8 +31,9 @@ export interface PostgresStoreOptions {
   /** application_name of the store's connections, to tell instances apart in pg_stat_activity. */
   applicationName?: string;
   /**
-   * false: no wake-ups from other instances at all (no LISTEN connection, no poll), for a caller that
-   * never waits for another instance's commits (the CLI's one-shot commands). Default true.
+   * false: no wake-ups from other instances at all (no LISTEN connection, no poll), and no instance
+   * heartbeat (instance-heartbeat.ts), for a caller that never waits for another instance's commits and
+   * never claims (the CLI's one-shot commands). Default true.
    */
   wakeups?: boolean;
 }
@@ -104,7 +106,25 @@ export async function openPostgresStore(
     enabled: options.wakeups ?? true,
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
   };
-  return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, wakeups);
+  const instanceId = randomUUID();
+  // Beaten once before the store is returned: a claim this store makes is never judged by a missing row.
+  const heartbeat = wakeups.enabled ? createHeartbeat({ connection, instanceId, logger }) : undefined;
+  try {
+    await heartbeat?.beat();
+  } catch (error) {
+    await heartbeat?.close();
+    await pool.end().catch(() => undefined);
+    throw storeError(
+      StoreErrorCode.openFailed,
+      `cannot write this instance's heartbeat to the PostgreSQL database: ${(error as Error).message}`,
+      error,
+    );
+  }
+  heartbeat?.start();
+  return createStore(pool, logger, { ...settings, schemaVersion }, schema, connection, wakeups, {
+    instanceId,
+    heartbeat,
+  });
 }
 
 /**
@@ -124,10 +144,11 @@ function createStore(
   schema: string,
   connection: ConnectionOptions,
   wakeupOptions: { enabled: boolean; pollMs?: number },
+  instance: { instanceId: string; heartbeat: Heartbeat | undefined },
 ): PostgresStore {
   const lifecycle = createStoreLifecycle(logger);
   const { appended, enqueued, health } = lifecycle;
-  const instanceId = randomUUID();
+  const { instanceId, heartbeat } = instance;
   const channel = channelOf(schema);
   const context: PgContext = {
     pool,
@@ -159,7 +180,19 @@ function createStore(
     wakeupsReady: wakeups.ready,
     events,
     evaluator: createPgEvaluatorStore(context, () => enqueued.notify()),
-    outbox: createPgOutbox(context, enqueued),
+    // Without a heartbeat (a one-shot store, which never claims) a claim is stamped by no one: its lease
+    // holds until it runs out, as before claims had owners.
+    outbox: createPgOutbox(
+      context,
+      enqueued,
+      heartbeat === undefined
+        ? { claimedBy: () => null }
+        : {
+            claimedBy: () => heartbeat.id(),
+            claimsHeld: () => heartbeat.claimsHeld(),
+            abandon: () => heartbeat.abandon(),
+          },
+    ),
     deadLetters: createPgDeadLetters(context, enqueued),
     blobs: createPgBlobs(context),
     silences: createPgSilenceStore(context),
@@ -192,6 +225,7 @@ function createStore(
         drain: () => events.drain(),
         release: async () => {
           await wakeups.close();
+          await heartbeat?.close();
           await pool.end().catch(() => undefined);
         },
       });
