@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type BenchRequest, createRequestStream, type RequestStream } from './bodies.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { type LoadResult, type LoadSpec, runLoad, summarise } from './load.js';
-import { freePort, indent, type ProcessSample, type ServerHandle, startServer } from './servers.js';
+import { withoutPassword } from './pg-database.js';
+import { freePort, indent, type ProcessSample, type ServerHandle, serveEnv, startServer } from './servers.js';
 import { nowMs, type Sink, startSink } from './sink.js';
 
 /** EndToEndOptions say what to start and how hard to push it. */
@@ -107,17 +108,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
       name: `hookrelay serve (${label})`,
       args,
       port,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        HOOKRELAY_CONFIG: rulesFile,
-        HOOKRELAY_DB: database,
-        // As in the ingest runs: logging every request would measure pino.
-        LOG_LEVEL: 'warn',
-        // The dashboard's fixed port would collide with any other hookrelay on the machine.
-        ADMIN_PORT: 'off',
-      },
+      env: serveEnv(port, rulesFile, database),
       readyPath: '/readyz',
       readyTimeoutMs: options.readyTimeoutMs,
     });
@@ -162,7 +153,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRec
     }
     const record: EndToEndRecord = {
       load: options.load,
-      command: `node dist/src/main.js serve (LOG_LEVEL=warn, HOOKRELAY_DB=${options.database === undefined ? `sqlite:<tmp>/${label}.db` : redactPassword(options.database)})`,
+      command: `node dist/src/main.js serve (LOG_LEVEL=warn, HOOKRELAY_DB=${options.database === undefined ? `sqlite:<tmp>/${label}.db` : withoutPassword(options.database)})`,
       rules,
       sent: sent.size,
       received: latencies.count,
@@ -263,15 +254,4 @@ async function drain(sink: Sink, sent: Map<string, number>, server: ServerHandle
     unexpected,
     missing: sent.size - firstArrival.size,
   };
-}
-
-/** redactPassword keeps a database URL's password out of the record. */
-function redactPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

@@ -9,7 +9,7 @@ import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
 import { type BenchDatabase, createBenchDatabase } from './pg-database.js';
 import { cpuSecondsOf } from './proc.js';
 import type { RunRecord } from './report.js';
-import { freePort, indent, type ProcessSample, type ServerHandle, startServer } from './servers.js';
+import { freePort, indent, type ProcessSample, type ServerHandle, serveEnv, startServer } from './servers.js';
 
 /*
  * Ingest with several instances (issue 11 §6): the same signed requests and load spec as the ingest
@@ -123,17 +123,7 @@ export async function measureHaIngest(options: HaIngestOptions): Promise<HaInges
       name,
       args: [options.mainJs, 'serve'],
       port,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        HOOKRELAY_CONFIG: rulesFile,
-        HOOKRELAY_DB: database,
-        // Logging every request would measure pino, not ingest.
-        LOG_LEVEL: 'warn',
-        // The dashboard's fixed port would collide with any other hookrelay on the machine.
-        ADMIN_PORT: 'off',
-      },
+      env: serveEnv(port, rulesFile, database),
       readyPath: '/readyz',
       readyTimeoutMs: options.readyTimeoutMs,
     });

@@ -1,7 +1,7 @@
 import { type EndToEndRecord, runEndToEnd } from './e2e.js';
 import { type FailoverRow, runFailover } from './failover.js';
 import { type HaIngestRecord, measureHaIngest } from './ha-ingest.js';
-import { createBenchDatabase, pgUnavailable } from './pg-database.js';
+import { createBenchDatabase, pgUnavailable, withoutPassword } from './pg-database.js';
 import type { PhaseRecord } from './report.js';
 import type { HaEndToEndScenario, HaFailoverScenario, HaIngestScenario, HaScenario } from './scenarios.js';
 import type { ServerHandle } from './servers.js';
@@ -211,14 +211,4 @@ export function haFailures(ha: HaRecord | undefined): string[] {
 
 function ratio(a: number, b: number): number {
   return b > 0 ? Math.round((a / b) * 100) / 100 : 0;
-}
-
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

@@ -6,6 +6,17 @@ import pg from 'pg';
  * figures start from empty tables each time, and nothing of a run is left behind.
  */
 
+/** withoutPassword keeps a database URL's password out of what the bench prints and records. */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** PG_ADMIN_URL is where bench databases are created: HOOKRELAY_BENCH_PG, or the local test server. */
 export const PG_ADMIN_URL = process.env.HOOKRELAY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -29,7 +29,7 @@ import {
   SCENARIOS,
   type Scenario,
 } from './scenarios.js';
-import { freePort, indent, type ServerHandle, startServer } from './servers.js';
+import { freePort, indent, type ServerHandle, serveEnv, startServer } from './servers.js';
 import { measureSqliteFloor, type SqliteFloorRow } from './sqlite-floor.js';
 
 /*
@@ -392,18 +392,9 @@ async function runIngest(
     name: useStub ? 'stub server' : 'hookrelay serve',
     args: hookArgs,
     port: hookPort,
-    env: {
-      ...process.env,
-      PORT: String(hookPort),
-      HOST: '127.0.0.1',
-      HOOKRELAY_CONFIG: rulesFile,
-      HOOKRELAY_DB: context.database ?? `sqlite:${join(workDir, 'bench.db')}`,
-      // Logging every request would measure pino, not ingest.
-      LOG_LEVEL: 'warn',
+    env: serveEnv(hookPort, rulesFile, context.database ?? `sqlite:${join(workDir, 'bench.db')}`, {
       BENCH_SECRET: SECRET,
-      // The dashboard's fixed port would collide with any other hookrelay on the machine.
-      ADMIN_PORT: 'off',
-    },
+    }),
     readyPath: '/readyz',
     readyTimeoutMs: READY_TIMEOUT_MS,
   });

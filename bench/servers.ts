@@ -142,3 +142,26 @@ function installExitHook(): void {
 export function indent(text: string): string {
   return text === '' ? '  (no output)' : text.replace(/^/gm, '  ');
 }
+
+/**
+ * serveEnv is the environment every bench run of `hookrelay serve` gets: its port, rules and database,
+ * warnings only (logging every request would measure pino, not the relay) and no dashboard (its fixed
+ * port would collide with any other hookrelay on the machine). `extra` adds to it.
+ */
+export function serveEnv(
+  port: number,
+  rulesFile: string,
+  database: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    HOOKRELAY_CONFIG: rulesFile,
+    HOOKRELAY_DB: database,
+    LOG_LEVEL: 'warn',
+    ADMIN_PORT: 'off',
+    ...extra,
+  };
+}

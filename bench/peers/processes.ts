@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type ServerHandle, startServer } from '../servers.js';
+import { freePort, type ServerHandle, serveEnv, startServer } from '../servers.js';
 import { BODY_SIGNATURE_HEADER } from './wrk.js';
 
 /*
@@ -211,17 +211,7 @@ export async function startHookrelay(options: HookrelayOptions): Promise<Started
     name: 'hookrelay serve',
     args: [...profileArgs, MAIN_JS, 'serve'],
     port,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HOOKRELAY_CONFIG: rules,
-      HOOKRELAY_DB: `sqlite:${database}`,
-      // Logging every request would measure pino.
-      LOG_LEVEL: 'warn',
-      // The dashboard's fixed port (3001) would collide with any other hookrelay on the machine.
-      ADMIN_PORT: 'off',
-    },
+    env: serveEnv(port, rules, `sqlite:${database}`),
     readyPath: '/readyz',
     readyTimeoutMs: READY_TIMEOUT_MS,
   });
