@@ -9,7 +9,14 @@ import { type LoadRun, type LoadSpec, runLoad, summarise } from './load.js';
 import { type BenchDatabase, createBenchDatabase } from './pg-database.js';
 import { cpuSecondsOf } from './proc.js';
 import type { RunRecord } from './report.js';
-import { freePort, indent, type ProcessSample, type ServerHandle, serveEnv, startServer } from './servers.js';
+import {
+  assertAlive,
+  freePort,
+  type ProcessSample,
+  type ServerHandle,
+  serveEnv,
+  startServer,
+} from './servers.js';
 
 /*
  * Ingest with several instances (issue 11 §6): the same signed requests and load spec as the ingest
@@ -365,13 +372,4 @@ function rows(configurations: Configuration[], connections: number): HaIngestRow
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-function assertAlive(server: ServerHandle): void {
-  const status = server.exitStatus();
-  if (status !== undefined) {
-    throw new Error(
-      `${server.name} died during the run (${status}). Its last output:\n${indent(server.outputTail())}`,
-    );
-  }
 }

@@ -29,7 +29,7 @@ import {
   SCENARIOS,
   type Scenario,
 } from './scenarios.js';
-import { freePort, indent, type ServerHandle, serveEnv, startServer } from './servers.js';
+import { assertAlive, freePort, type ServerHandle, serveEnv, startServer } from './servers.js';
 import { measureSqliteFloor, type SqliteFloorRow } from './sqlite-floor.js';
 
 /*
@@ -710,16 +710,6 @@ async function measureScenario(
     }
   }
   return { baseline: record(baseline), hookrelay: record(hookrelay), roundRatios };
-}
-
-/** assertAlive stops the bench with the server's last output when it died under load. */
-function assertAlive(server: ServerHandle): void {
-  const status = server.exitStatus();
-  if (status !== undefined) {
-    throw new Error(
-      `${server.name} died during the run (${status}). Its last output:\n${indent(server.outputTail())}`,
-    );
-  }
 }
 
 function compare(

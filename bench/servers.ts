@@ -165,3 +165,13 @@ export function serveEnv(
     ...extra,
   };
 }
+
+/** assertAlive stops a bench run with the server's last output when the server died under load. */
+export function assertAlive(server: ServerHandle): void {
+  const status = server.exitStatus();
+  if (status !== undefined) {
+    throw new Error(
+      `${server.name} died during the run (${status}). Its last output:\n${indent(server.outputTail())}`,
+    );
+  }
+}

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { createRequestStream } from '../bodies.js';
-import { freePort, type ServerHandle } from '../servers.js';
+import { assertAlive, freePort, type ServerHandle } from '../servers.js';
 import { type Sink as AlertSink, nowMs } from '../sink.js';
-import { assertAlive } from './ingest.js';
 import { type Started, saveProfileCounts, startAlertmanager, startHookrelay } from './processes.js';
 import { median } from './usage.js';
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SampleKind } from '../../src/cli/send-samples.js';
 import { threadCpuSeconds } from '../proc.js';
-import type { ServerHandle } from '../servers.js';
+import { assertAlive, type ServerHandle } from '../servers.js';
 import {
   metricSum,
   type Started,
@@ -253,14 +253,4 @@ export async function compareIngest(
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-/** assertAlive stops the comparison with the server's last output when it died under load. */
-export function assertAlive(server: ServerHandle): void {
-  const status = server.exitStatus();
-  if (status !== undefined) {
-    throw new Error(
-      `${server.name} died during the run (${status}). Its last output:\n${server.outputTail()}`,
-    );
-  }
 }
