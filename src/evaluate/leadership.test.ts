@@ -19,6 +19,8 @@ import { createLeadership } from './leadership.js';
 const logger = createLogger('silent');
 // Short, so the tests see expiry and failover in well under a second; the ratios are the defaults'.
 const TIMING = { ttlMs: 600, renewMs: 200, pollMs: 50 };
+/** The apps' retention interval, short so a test sees several runs (the first comes one interval after start). */
+const RETENTION_MS = 25;
 
 /** The rules of the app tests: every desktop event is one alert to the log. */
 const RULES = `
@@ -232,10 +234,42 @@ describe('an app on a shared lease', () => {
       fences.push(input.fence);
       return commit(input);
     };
-    const app = createApp({ config: loaded.config, store, logger: appLogger, lease, leaseTiming: TIMING });
+    // Counts the retention runs (each one prunes the event log), which only the leader may make.
+    const retention = { runs: 0 };
+    const prune = store.events.pruneOlderThan.bind(store.events);
+    store.events.pruneOlderThan = (cutoff) => {
+      retention.runs += 1;
+      return prune(cutoff);
+    };
+    const app = createApp({
+      config: loaded.config,
+      store,
+      logger: appLogger,
+      lease,
+      leaseTiming: TIMING,
+      retentionIntervalMs: RETENTION_MS,
+    });
     const url = await app.start({ port: 0, host: '127.0.0.1' });
-    return { app, url, store };
+    return { app, url, store, retention };
   }
+
+  it('runs retention only while it leads: none as a standby, then again once it takes the lease', async () => {
+    const name = freshLeaseName();
+    const other = createPostgresLeaderLease({ pool, name });
+    expect(await other.tryAcquire('elsewhere', 60_000)).toBe(1);
+    const { app, retention } = await startApp(createPostgresLeaderLease({ pool, name }), 'retention.db', []);
+    try {
+      expect(app.leadership.leader).toBe(false);
+      // Twenty retention intervals as a standby: a retention that ran anyway would have run by now.
+      await new Promise((resolve) => setTimeout(resolve, 20 * RETENTION_MS));
+      expect(retention.runs).toBe(0);
+      await other.resign('elsewhere', 1);
+      await waitFor('the app to lead', () => app.leadership.leader);
+      await waitFor('a retention run on the leader', () => retention.runs > 0);
+    } finally {
+      await app.stop();
+    }
+  });
 
   async function sample(url: string, name: string): Promise<number> {
     const text = await (await fetch(`${url}/metrics`)).text();
