@@ -490,7 +490,7 @@ function alertOf(id: string, overrides: Partial<Alert> = {}): Alert {
 }
 
 /** A notification due at T0, created at T0 unless told otherwise. */
-function notificationOf(
+export function notificationOf(
   id: string,
   destination = 'team-slack',
   overrides: Partial<NewNotification> = {},
@@ -499,7 +499,7 @@ function notificationOf(
 }
 
 /** enqueue commits notifications as an evaluation step that reads nothing (cursor unchanged). */
-async function enqueue(store: Store, notifications: NewNotification[]): Promise<number> {
+export async function enqueue(store: Store, notifications: NewNotification[]): Promise<number> {
   const { cursor } = await store.evaluator.load();
   const result = await store.evaluator.commit({
     fromCursor: cursor,

@@ -4,41 +4,21 @@
  * as two instances (or processes) would open it, so the suite can show that they draw from one bucket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { enqueue, notificationOf } from './contract.js';
 import { StoreErrorCode } from './errors.js';
-import type { ClaimedNotification, ClaimQuery, NewNotification, Store } from './ports.js';
+import type { ClaimedNotification, ClaimQuery, Store } from './ports.js';
 
 /** A fixed reference time so the slots are exact numbers. */
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const MINUTE = 60_000;
 const DEST = 'team-slack';
 
-function notification(id: string, destination = DEST): NewNotification {
-  return {
-    id,
-    destination,
-    alert: {
-      id,
-      rule: 'r',
-      status: 'firing',
-      severity: 'info',
-      title: id,
-      text: id,
-      key: 'k',
-      at: T0,
-      simulation: false,
-    },
-    createdAt: T0,
-    dueAt: T0,
-  };
-}
-
-/** enqueue commits `count` notifications named `prefix-1…` as an evaluation step that reads nothing. */
-async function enqueue(store: Store, count: number, prefix = 'n', destination = DEST): Promise<void> {
-  const { cursor } = await store.evaluator.load();
-  const notifications = Array.from({ length: count }, (_, i) =>
-    notification(`${prefix}-${i + 1}`, destination),
+/** enqueueMany commits `count` notifications named `prefix-1…` as an evaluation step that reads nothing. */
+function enqueueMany(store: Store, count: number, prefix = 'n', destination = DEST): Promise<number> {
+  return enqueue(
+    store,
+    Array.from({ length: count }, (_, i) => notificationOf(`${prefix}-${i + 1}`, destination)),
   );
-  await store.evaluator.commit({ fromCursor: cursor, cursor, upserts: [], deletes: [], notifications });
 }
 
 function paced(now: number, pacing: ClaimQuery['pacing'], limit = 10, leaseMs = MINUTE): ClaimQuery {
@@ -71,7 +51,7 @@ export function describePacingContract(name: string, openPair: () => Promise<[St
 
     it('gives `burst` rows the claim time, then one slot per interval', async () => {
       const [store] = await open();
-      await enqueue(store, 5);
+      await enqueueMany(store, 5);
       const claimed = await store.outbox.claim(paced(T0, { [DEST]: { perSecond: 2, burst: 2 } }));
       expect(claimed.map((n) => n.id)).toEqual(['n-1', 'n-2', 'n-3', 'n-4', 'n-5']);
       expect(slots(claimed)).toEqual([0, 0, 500, 1_000, 1_500]);
@@ -79,7 +59,7 @@ export function describePacingContract(name: string, openPair: () => Promise<[St
 
     it('shares one bucket between two stores on one database, as between two instances', async () => {
       const [a, b] = await open();
-      await enqueue(a, 3);
+      await enqueueMany(a, 3);
       const pacing = { [DEST]: { perSecond: 2, burst: 1 } };
       const first = await a.outbox.claim(paced(T0, pacing, 1));
       expect(slots(first)).toEqual([0]);
@@ -95,7 +75,7 @@ export function describePacingContract(name: string, openPair: () => Promise<[St
 
     it('claims no row whose slot lies beyond a quarter of the lease, and leaves it claimable', async () => {
       const [store, other] = await open();
-      await enqueue(store, 10);
+      await enqueueMany(store, 10);
       const pacing = { [DEST]: { perSecond: 2, burst: 1 } };
       // A 4 s lease: slots up to 1 s ahead.
       const claimed = await store.outbox.claim(paced(T0, pacing, 10, 4_000));
@@ -108,17 +88,17 @@ export function describePacingContract(name: string, openPair: () => Promise<[St
       // A bucket further ahead than the horizon gives nothing at all, as a row not yet due would.
       const [fresh] = await open();
       const slow = { [DEST]: { perSecond: 1, burst: 1 } };
-      await enqueue(fresh, 5, 'f');
+      await enqueueMany(fresh, 5, 'f');
       await settle(fresh, await fresh.outbox.claim(paced(T0, slow, 5)), T0 + 1);
-      await enqueue(fresh, 1, 'g');
+      await enqueueMany(fresh, 1, 'g');
       expect(await fresh.outbox.claim(paced(T0 + 2, slow, 5, 4_000))).toEqual([]);
       expect(slots(await fresh.outbox.claim(paced(T0 + 4_000, slow, 5, 4_000)))).toEqual([5_000]);
     });
 
     it('leaves unpaced claims as they were: every row at the claim time, and the bucket untouched', async () => {
       const [store, other] = await open();
-      await enqueue(store, 4);
-      await enqueue(store, 2, 'd', 'team-discord');
+      await enqueueMany(store, 4);
+      await enqueueMany(store, 2, 'd', 'team-discord');
       const claimed = await store.outbox.claim({
         now: T0,
         leaseMs: MINUTE,
@@ -130,7 +110,7 @@ export function describePacingContract(name: string, openPair: () => Promise<[St
       expect(claimed.map((n) => n.id)).toEqual(['n-1', 'n-2', 'n-3', 'n-4', 'd-1', 'd-2']);
       expect(claimed.every((n) => n.sendAt === T0)).toBe(true);
       // Nothing was drawn from team-slack's bucket: a paced claim then finds it full.
-      await enqueue(other, 1, 'late');
+      await enqueueMany(other, 1, 'late');
       await settle(store, claimed, T0 + 1);
       const later = await other.outbox.claim(paced(T0 + 2, { [DEST]: { perSecond: 1, burst: 1 } }));
       expect(later.map((n) => [n.id, n.sendAt - T0])).toEqual([['late-1', 2]]);
